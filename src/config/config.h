@@ -1,0 +1,127 @@
+// Stavka's configuration: the values every other layer reads, loaded from TOML.
+//
+// A Config is built once (at start or on SIGHUP) on the main thread, validated completely, and
+// then shared read-only by every worker through a std::shared_ptr<const Config>; a reload builds
+// a new one and swaps the pointer, so nothing here is ever mutated after loading.
+// Errors are thrown as ConfigError carrying "file:line: message" (exceptions are used at
+// start-up and reload only, never on the data path).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stavka::config {
+
+using Millis = std::chrono::milliseconds;
+
+// "host:port", "[v6addr]:port". host is a numeric IPv4/IPv6 address or "localhost"
+// (resolved to 127.0.0.1); names needing DNS are rejected at load time.
+struct ListenAddress {
+  std::string host;  // numeric, brackets removed
+  uint16_t port = 0;
+  std::string text;  // as written, for messages
+};
+
+// An origin: "http://host:port" (https comes with TLS support; rejected for now with a clear
+// message). host is a numeric address or "localhost"; port defaults to 80.
+struct OriginUrl {
+  std::string scheme;  // "http"
+  std::string host;    // numeric address
+  uint16_t port = 80;
+  std::string text;    // as written
+};
+
+struct SiteConfig {
+  std::string name;
+  // Exact host names ("example.com"), wildcards ("*.example.com": any subdomain, not the apex)
+  // or "*" (any host: the default site). Compared case-insensitively, port ignored.
+  std::vector<std::string> hosts;
+  std::vector<OriginUrl> origins;
+  // Host header sent to the origin; empty: the client's Host.
+  std::string origin_host;
+  // An origin that refused a connection or timed out is skipped for this long.
+  Millis origin_down_time{std::chrono::seconds(10)};
+  // Idle keep-alive connections kept per worker per origin address.
+  uint32_t origin_keepalive = 64;
+  // How many other origin addresses an idempotent request may be retried on when nothing
+  // was sent yet (connect failure, or a reused keep-alive connection closed before answering).
+  uint32_t origin_retries = 1;
+};
+
+struct Timeouts {
+  Millis client_header{std::chrono::seconds(10)};  // whole request head
+  Millis client_idle{std::chrono::seconds(60)};    // keep-alive wait between requests
+  Millis client_body{std::chrono::seconds(60)};    // between request body reads
+  Millis client_send{std::chrono::seconds(60)};    // a send to the client making no progress
+  Millis origin_connect{std::chrono::seconds(5)};
+  Millis origin_first_byte{std::chrono::seconds(30)};  // request sent → response head begins
+  Millis origin_read{std::chrono::seconds(30)};        // between response body reads
+  Millis origin_idle{std::chrono::seconds(30)};        // pooled keep-alive connection lifetime
+  Millis shutdown_grace{std::chrono::seconds(30)};     // SIGTERM drain deadline
+};
+
+struct Limits {
+  uint32_t max_header_bytes = 64 * 1024;
+  uint32_t max_headers = 100;
+  uint32_t max_connections = 16384;  // per worker; more are accepted and closed at once
+};
+
+enum class LogFormat : uint8_t { text, json };
+
+struct LogConfig {
+  std::string access = "stdout";  // "stdout", "stderr", "off", or a file path
+  LogFormat format = LogFormat::text;
+  std::string level = "info";      // error, warn, info, debug
+};
+
+struct CacheConfig {
+  std::string dir;  // cache directory (used by the cache layer)
+};
+
+struct Config {
+  uint32_t workers = 0;  // 0: one per online CPU
+  std::vector<ListenAddress> listen;          // default: 127.0.0.1:8080
+  std::optional<ListenAddress> admin_listen;  // unset: no admin listener
+  std::string via_name = "stavka";            // pseudonym in Via ("1.1 stavka")
+  Timeouts timeouts;
+  Limits limits;
+  LogConfig log;
+  CacheConfig cache;
+  std::vector<SiteConfig> sites;
+
+  std::string source;  // file path it was loaded from, or "<embedded>"
+};
+
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(std::string file, int line, const std::string& message);
+  const std::string& file() const { return file_; }
+  int line() const { return line_; }  // 0 when not tied to a line
+ private:
+  std::string file_;
+  int line_;
+};
+
+// Loads and validates a TOML file. Throws ConfigError.
+Config load_file(const std::string& path);
+// Same, from text; source_name is used in messages.
+Config load_string(std::string_view toml, std::string_view source_name);
+
+// The embedded default: listen on 127.0.0.1:8080, one site for any host in front of the
+// bundled demo origin on 127.0.0.1:8081.
+std::string_view embedded_default_toml();
+
+// Parsers shared with command-line flags. Throw ConfigError(file "", line 0) on bad input.
+ListenAddress parse_listen_address(std::string_view text);
+OriginUrl parse_origin_url(std::string_view text);
+Millis parse_duration(std::string_view text);  // "250ms", "10s", "5m", "1h"
+
+// A Config with sites that fits `stavka run --origin URL` (one site, hosts ["*"]).
+SiteConfig site_for_origin(const OriginUrl& origin);
+
+}  // namespace stavka::config
