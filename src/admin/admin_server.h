@@ -1,0 +1,27 @@
+// The admin listener: health and Prometheus metrics for now (the full admin API, its
+// authentication and the dashboard build on this listener in later work).
+//
+// Runs on worker 0's reactor. It reads every worker's Counters through relaxed atomics, so a
+// scrape never stops a worker; the sums may be a few requests apart from each other.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "proxy/metrics.h"
+#include "runtime/task.h"
+
+namespace stavka::admin {
+
+struct AdminContext {
+  std::vector<const proxy::Counters*> workers;
+  std::string version;
+};
+
+// Accepts admin connections on listen_fd until it is shut down.
+runtime::Task<void> serve_admin(int listen_fd, const AdminContext& context);
+
+// Prometheus text exposition of the summed counters.
+std::string render_metrics(const AdminContext& context);
+
+}  // namespace stavka::admin

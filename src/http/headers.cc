@@ -1,0 +1,80 @@
+// HeaderMap and ASCII case-insensitive comparison.
+//
+// Stateless helpers plus the field list of one message; a HeaderMap is owned by one request on
+// one worker and is never shared. Invariant: fields_ keeps wire order; lookups never reorder it.
+#include "http/headers.h"
+
+#include <algorithm>
+
+namespace stavka::http {
+
+namespace {
+
+inline unsigned char ascii_lower(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<unsigned char>(c | 0x20) : c;
+}
+
+}  // namespace
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    unsigned char x = static_cast<unsigned char>(a[i]);
+    unsigned char y = static_cast<unsigned char>(b[i]);
+    if (x != y && ascii_lower(x) != ascii_lower(y)) return false;
+  }
+  return true;
+}
+
+void HeaderMap::add(std::string_view name, std::string_view value) {
+  fields_.push_back(Header{std::string(name), std::string(value)});
+}
+
+void HeaderMap::set(std::string_view name, std::string_view value) {
+  // The surviving field takes the position of the first match so that order-sensitive
+  // neighbours keep their relative place.
+  auto first = std::find_if(fields_.begin(), fields_.end(),
+                            [&](const Header& h) { return iequals(h.name, name); });
+  if (first == fields_.end()) {
+    add(name, value);
+    return;
+  }
+  first->name.assign(name);
+  first->value.assign(value);
+  auto rest = std::remove_if(first + 1, fields_.end(),
+                             [&](const Header& h) { return iequals(h.name, name); });
+  fields_.erase(rest, fields_.end());
+}
+
+size_t HeaderMap::remove(std::string_view name) {
+  return remove_if([&](const Header& h) { return iequals(h.name, name); });
+}
+
+const std::string* HeaderMap::find(std::string_view name) const {
+  for (const Header& h : fields_) {
+    if (iequals(h.name, name)) return &h.value;
+  }
+  return nullptr;
+}
+
+std::vector<std::string_view> HeaderMap::all(std::string_view name) const {
+  std::vector<std::string_view> out;
+  for (const Header& h : fields_) {
+    if (iequals(h.name, name)) out.emplace_back(h.value);
+  }
+  return out;
+}
+
+bool HeaderMap::has_token(std::string_view name, std::string_view token) const {
+  bool found = false;
+  for (const Header& h : fields_) {
+    if (found) break;
+    if (!iequals(h.name, name)) continue;
+    for_each_token(h.value, [&](std::string_view item) {
+      if (!found && iequals(item, token)) found = true;
+    });
+  }
+  return found;
+}
+
+}  // namespace stavka::http

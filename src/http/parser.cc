@@ -1,0 +1,518 @@
+// Http1Parser: llhttp 8.1 driven in pause mode, plus the checks llhttp leaves to its caller.
+//
+// Owned by one connection on one worker; nothing here is shared (the llhttp settings table is
+// immutable after its first use). The parser moves through three phases per message: head
+// (start line + fields), body, and trailers (after the last chunk). In the head and trailer
+// phases llhttp only ever sees at most the bytes left in the section budget, so the raw size of
+// a section (CRLFs included) is bounded exactly, and those bytes are scanned here for bare CR,
+// bare LF and obs-fold, which llhttp 8.1 accepts. llhttp is built with LLHTTP_STRICT_MODE
+// (src/http/CMakeLists.txt); a unit test fails if it is not.
+//
+// Invariants: feed() never returns with llhttp paused; every pause is caused by one of our
+// callbacks and named in event_; once failed_ is set it stays set and llhttp is never run
+// again; body views handed out always lie inside the buffer passed to the current feed().
+#include "http/parser.h"
+
+#include <llhttp.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <string>
+
+namespace stavka::http {
+
+namespace {
+
+// llhttp must never see a null pointer: it rebases an open span onto the new buffer start.
+constexpr char kEmptyInput[1] = {0};
+
+constexpr std::array<bool, 256> make_tchar_table() {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}
+constexpr std::array<bool, 256> kTchar = make_tchar_table();
+
+inline bool is_tchar(char c) { return kTchar[static_cast<unsigned char>(c)]; }
+
+constexpr const char* kObsFold = "obsolete line folding (obs-fold) in header section";
+
+enum class Phase : uint8_t { head, body, trailers };
+
+// Why llhttp paused (set by the callback that returned HPE_PAUSED).
+enum class Event : uint8_t { none, head_done, last_chunk, message_done };
+
+}  // namespace
+
+struct Http1Parser::Impl {
+  Impl(Kind k, ParserLimits l) : kind(k), limits(l) {
+    llhttp_init(&parser, k == Kind::request ? HTTP_REQUEST : HTTP_RESPONSE, &settings());
+    parser.data = this;
+  }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  llhttp_t parser;
+  const Kind kind;
+  const ParserLimits limits;
+  RequestHead request;
+  ResponseHead response;
+  HeaderMap trailers;
+
+  Phase phase = Phase::head;
+  Event event = Event::none;
+  size_t section_bytes = 0;  // raw bytes of the current head or trailer section so far
+  char last_byte = '\n';     // last scanned byte of the section (CRLF precedes every section)
+  bool in_message = false;
+  bool in_field = false;       // fields().back().name is still being received
+  bool head_response = false;  // the next final response answers HEAD
+  bool closed = false;         // finish_eof() was called
+  bool failed = false;
+  int error_status = 0;
+  std::string error_message;
+  std::vector<std::string_view>* body_out = nullptr;  // valid during feed()/finish_eof()
+
+  static Impl& of(llhttp_t* p) { return *static_cast<Impl*>(p->data); }
+
+  HeaderMap& fields() {
+    if (phase == Phase::trailers) return trailers;
+    return kind == Kind::request ? request.headers : response.headers;
+  }
+
+  // Records the first error; responses always map to 502. Returns HPE_USER for callbacks.
+  int fail(int request_status, std::string message) {
+    if (!failed) {
+      failed = true;
+      error_status = kind == Kind::request ? request_status : 502;
+      error_message = std::move(message);
+    }
+    return HPE_USER;
+  }
+
+  void fail_llhttp(llhttp_errno_t err, const char* chunk, size_t len) {
+    const char* reason = llhttp_get_error_reason(&parser);
+    std::string_view why = reason != nullptr ? reason : "";
+    int status = 400;
+    std::string message;
+    if (err == HPE_PAUSED_H2_UPGRADE) {
+      status = 505;
+      message = "HTTP/2 connection preface is not supported";
+    } else {
+      if (err == HPE_INVALID_METHOD) {
+        // A token we do not know is an unimplemented method; anything else is garbage.
+        const char* pos = llhttp_get_error_pos(&parser);
+        if (pos >= chunk && pos < chunk + len && is_tchar(*pos)) status = 501;
+      } else if (err == HPE_INVALID_VERSION && why == "Invalid HTTP version") {
+        status = 505;
+      }
+      message.reserve(why.size() + 32);
+      message.append(why).append(" (").append(llhttp_errno_name(err)).append(")");
+    }
+    fail(status, std::move(message));
+  }
+
+  void begin_message() {
+    in_message = true;
+    in_field = false;
+    trailers.clear();
+    if (kind == Kind::request) {
+      RequestHead& h = request;
+      h.method.clear();
+      h.target.clear();
+      h.version_major = 1;
+      h.version_minor = 1;
+      h.headers.clear();
+      h.framing = BodyFraming::none;
+      h.content_length = 0;
+      h.keep_alive = true;
+      h.expect_continue = false;
+    } else {
+      ResponseHead& h = response;
+      h.status = 0;
+      h.reason.clear();
+      h.version_major = 1;
+      h.version_minor = 1;
+      h.headers.clear();
+      h.framing = BodyFraming::none;
+      h.content_length = 0;
+      h.keep_alive = true;
+    }
+  }
+
+  void end_section_state(Phase next) {
+    phase = next;
+    section_bytes = 0;
+    last_byte = '\n';
+    in_field = false;
+  }
+
+  bool reject(const char* message) {
+    fail(400, message);
+    return false;
+  }
+
+  // Every CR must be followed by LF, every LF preceded by CR and not followed by SP/HTAB
+  // (that would be obs-fold, or whitespace before the first field). llhttp strict mode
+  // catches most of these; this closes the gaps (bare LF, fold, CR between messages).
+  bool scan_section(const char* p, size_t n) {
+    if (n == 0) return true;
+    const char* end = p + n;
+    if (last_byte == '\r' && p[0] != '\n') return reject("bare CR in header section");
+    if (last_byte == '\n' && (p[0] == ' ' || p[0] == '\t')) return reject(kObsFold);
+    for (const char* q = p; q < end;) {
+      const char* lf = static_cast<const char*>(std::memchr(q, '\n', static_cast<size_t>(end - q)));
+      if (lf == nullptr) break;
+      char before = lf == p ? last_byte : lf[-1];
+      if (before != '\r') return reject("bare LF in header section");
+      if (lf + 1 < end && (lf[1] == ' ' || lf[1] == '\t')) return reject(kObsFold);
+      q = lf + 1;
+    }
+    for (const char* q = p; q < end;) {
+      const char* cr = static_cast<const char*>(std::memchr(q, '\r', static_cast<size_t>(end - q)));
+      if (cr == nullptr) break;
+      if (cr + 1 < end && cr[1] != '\n') return reject("bare CR in header section");
+      q = cr + 1;
+    }
+    last_byte = end[-1];
+    return true;
+  }
+
+  // Transfer-Encoding must be exactly one "chunked" coding, in HTTP/1.1 only: the proxy never
+  // advertises other transfer codings (TE) and cannot re-serialise them, and RFC 9112 §6.1
+  // makes Transfer-Encoding in an HTTP/1.0 message faulty framing.
+  int check_transfer_encoding(const HeaderMap& headers, int minor) {
+    size_t fields_seen = 0, codings = 0;
+    bool only_chunked = true;
+    for (const Header& f : headers) {
+      if (!iequals(f.name, "Transfer-Encoding")) continue;
+      ++fields_seen;
+      for_each_token(f.value, [&](std::string_view coding) {
+        ++codings;
+        if (!iequals(coding, "chunked")) only_chunked = false;
+      });
+    }
+    if (fields_seen == 0) return 0;
+    if (minor == 0) return fail(400, "Transfer-Encoding in an HTTP/1.0 message");
+    if (codings != 1 || !only_chunked) {
+      return fail(400, "Transfer-Encoding must be exactly \"chunked\"");
+    }
+    return 0;
+  }
+
+  int complete_request_head() {
+    RequestHead& h = request;
+    h.method = llhttp_method_name(static_cast<llhttp_method_t>(parser.method));
+    h.version_major = parser.http_major;
+    h.version_minor = parser.http_minor;
+    if (h.version_major != 1 || h.version_minor > 1) {
+      return fail(505, "unsupported HTTP version " + std::to_string(h.version_major) + "." +
+                           std::to_string(h.version_minor));
+    }
+    if (int rc = check_transfer_encoding(h.headers, h.version_minor); rc != 0) return rc;
+    size_t hosts = 0;
+    bool expect_continue = false;
+    for (const Header& f : h.headers) {
+      if (iequals(f.name, "Host")) {
+        ++hosts;
+      } else if (iequals(f.name, "Expect")) {
+        for_each_token(f.value, [&](std::string_view e) {
+          if (iequals(e, "100-continue")) expect_continue = true;
+        });
+      }
+    }
+    if (hosts > 1) return fail(400, "more than one Host field");
+    if (parser.flags & F_CHUNKED) {
+      h.framing = BodyFraming::chunked;
+    } else if (parser.flags & F_CONTENT_LENGTH) {
+      h.framing = BodyFraming::content_length;
+      h.content_length = parser.content_length;
+    }
+    h.keep_alive = llhttp_should_keep_alive(&parser) != 0;
+    // RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0 request is ignored.
+    h.expect_continue = expect_continue && h.version_minor == 1;
+    event = Event::head_done;
+    return HPE_PAUSED;
+  }
+
+  int complete_response_head() {
+    ResponseHead& h = response;
+    h.status = parser.status_code;
+    h.version_major = parser.http_major;
+    h.version_minor = parser.http_minor;
+    if (h.version_major != 1 || h.version_minor > 1) {
+      return fail(502, "unsupported HTTP version " + std::to_string(h.version_major) + "." +
+                           std::to_string(h.version_minor));
+    }
+    if (h.status < 100 || h.status > 599) {
+      return fail(502, "invalid status code " + std::to_string(h.status));
+    }
+    bool informational = h.status < 200;
+    bool no_body = informational || h.status == 204 || h.status == 304 || head_response;
+    if (!informational) head_response = false;  // 1xx precede the final response to HEAD
+    if (parser.flags & F_CONTENT_LENGTH) h.content_length = parser.content_length;
+    if (no_body) {
+      // Returning 1 from on_headers_complete is llhttp's "skip body" but cannot pause; the
+      // flag is what that return value sets (llhttp 8.1 api.c / http.c), so set it and pause.
+      parser.flags |= F_SKIPBODY;
+      h.framing = BodyFraming::none;
+    } else {
+      if (int rc = check_transfer_encoding(h.headers, h.version_minor); rc != 0) return rc;
+      if (parser.flags & F_CHUNKED) {
+        h.framing = BodyFraming::chunked;
+      } else if (parser.flags & F_CONTENT_LENGTH) {
+        h.framing = BodyFraming::content_length;
+      } else {
+        h.framing = BodyFraming::until_close;
+      }
+    }
+    h.keep_alive = llhttp_should_keep_alive(&parser) != 0;
+    event = Event::head_done;
+    return HPE_PAUSED;
+  }
+
+  // ---- llhttp callbacks -------------------------------------------------------------------
+
+  static int on_message_begin(llhttp_t* p) {
+    of(p).begin_message();
+    return 0;
+  }
+
+  static int on_url(llhttp_t* p, const char* at, size_t n) {
+    of(p).request.target.append(at, n);
+    return 0;
+  }
+
+  static int on_status(llhttp_t* p, const char* at, size_t n) {
+    of(p).response.reason.append(at, n);
+    return 0;
+  }
+
+  static int on_header_field(llhttp_t* p, const char* at, size_t n) {
+    Impl& s = of(p);
+    HeaderMap& map = s.fields();
+    if (!s.in_field) {
+      if (map.size() >= s.limits.max_headers) {
+        return s.fail(431, "more than " + std::to_string(s.limits.max_headers) +
+                               (s.phase == Phase::trailers ? " trailer fields" : " header fields"));
+      }
+      map.fields().emplace_back();
+      s.in_field = true;
+    }
+    map.fields().back().name.append(at, n);
+    return 0;
+  }
+
+  static int on_header_field_complete(llhttp_t* p) {
+    Impl& s = of(p);
+    s.in_field = false;
+    HeaderMap& map = s.fields();
+    if (map.empty()) return s.fail(400, "empty header field name");
+    const std::string& name = map.fields().back().name;
+    if (name.empty()) return s.fail(400, "empty header field name");
+    // llhttp strict mode already rejects these; kept so a lenient build cannot smuggle.
+    for (char c : name) {
+      if (!is_tchar(c)) return s.fail(400, "invalid character in header field name");
+    }
+    return 0;
+  }
+
+  static int on_header_value(llhttp_t* p, const char* at, size_t n) {
+    HeaderMap& map = of(p).fields();
+    if (!map.empty()) map.fields().back().value.append(at, n);
+    return 0;
+  }
+
+  static int on_header_value_complete(llhttp_t* p) {
+    HeaderMap& map = of(p).fields();
+    if (map.empty()) return 0;
+    std::string& v = map.fields().back().value;
+    size_t keep = v.size();
+    while (keep > 0 && (v[keep - 1] == ' ' || v[keep - 1] == '\t')) --keep;
+    v.resize(keep);
+    return 0;
+  }
+
+  static int on_headers_complete(llhttp_t* p) {
+    Impl& s = of(p);
+    return s.kind == Kind::request ? s.complete_request_head() : s.complete_response_head();
+  }
+
+  static int on_body(llhttp_t* p, const char* at, size_t n) {
+    Impl& s = of(p);
+    if (n != 0 && s.body_out != nullptr) s.body_out->emplace_back(at, n);
+    return 0;
+  }
+
+  static int on_chunk_header(llhttp_t* p) {
+    if (p->content_length != 0) return 0;
+    of(p).event = Event::last_chunk;  // trailers follow; switch to section accounting
+    return HPE_PAUSED;
+  }
+
+  static int on_message_complete(llhttp_t* p) {
+    Impl& s = of(p);
+    s.in_message = false;
+    s.event = Event::message_done;
+    return HPE_PAUSED;
+  }
+
+  static const llhttp_settings_t& settings() {
+    static const llhttp_settings_t table = [] {
+      llhttp_settings_t t;
+      llhttp_settings_init(&t);
+      t.on_message_begin = &Impl::on_message_begin;
+      t.on_url = &Impl::on_url;
+      t.on_status = &Impl::on_status;
+      t.on_header_field = &Impl::on_header_field;
+      t.on_header_field_complete = &Impl::on_header_field_complete;
+      t.on_header_value = &Impl::on_header_value;
+      t.on_header_value_complete = &Impl::on_header_value_complete;
+      t.on_headers_complete = &Impl::on_headers_complete;
+      t.on_body = &Impl::on_body;
+      t.on_chunk_header = &Impl::on_chunk_header;
+      t.on_message_complete = &Impl::on_message_complete;
+      return t;
+    }();
+    return table;
+  }
+};
+
+Http1Parser::Http1Parser(Kind kind, ParserLimits limits)
+    : impl_(std::make_unique<Impl>(kind, limits)) {}
+
+Http1Parser::~Http1Parser() = default;
+
+ParseResult Http1Parser::feed(std::string_view data) {
+  Impl& s = *impl_;
+  ParseResult r;
+  if (!s.failed && s.closed) s.fail(400, "data fed after finish_eof()");
+  if (s.failed) {
+    r.state = ParseState::error;
+    return r;
+  }
+  const char* base = data.empty() ? kEmptyInput : data.data();
+  size_t off = 0;
+  s.body_out = &r.body;
+  for (;;) {
+    const char* chunk = base + off;
+    size_t avail = data.size() - off;
+    bool sectioned = s.phase != Phase::body;
+    size_t len = sectioned ? std::min(avail, s.limits.max_header_bytes - s.section_bytes) : avail;
+
+    s.event = Event::none;
+    llhttp_errno_t err = llhttp_execute(&s.parser, chunk, len);
+    size_t used = len;
+    if (err != HPE_OK) {
+      const char* pos = llhttp_get_error_pos(&s.parser);
+      used = (pos >= chunk && pos <= chunk + len) ? static_cast<size_t>(pos - chunk) : 0;
+    }
+    if (!s.failed && err != HPE_OK && err != HPE_PAUSED && err != HPE_PAUSED_UPGRADE) {
+      s.fail_llhttp(err, chunk, len);
+    }
+    if (!s.failed && sectioned && s.scan_section(chunk, used)) s.section_bytes += used;
+    off += used;
+    if (s.failed) break;
+
+    if (err == HPE_PAUSED_UPGRADE) {
+      // Upgrade and CONNECT are not tunnelled by this codec: what follows is parsed as HTTP/1.
+      llhttp_resume_after_upgrade(&s.parser);
+      continue;
+    }
+    if (err == HPE_PAUSED) {
+      llhttp_resume(&s.parser);
+      switch (s.event) {
+        case Event::head_done:
+          s.end_section_state(Phase::body);
+          r.state = ParseState::head_done;
+          r.consumed = off;
+          s.body_out = nullptr;
+          return r;
+        case Event::last_chunk:
+          s.end_section_state(Phase::trailers);
+          continue;
+        case Event::message_done:
+          s.end_section_state(Phase::head);
+          r.state = ParseState::message_done;
+          r.consumed = off;
+          s.body_out = nullptr;
+          return r;
+        case Event::none:
+          s.fail(400, "internal error: llhttp paused without a reason");
+          break;
+      }
+      break;
+    }
+    // HPE_OK: llhttp took the whole slice and wants more.
+    if (sectioned && len < avail) {
+      if (s.phase == Phase::trailers) {
+        s.fail(431, "trailer section exceeds " + std::to_string(s.limits.max_header_bytes) +
+                        " bytes");
+      } else {
+        s.fail(431, (s.kind == Kind::request ? "request line and header fields exceed "
+                                             : "status line and header fields exceed ") +
+                        std::to_string(s.limits.max_header_bytes) + " bytes");
+      }
+      break;
+    }
+    r.state = ParseState::need_more;
+    r.consumed = off;
+    s.body_out = nullptr;
+    return r;
+  }
+  s.body_out = nullptr;
+  r.state = ParseState::error;
+  r.consumed = off;
+  r.body.clear();
+  return r;
+}
+
+void Http1Parser::expect_head_response(bool head) {
+  if (impl_->kind == Kind::response) impl_->head_response = head;
+}
+
+ParseResult Http1Parser::finish_eof() {
+  Impl& s = *impl_;
+  ParseResult r;
+  if (!s.failed && s.closed) s.fail(400, "finish_eof() called twice");
+  if (s.failed) {
+    r.state = ParseState::error;
+    return r;
+  }
+  s.closed = true;
+  if (s.kind == Kind::request) {
+    if (!s.in_message) return r;  // a clean close between requests: need_more, nothing pending
+    s.fail(400, "connection closed before the request was complete");
+    r.state = ParseState::error;
+    return r;
+  }
+  if (s.in_message && s.phase == Phase::body && s.response.framing == BodyFraming::until_close) {
+    s.event = Event::none;
+    s.body_out = &r.body;
+    llhttp_errno_t err = llhttp_finish(&s.parser);
+    s.body_out = nullptr;
+    if ((err == HPE_OK || err == HPE_PAUSED) && s.event == Event::message_done) {
+      s.end_section_state(Phase::head);
+      r.state = ParseState::message_done;
+      return r;
+    }
+  }
+  s.fail(502, s.in_message ? "connection closed before the response was complete"
+                           : "connection closed before a response was received");
+  r.state = ParseState::error;
+  return r;
+}
+
+const RequestHead& Http1Parser::request() const { return impl_->request; }
+RequestHead& Http1Parser::request() { return impl_->request; }
+const ResponseHead& Http1Parser::response() const { return impl_->response; }
+ResponseHead& Http1Parser::response() { return impl_->response; }
+const HeaderMap& Http1Parser::trailers() const { return impl_->trailers; }
+bool Http1Parser::in_message() const { return impl_->in_message; }
+int Http1Parser::error_status() const { return impl_->failed ? impl_->error_status : 0; }
+const std::string& Http1Parser::error_message() const { return impl_->error_message; }
+
+}  // namespace stavka::http

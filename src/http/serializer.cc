@@ -1,0 +1,123 @@
+// Writing HTTP/1.1 heads and chunk framing (see serializer.h for the framing rules).
+//
+// Pure functions; no state. Each call appends to the caller's string after reserving the
+// exact size it is about to write, so a head costs at most one reallocation.
+#include "http/serializer.h"
+
+#include <charconv>
+#include <string_view>
+
+namespace stavka::http {
+
+namespace {
+
+constexpr std::string_view kCrlf = "\r\n";
+constexpr std::string_view kContentLength = "Content-Length: ";
+constexpr std::string_view kChunked = "Transfer-Encoding: chunked\r\n";
+constexpr std::string_view kConnectionClose = "Connection: close\r\n";
+constexpr size_t kMaxDecimal = 20;  // digits of UINT64_MAX
+
+// Framing is always written from head.framing, never copied from the field list.
+bool is_framing_field(std::string_view name) {
+  return (name.size() == 14 && iequals(name, "Content-Length")) ||
+         (name.size() == 17 && iequals(name, "Transfer-Encoding"));
+}
+
+size_t fields_size(const HeaderMap& fields) {
+  size_t n = 0;
+  for (const Header& f : fields) {
+    if (!is_framing_field(f.name)) n += f.name.size() + f.value.size() + 4;
+  }
+  return n;
+}
+
+void append_fields(const HeaderMap& fields, std::string& out) {
+  for (const Header& f : fields) {
+    if (is_framing_field(f.name)) continue;
+    out.append(f.name).append(": ").append(f.value).append(kCrlf);
+  }
+}
+
+void append_decimal(uint64_t value, std::string& out) {
+  char buf[kMaxDecimal];
+  auto res = std::to_chars(buf, buf + sizeof buf, value);
+  out.append(buf, res.ptr);
+}
+
+void append_content_length(uint64_t value, std::string& out) {
+  out.append(kContentLength);
+  append_decimal(value, out);
+  out.append(kCrlf);
+}
+
+}  // namespace
+
+void serialize_request_head(const RequestHead& head, std::string& out) {
+  out.reserve(out.size() + head.method.size() + head.target.size() + 12 +
+              fields_size(head.headers) + kContentLength.size() + kMaxDecimal + 4);
+  out.append(head.method).append(" ").append(head.target).append(" HTTP/1.1\r\n");
+  append_fields(head.headers, out);
+  switch (head.framing) {
+    case BodyFraming::content_length:
+      append_content_length(head.content_length, out);
+      break;
+    case BodyFraming::chunked:
+      out.append(kChunked);
+      break;
+    case BodyFraming::none:
+    case BodyFraming::until_close:  // not a request framing; nothing can express it
+      break;
+  }
+  out.append(kCrlf);
+}
+
+void serialize_response_head(const ResponseHead& head, std::string& out) {
+  std::string_view reason = head.reason.empty() ? std::string_view(reason_phrase(head.status))
+                                                : std::string_view(head.reason);
+  bool interim = head.status < 200;
+  // RFC 9110 §8.6: no Content-Length in 1xx or 204; §6.4.1: neither carries a body.
+  bool length_allowed = !interim && head.status != 204;
+  bool write_close = !interim &&
+                     (!head.keep_alive || head.framing == BodyFraming::until_close) &&
+                     !head.headers.has_token("Connection", "close");
+
+  out.reserve(out.size() + 9 + kMaxDecimal + 1 + reason.size() + 2 + fields_size(head.headers) +
+              kContentLength.size() + kMaxDecimal + 2 + kConnectionClose.size() + 2);
+  out.append("HTTP/1.1 ");
+  append_decimal(static_cast<uint64_t>(head.status < 0 ? 0 : head.status), out);
+  out.append(" ").append(reason).append(kCrlf);
+  append_fields(head.headers, out);
+  if (length_allowed) {
+    switch (head.framing) {
+      case BodyFraming::none:
+        if (head.status != 304) append_content_length(0, out);
+        break;
+      case BodyFraming::content_length:
+        append_content_length(head.content_length, out);
+        break;
+      case BodyFraming::chunked:
+        out.append(kChunked);
+        break;
+      case BodyFraming::until_close:
+        break;
+    }
+  }
+  if (write_close) out.append(kConnectionClose);
+  out.append(kCrlf);
+}
+
+void append_chunk_header(uint64_t size, std::string& out) {
+  if (size == 0) return;  // "0\r\n" would end the body; append_last_chunk does that
+  char buf[16];
+  auto res = std::to_chars(buf, buf + sizeof buf, size, 16);
+  out.append(buf, res.ptr).append(kCrlf);
+}
+
+void append_last_chunk(const HeaderMap& trailers, std::string& out) {
+  out.reserve(out.size() + 5 + fields_size(trailers));
+  out.append("0\r\n");
+  append_fields(trailers, out);
+  out.append(kCrlf);
+}
+
+}  // namespace stavka::http

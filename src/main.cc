@@ -1,0 +1,128 @@
+// The `stavka` command: run the proxy, check a config, run the demo origin.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "server.h"
+
+namespace {
+
+constexpr const char* version = "0.1.0";
+
+void usage(FILE* out) {
+  std::fprintf(out,
+               "usage:\n"
+               "  stavka run [--config FILE] [--listen HOST:PORT]... [--origin URL] [--workers N]\n"
+               "             [--cache-dir DIR] [--admin-listen HOST:PORT]\n"
+               "      Run the proxy. Without --config and --origin: the embedded default\n"
+               "      (127.0.0.1:8080 in front of the demo origin on 127.0.0.1:8081).\n"
+               "  stavka check-config FILE\n"
+               "      Validate a config file; errors are printed as FILE:LINE: message.\n"
+               "  stavka demo-origin [--listen HOST:PORT]\n"
+               "      Run the small bundled demo origin (default 127.0.0.1:8081).\n"
+               "  stavka version\n");
+}
+
+// Takes the value of a flag given as "--flag VALUE" or "--flag=VALUE".
+bool take_value(std::vector<std::string_view>& args, size_t& i, std::string_view flag,
+                std::string* value) {
+  std::string_view a = args[i];
+  if (a == flag) {
+    if (i + 1 >= args.size()) {
+      std::fprintf(stderr, "stavka: %.*s needs a value\n", int(flag.size()), flag.data());
+      std::exit(2);
+    }
+    *value = std::string(args[++i]);
+    return true;
+  }
+  if (a.size() > flag.size() && a.starts_with(flag) && a[flag.size()] == '=') {
+    *value = std::string(a.substr(flag.size() + 1));
+    return true;
+  }
+  return false;
+}
+
+int cmd_run(std::vector<std::string_view> args) {
+  stavka::RunOptions o;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string v;
+    if (take_value(args, i, "--config", &o.config_path)) continue;
+    if (take_value(args, i, "--listen", &v)) {
+      o.listen.push_back(v);
+      continue;
+    }
+    if (take_value(args, i, "--origin", &o.origin)) continue;
+    if (take_value(args, i, "--cache-dir", &o.cache_dir)) continue;
+    if (take_value(args, i, "--admin-listen", &o.admin_listen)) continue;
+    if (take_value(args, i, "--workers", &v)) {
+      char* end = nullptr;
+      long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end || n < 0 || n > 1024) {
+        std::fprintf(stderr, "stavka: --workers must be a number from 0 to 1024\n");
+        return 2;
+      }
+      o.workers = static_cast<int>(n);
+      continue;
+    }
+    std::fprintf(stderr, "stavka run: unknown argument '%.*s'\n", int(args[i].size()),
+                 args[i].data());
+    usage(stderr);
+    return 2;
+  }
+  return stavka::run_server(o);
+}
+
+int cmd_check_config(std::vector<std::string_view> args) {
+  if (args.size() != 1) {
+    std::fprintf(stderr, "usage: stavka check-config FILE\n");
+    return 2;
+  }
+  std::string path(args[0]);
+  try {
+    stavka::config::Config cfg = stavka::config::load_file(path);
+    std::printf("%s: ok (%zu sites)\n", path.c_str(), cfg.sites.size());
+    return 0;
+  } catch (const stavka::config::ConfigError& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    usage(stderr);
+    return 2;
+  }
+  std::string_view cmd = args.front();
+  args.erase(args.begin());
+  if (cmd == "run") return cmd_run(args);
+  if (cmd == "check-config") return cmd_check_config(args);
+  if (cmd == "demo-origin") {
+    std::string listen = "127.0.0.1:8081";
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (!take_value(args, i, "--listen", &listen)) {
+        std::fprintf(stderr, "stavka demo-origin: unknown argument\n");
+        return 2;
+      }
+    }
+    return stavka::run_demo_origin(listen);
+  }
+  if (cmd == "version" || cmd == "--version") {
+    std::printf("stavka %s\n", version);
+    return 0;
+  }
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    usage(stdout);
+    return 0;
+  }
+  std::fprintf(stderr, "stavka: unknown command '%.*s'\n", int(cmd.size()), cmd.data());
+  usage(stderr);
+  return 2;
+}

@@ -1,0 +1,35 @@
+// Socket addresses: numeric IPv4/IPv6 endpoints and their text form.
+//
+// Plain values, no ownership; safe to copy between threads.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace stavka::net {
+
+struct SocketAddress {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+
+  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
+  sockaddr* get() { return reinterpret_cast<sockaddr*>(&storage); }
+  int family() const { return storage.ss_family; }
+  // "1.2.3.4" or "::1" (no port).
+  std::string host_text() const;
+  // "1.2.3.4:80" or "[::1]:80".
+  std::string text() const;
+  uint16_t port() const;
+
+  bool operator==(const SocketAddress& o) const;
+};
+
+// A numeric host ("127.0.0.1", "::1"; "localhost" means 127.0.0.1) and a port.
+std::optional<SocketAddress> make_address(std::string_view host, uint16_t port);
+
+}  // namespace stavka::net

@@ -1,0 +1,62 @@
+// Exchange: one request's journey through the proxy, shared by the phases that handle it.
+//
+// Lives in the frame of the coroutine serving one client connection, for one request; owned by
+// that connection's worker thread. The phases (see http_session.cc) are, in order:
+//   read_head → route → [cache stage, next issue] → forward_to_origin → send_response → log
+// Each phase reads what the earlier ones left here and records its own outcome, so the access
+// log, metrics and later the cache and module hooks see one consistent record.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "http/message.h"
+#include "http/parser.h"
+#include "proxy/site_table.h"
+#include "proxy/worker.h"
+#include "runtime/buffer_pool.h"
+#include "runtime/timer_heap.h"
+
+namespace stavka::proxy {
+
+// How a request ended, for the access log and the connection's next step.
+enum class Outcome : uint8_t {
+  done,          // response complete; the connection may carry another request
+  close,         // response complete (or an error response sent); close the connection
+  client_gone,   // the client went away; close without a response
+};
+
+struct Exchange {
+  Exchange(ClientConnection& c, http::Http1Parser& p, runtime::Buffer& b,
+           runtime::Clock::time_point t)
+      : client(c), parser(p), carry(b), start(t) {}
+
+  // The client side.
+  ClientConnection& client;
+  http::Http1Parser& parser;  // the client connection's request parser
+  runtime::Buffer& carry;     // unparsed client bytes (pipelined or body)
+  runtime::Clock::time_point start;
+
+  http::RequestHead request;  // moved out of the parser at head_done
+  std::string host;           // normalised request host (for routing and logging)
+  std::string authority;      // the host as the client sent it (Host or absolute-form), port kept
+  std::string log_method;
+  std::string log_target;
+  std::string origin_target;  // origin-form target sent to the origin
+  // What the client asked for, kept before the request head is rewritten for the origin.
+  bool client_keep_alive = true;
+  bool client_http11 = true;
+  bool is_head = false;
+
+  std::shared_ptr<SiteTable> sites;  // the table this request started with
+  Site* site = nullptr;
+
+  // Filled as the response goes out.
+  int status = 0;
+  uint64_t bytes_sent = 0;
+  bool response_started = false;   // a byte of the response reached the client
+  bool close_connection = false;   // the response said Connection: close
+  double upstream_ms = -1;
+};
+
+}  // namespace stavka::proxy

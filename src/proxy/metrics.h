@@ -1,0 +1,67 @@
+// The proxy's counters, declared once as data: name, type and a one-line description each.
+//
+// Each worker owns one Counters block and is its only writer (relaxed atomics, no contention);
+// readers (the admin listener, shutdown summary) sum the blocks of all workers at any time.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace stavka::proxy {
+
+#define STAVKA_PROXY_METRICS(X)                                                              \
+  X(client_connections_total, counter, "Client connections accepted")                        \
+  X(client_connections_open, gauge, "Client connections open now")                           \
+  X(client_connections_refused_total, counter, "Connections closed at once: over max_connections") \
+  X(requests_total, counter, "Requests received from clients")                                \
+  X(responses_1xx_total, counter, "Final responses with a 1xx status sent to clients")       \
+  X(responses_2xx_total, counter, "Responses with a 2xx status sent to clients")              \
+  X(responses_3xx_total, counter, "Responses with a 3xx status sent to clients")              \
+  X(responses_4xx_total, counter, "Responses with a 4xx status sent to clients")              \
+  X(responses_5xx_total, counter, "Responses with a 5xx status sent to clients")              \
+  X(malformed_requests_total, counter, "Requests rejected as malformed (400, 431, 505)")     \
+  X(misdirected_requests_total, counter, "Requests for a host no site claims (421)")          \
+  X(client_timeouts_total, counter, "Client connections closed by a header or body timeout")  \
+  X(client_aborts_total, counter, "Requests abandoned because the client went away")          \
+  X(origin_requests_total, counter, "Requests sent to origins")                               \
+  X(origin_connections_total, counter, "Connections opened to origins")                       \
+  X(origin_connections_reused_total, counter, "Requests sent on a pooled origin connection")  \
+  X(origin_connect_failures_total, counter, "Origin connections refused or failed")            \
+  X(origin_timeouts_total, counter, "Origin connect, first-byte or read timeouts")            \
+  X(origin_retries_total, counter, "Requests retried on another origin connection")           \
+  X(origin_bad_responses_total, counter, "Malformed or truncated origin responses")            \
+  X(client_bytes_sent_total, counter, "Bytes sent to clients, heads included")                \
+  X(origin_bytes_received_total, counter, "Bytes received from origins, heads included")
+
+struct MetricInfo {
+  const char* name;
+  const char* type;  // "counter" or "gauge"
+  const char* help;
+};
+
+enum class Metric : uint32_t {
+#define STAVKA_METRIC_ENUM(name, type, help) name,
+  STAVKA_PROXY_METRICS(STAVKA_METRIC_ENUM)
+#undef STAVKA_METRIC_ENUM
+      count_
+};
+
+inline constexpr MetricInfo metric_info[] = {
+#define STAVKA_METRIC_INFO(name, type, help) {"stavka_" #name, #type, help},
+    STAVKA_PROXY_METRICS(STAVKA_METRIC_INFO)
+#undef STAVKA_METRIC_INFO
+};
+
+class Counters {
+ public:
+  void add(Metric m, int64_t n = 1) {
+    auto& c = values_[static_cast<uint32_t>(m)];
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  int64_t get(Metric m) const { return values_[static_cast<uint32_t>(m)].load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<int64_t> values_[static_cast<uint32_t>(Metric::count_)] = {};
+};
+
+}  // namespace stavka::proxy

@@ -1,0 +1,45 @@
+// SiteTable: which site serves a request, by host name.
+//
+// Built from a Config by each worker (on start and on every reload) and owned by that worker,
+// because each site's OriginPool keeps per-worker state (round-robin position, which origins
+// are resting after a failure). Lookups: exact names first, then the longest matching
+// "*.suffix" wildcard, then the "*" catch-all; names are compared in lower case, without port.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.h"
+#include "proxy/origin_pool.h"
+
+namespace stavka::proxy {
+
+struct Site {
+  const config::SiteConfig* config;  // points into the Config the table was built from
+  OriginPool origins;
+};
+
+class SiteTable {
+ public:
+  explicit SiteTable(std::shared_ptr<const config::Config> config);
+
+  // host: a Host header value or a URI authority ("Example.COM:8080" works). nullptr: no site.
+  Site* route(std::string_view host);
+  const config::Config& config() const { return *config_; }
+  std::shared_ptr<const config::Config> config_ptr() const { return config_; }
+
+ private:
+  std::shared_ptr<const config::Config> config_;
+  std::vector<std::unique_ptr<Site>> sites_;
+  std::unordered_map<std::string, Site*> exact_;
+  std::vector<std::pair<std::string, Site*>> wildcards_;  // ".example.com", longest first
+  Site* any_ = nullptr;
+};
+
+// "Example.COM:8080" → "example.com"; "[::1]:80" → "[::1]". Empty if malformed.
+std::string normalize_host(std::string_view host);
+
+}  // namespace stavka::proxy

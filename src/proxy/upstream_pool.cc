@@ -1,0 +1,59 @@
+// UpstreamPool implementation; see upstream_pool.h.
+#include "proxy/upstream_pool.h"
+
+#include <unistd.h>
+
+namespace stavka::proxy {
+
+UpstreamPool::~UpstreamPool() { close_all(); }
+
+std::string UpstreamPool::key(const net::SocketAddress& addr) {
+  return std::string(reinterpret_cast<const char*>(&addr.storage), addr.length);
+}
+
+int UpstreamPool::acquire(const net::SocketAddress& addr, runtime::Clock::time_point now,
+                          runtime::Clock::duration max_idle) {
+  auto it = idle_.find(key(addr));
+  if (it == idle_.end()) return -1;
+  auto& list = it->second;
+  // The most recently used connection is the least likely to have been closed by the origin.
+  while (!list.empty()) {
+    Idle c = list.back();
+    list.pop_back();
+    if (now - c.since < max_idle) {
+      // Drop the stale ones at the front while we are here.
+      while (!list.empty() && now - list.front().since >= max_idle) {
+        ::close(list.front().fd);
+        list.pop_front();
+      }
+      return c.fd;
+    }
+    ::close(c.fd);
+  }
+  return -1;
+}
+
+void UpstreamPool::release(const net::SocketAddress& addr, int fd, runtime::Clock::time_point now,
+                           size_t max_idle_count) {
+  auto& list = idle_[key(addr)];
+  if (list.size() >= max_idle_count) {
+    ::close(fd);
+    return;
+  }
+  list.push_back(Idle{fd, now});
+}
+
+void UpstreamPool::close_all() {
+  for (auto& [k, list] : idle_) {
+    for (auto& c : list) ::close(c.fd);
+    list.clear();
+  }
+}
+
+size_t UpstreamPool::idle_count() const {
+  size_t n = 0;
+  for (const auto& [k, list] : idle_) n += list.size();
+  return n;
+}
+
+}  // namespace stavka::proxy

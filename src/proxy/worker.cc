@@ -1,0 +1,53 @@
+// Worker implementation; see worker.h.
+#include "proxy/worker.h"
+
+#include <sys/socket.h>
+
+namespace stavka::proxy {
+
+Worker::Worker(runtime::Reactor& reactor, std::shared_ptr<const config::Config> config, int log_fd)
+    : reactor_(reactor),
+      sites_(std::make_shared<SiteTable>(config)),
+      access_log_(log_fd, config->log.format) {}
+
+Worker::~Worker() { access_log_.flush_blocking(); }
+
+void Worker::apply_config(std::shared_ptr<const config::Config> config) {
+  sites_ = std::make_shared<SiteTable>(std::move(config));
+}
+
+void Worker::attach(ClientConnection* c) {
+  c->next = head_;
+  if (head_) head_->prev = c;
+  head_ = c;
+  ++open_;
+  counters_.add(Metric::client_connections_open);
+}
+
+void Worker::detach(ClientConnection* c) {
+  if (c->prev) c->prev->next = c->next;
+  else head_ = c->next;
+  if (c->next) c->next->prev = c->prev;
+  c->prev = c->next = nullptr;
+  --open_;
+  counters_.add(Metric::client_connections_open, -1);
+}
+
+void Worker::set_idle(ClientConnection* c, bool idle) {
+  c->idle = idle;
+  // shutdown() wakes the pending receive with end-of-stream, so the connection ends itself.
+  if (idle && draining_) ::shutdown(c->fd, SHUT_RDWR);
+}
+
+void Worker::start_drain() {
+  draining_ = true;
+  for (ClientConnection* c = head_; c; c = c->next) {
+    if (c->idle) ::shutdown(c->fd, SHUT_RDWR);
+  }
+}
+
+void Worker::abort_connections() {
+  for (ClientConnection* c = head_; c; c = c->next) ::shutdown(c->fd, SHUT_RDWR);
+}
+
+}  // namespace stavka::proxy

@@ -1,0 +1,74 @@
+// Worker: the proxy state one reactor thread owns.
+//
+// Everything here is touched only by the worker's own thread, except `counters` (read by the
+// admin listener through relaxed atomics). A reload replaces `sites` with a table built from the
+// new Config; requests in flight keep the table they started with through their shared_ptr, so
+// a reload never changes a request half-way. Live client connections are kept in an intrusive
+// list so that a drain can close the idle ones and tell the busy ones to close after their
+// response.
+#pragma once
+
+#include <memory>
+
+#include "config/config.h"
+#include "net/address.h"
+#include "proxy/access_log.h"
+#include "proxy/metrics.h"
+#include "proxy/site_table.h"
+#include "proxy/upstream_pool.h"
+#include "runtime/reactor.h"
+#include "runtime/task.h"
+
+namespace stavka::proxy {
+
+struct ClientConnection {
+  int fd = -1;
+  net::SocketAddress peer;
+  std::string peer_ip;
+  bool idle = true;  // waiting for the first byte of a request
+  ClientConnection* prev = nullptr;
+  ClientConnection* next = nullptr;
+};
+
+class Worker {
+ public:
+  Worker(runtime::Reactor& reactor, std::shared_ptr<const config::Config> config, int log_fd);
+  ~Worker();
+
+  runtime::Reactor& reactor() { return reactor_; }
+  std::shared_ptr<SiteTable> sites() const { return sites_; }
+  const config::Config& config() const { return sites_->config(); }
+  UpstreamPool& upstreams() { return upstreams_; }
+  AccessLog& access_log() { return access_log_; }
+  Counters& counters() { return counters_; }
+
+  // Swaps in a new configuration (this worker's thread).
+  void apply_config(std::shared_ptr<const config::Config> config);
+
+  // Stop taking requests: idle connections are closed now, busy ones after their response.
+  void start_drain();
+  bool draining() const { return draining_; }
+  size_t open_connections() const { return open_; }
+  // Closes every remaining client connection at once (drain deadline passed).
+  void abort_connections();
+
+  void attach(ClientConnection* c);
+  void detach(ClientConnection* c);
+  // Marks a connection idle or busy; an idle one is shut down at once while draining.
+  void set_idle(ClientConnection* c, bool idle);
+
+ private:
+  runtime::Reactor& reactor_;
+  std::shared_ptr<SiteTable> sites_;
+  UpstreamPool upstreams_;
+  AccessLog access_log_;
+  Counters counters_;
+  bool draining_ = false;
+  ClientConnection* head_ = nullptr;
+  size_t open_ = 0;
+};
+
+// Serves one accepted client connection until it closes; owns fd.
+runtime::Task<void> serve_client(Worker& worker, int fd, net::SocketAddress peer);
+
+}  // namespace stavka::proxy

@@ -1,0 +1,133 @@
+// Awaitable I/O implementation; see io.h.
+#include "runtime/io.h"
+
+#include <algorithm>
+
+namespace stavka::runtime {
+
+io_uring_sqe* IoOp::start(std::coroutine_handle<> h, Duration timeout) {
+  handle_ = h;
+  reactor_ = &Reactor::current();
+  if (timeout > Duration::zero()) {
+    timer_.op = this;
+    timer_.fire = &IoOp::expire;
+    timer_.deadline = reactor_->now() + timeout;
+    reactor_->add_timer(&timer_);
+  }
+  return restart();
+}
+
+io_uring_sqe* IoOp::restart() {
+  io_uring_sqe* sqe = reactor_->get_sqe();
+  io_uring_sqe_set_data(sqe, static_cast<Completion*>(this));
+  return sqe;
+}
+
+void IoOp::resume_now() {
+  if (timer_.armed()) reactor_->remove_timer(&timer_);
+  handle_.resume();
+}
+
+void IoOp::finish(Completion* c, int32_t res, uint32_t flags) {
+  auto* op = static_cast<IoOp*>(c);
+  op->res_ = res;
+  op->flags_ = flags;
+  op->resume_now();
+}
+
+void IoOp::expire(Timer* t) {
+  IoOp* op = static_cast<OpTimer*>(t)->op;
+  op->timed_out_ = true;
+  op->reactor_->cancel(op);
+}
+
+void RecvAny::await_suspend(std::coroutine_handle<> h) {
+  io_uring_sqe* sqe = start(h, timeout_);
+  io_uring_prep_recv(sqe, fd_, nullptr, 0, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = BufferPool::group_id;
+}
+
+void RecvAny::done(Completion* c, int32_t res, uint32_t flags) {
+  auto* op = static_cast<RecvAny*>(c);
+  if (res == -ENOBUFS && !op->timed_out_ && !op->heap_block_) {
+    // Every ring buffer is leased; receive into a heap block instead.
+    op->heap_block_ = op->reactor_->buffers().take_heap_block();
+    io_uring_sqe* sqe = op->restart();
+    io_uring_prep_recv(sqe, op->fd_, op->heap_block_, op->reactor_->buffers().buffer_size(), 0);
+    return;
+  }
+  op->res_ = res;
+  op->flags_ = flags;
+  op->resume_now();
+}
+
+RecvResult RecvAny::await_resume() {
+  RecvResult r;
+  r.bytes = result();
+  BufferPool& pool = reactor_->buffers();
+  if (flags_ & IORING_CQE_F_BUFFER) {
+    Buffer b = pool.take_ring_buffer(static_cast<uint16_t>(flags_ >> IORING_CQE_BUFFER_SHIFT),
+                                     res_ > 0 ? static_cast<uint32_t>(res_) : 0);
+    if (res_ > 0) r.buffer = std::move(b);
+  } else if (heap_block_) {
+    Buffer b = pool.lease_heap_block(heap_block_, res_ > 0 ? static_cast<uint32_t>(res_) : 0);
+    heap_block_ = nullptr;
+    if (res_ > 0) r.buffer = std::move(b);
+  }
+  return r;
+}
+
+SendAll::SendAll(int fd, iovec* iov, int count, Duration timeout) : fd_(fd), timeout_(timeout) {
+  on_complete = &SendAll::done;
+  msg_.msg_iov = iov;
+  msg_.msg_iovlen = static_cast<size_t>(count);
+}
+
+void SendAll::await_suspend(std::coroutine_handle<> h) { submit(start(h, timeout_)); }
+
+void SendAll::submit(io_uring_sqe* sqe) {
+  if (msg_.msg_iovlen == 1) {
+    io_uring_prep_send(sqe, fd_, msg_.msg_iov[0].iov_base, msg_.msg_iov[0].iov_len, MSG_NOSIGNAL);
+  } else {
+    io_uring_prep_sendmsg(sqe, fd_, &msg_, MSG_NOSIGNAL);
+  }
+}
+
+void SendAll::done(Completion* c, int32_t res, uint32_t flags) {
+  auto* op = static_cast<SendAll*>(c);
+  if (res > 0) {
+    op->sent_ += res;
+    size_t left = static_cast<size_t>(res);
+    // Drop fully sent vectors, trim a partly sent one.
+    while (op->msg_.msg_iovlen > 0 && left >= op->msg_.msg_iov[0].iov_len) {
+      left -= op->msg_.msg_iov[0].iov_len;
+      ++op->msg_.msg_iov;
+      --op->msg_.msg_iovlen;
+    }
+    if (op->msg_.msg_iovlen > 0) {
+      op->msg_.msg_iov[0].iov_base = static_cast<char*>(op->msg_.msg_iov[0].iov_base) + left;
+      op->msg_.msg_iov[0].iov_len -= left;
+      if (!op->timed_out_) {
+        op->submit(op->restart());
+        return;
+      }
+      res = -ETIMEDOUT;
+    } else {
+      res = 0;
+    }
+  }
+  op->res_ = res;
+  op->flags_ = flags;
+  op->resume_now();
+}
+
+void Sleep::await_suspend(std::coroutine_handle<> h) {
+  Reactor& r = Reactor::current();
+  timer_.handle = h;
+  timer_.deadline = r.now() + d_;
+  timer_.fire = [](Timer* t) { static_cast<SleepTimer*>(t)->handle.resume(); };
+  r.add_timer(&timer_);
+}
+
+}  // namespace stavka::runtime

@@ -1,0 +1,93 @@
+// Reactor: one thread's event loop on its own io_uring (thread-per-core, no work stealing).
+//
+// Everything a reactor owns (its ring, timers, receive buffers, the coroutines it runs) is
+// touched only by its own thread. Other threads reach it only through post(), which is the one
+// thread-safe entry point (see Mailbox in mailbox.h for the lifetime rules of posted work).
+//
+// A submission's user_data is a Completion*; the Completion must stay alive until its CQE is
+// reaped (awaitables keep it in the coroutine frame, which stays suspended until then). A null
+// user_data marks submissions whose completions are ignored (cancellations).
+#pragma once
+
+#include <liburing.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "runtime/buffer_pool.h"
+#include "runtime/mailbox.h"
+#include "runtime/timer_heap.h"
+
+namespace stavka::runtime {
+
+struct Completion {
+  void (*on_complete)(Completion* self, int32_t res, uint32_t flags) = nullptr;
+};
+
+struct ReactorOptions {
+  uint32_t ring_entries = 4096;
+  uint32_t recv_buffers = 512;        // power of two
+  uint32_t recv_buffer_size = 16384;  // bytes
+};
+
+class Reactor {
+ public:
+  Reactor(unsigned index, const ReactorOptions& options = {});
+  ~Reactor();
+  Reactor(const Reactor&) = delete;
+
+  // The reactor running on this thread (set while run() executes, or by make_current()).
+  static Reactor& current() { return *current_; }
+  static Reactor* current_or_null() { return current_; }
+  void make_current() { current_ = this; }
+
+  unsigned index() const { return index_; }
+
+  // Runs until stop() is called. Must be called on the thread that owns this reactor.
+  void run();
+  // Ends run() after the current iteration. Reactor thread only; use post() from elsewhere.
+  void stop() { stopping_ = true; }
+
+  // A free SQE, submitting queued ones first if the queue is full.
+  io_uring_sqe* get_sqe();
+  // Asks the kernel to cancel the submission whose user_data is target.
+  void cancel(Completion* target);
+
+  // Time as of the start of this loop iteration (cheap; use it for deadlines).
+  Clock::time_point now() const { return now_; }
+  void add_timer(Timer* t) { timers_.add(t); }
+  void remove_timer(Timer* t) { timers_.remove(t); }
+
+  BufferPool& buffers() { return *buffers_; }
+
+  // Thread-safe: runs fn on this reactor's thread, soon.
+  void post(std::function<void()> fn) { mailbox_.post(std::move(fn)); }
+
+  uint64_t loop_iterations() const { return iterations_; }
+
+ private:
+  void arm_mailbox();
+  static void on_mailbox(Completion* c, int32_t res, uint32_t flags);
+
+  static thread_local Reactor* current_;
+  unsigned index_;
+  io_uring ring_{};
+  std::unique_ptr<BufferPool> buffers_;
+  TimerHeap timers_;
+  Mailbox mailbox_;
+  Completion mailbox_completion_{};
+  uint64_t mailbox_value_ = 0;
+  Clock::time_point now_;
+  bool stopping_ = false;
+  uint64_t iterations_ = 0;
+};
+
+// Checks at start-up that the kernel supports every io_uring feature Stavka uses. Returns an
+// empty string if so, otherwise a message naming what is missing.
+std::string probe_io_uring();
+
+}  // namespace stavka::runtime

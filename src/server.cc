@@ -1,0 +1,294 @@
+// The server: worker threads, listeners, signals, reload and drain.
+//
+// Threads: the main thread parses configuration and waits for signals (it never serves
+// traffic); each worker thread owns a Reactor, a proxy::Worker and its own SO_REUSEPORT
+// listening sockets. The main thread talks to workers only by posting to their mailboxes:
+// a reload posts a shared_ptr<const Config>, a drain posts "stop accepting". Worker 0 also
+// runs the admin listener.
+#include "server.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <latch>
+#include <memory>
+#include <thread>
+
+#include "admin/admin_server.h"
+#include "net/socket.h"
+#include "proxy/worker.h"
+#include "runtime/io.h"
+#include "runtime/task.h"
+#include "runtime/log.h"
+#include "runtime/reactor.h"
+
+namespace stavka {
+
+using runtime::LogLevel;
+using runtime::log;
+
+config::Config build_config(const RunOptions& o) {
+  config::Config cfg;
+  if (!o.config_path.empty()) {
+    cfg = config::load_file(o.config_path);
+  } else if (!o.origin.empty()) {
+    cfg = config::load_string("", "<flags>");
+  } else {
+    cfg = config::load_string(config::embedded_default_toml(), "<embedded>");
+  }
+  if (!o.listen.empty()) {
+    cfg.listen.clear();
+    for (const auto& l : o.listen) cfg.listen.push_back(config::parse_listen_address(l));
+  }
+  if (!o.origin.empty()) {
+    cfg.sites.clear();
+    cfg.sites.push_back(config::site_for_origin(config::parse_origin_url(o.origin)));
+  }
+  if (o.workers >= 0) cfg.workers = static_cast<uint32_t>(o.workers);
+  if (!o.cache_dir.empty()) cfg.cache.dir = o.cache_dir;
+  if (!o.admin_listen.empty()) cfg.admin_listen = config::parse_listen_address(o.admin_listen);
+  if (cfg.sites.empty()) {
+    throw config::ConfigError(cfg.source, 0,
+                              "no [[site]] is configured: add one, or pass --origin URL");
+  }
+  if (cfg.workers == 0) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg.workers = n > 0 ? static_cast<uint32_t>(n) : 1;
+  }
+  return cfg;
+}
+
+namespace {
+
+runtime::LogLevel parse_level(const std::string& s) {
+  if (s == "error") return LogLevel::error;
+  if (s == "warn") return LogLevel::warn;
+  if (s == "debug") return LogLevel::debug;
+  return LogLevel::info;
+}
+
+struct WorkerSlot {
+  std::thread thread;
+  std::atomic<runtime::Reactor*> reactor{nullptr};
+  std::atomic<proxy::Worker*> worker{nullptr};
+  std::vector<int> listeners;
+  std::string error;
+};
+
+runtime::Task<void> accept_loop(proxy::Worker& w, int listen_fd) {
+  while (!w.draining()) {
+    net::SocketAddress peer;
+    peer.length = sizeof peer.storage;
+    int fd = co_await runtime::accept(listen_fd, peer.get(), &peer.length);
+    if (fd < 0) {
+      if (w.draining() || fd == -EINVAL || fd == -EBADF) break;
+      if (fd == -EMFILE || fd == -ENFILE) {
+        log(LogLevel::error, "accept: out of file descriptors; pausing 100 ms");
+        co_await runtime::sleep(std::chrono::milliseconds(100));
+      }
+      continue;
+    }
+    if (w.open_connections() >= w.config().limits.max_connections) {
+      w.counters().add(proxy::Metric::client_connections_refused_total);
+      ::close(fd);
+      continue;
+    }
+    net::tune_client_socket(fd);
+    runtime::spawn(proxy::serve_client(w, fd, peer));
+  }
+}
+
+// Waits for in-flight requests to finish, then stops the reactor (deadline: shutdown_grace).
+runtime::Task<void> drain(proxy::Worker& w, std::vector<int> listeners,
+                          runtime::Clock::time_point deadline) {
+  w.start_drain();
+  for (int fd : listeners) ::shutdown(fd, SHUT_RDWR);
+  while (w.open_connections() > 0 && w.reactor().now() < deadline) {
+    co_await runtime::sleep(std::chrono::milliseconds(20));
+  }
+  if (w.open_connections() > 0) {
+    log(LogLevel::warn, "worker %u: %zu connections still open at the drain deadline; closing",
+        w.reactor().index(), w.open_connections());
+    w.abort_connections();
+    co_await runtime::sleep(std::chrono::milliseconds(50));
+  }
+  for (int fd : listeners) ::close(fd);
+  w.upstreams().close_all();
+  w.reactor().stop();
+}
+
+void worker_main(unsigned index, WorkerSlot& slot, std::shared_ptr<const config::Config> cfg,
+                 int log_fd, int admin_fd, admin::AdminContext* admin_ctx, std::latch& started,
+                 std::latch& all_ready) {
+  std::unique_ptr<runtime::Reactor> reactor;
+  std::unique_ptr<proxy::Worker> worker;
+  try {
+    reactor = std::make_unique<runtime::Reactor>(index);
+    reactor->make_current();
+    worker = std::make_unique<proxy::Worker>(*reactor, cfg, log_fd);
+  } catch (const std::exception& e) {
+    slot.error = e.what();
+    started.count_down();
+    return;
+  }
+  slot.reactor = reactor.get();
+  slot.worker = worker.get();
+  started.count_down();
+  all_ready.wait();  // the admin context lists every worker's counters
+  for (int fd : slot.listeners) runtime::spawn(accept_loop(*worker, fd));
+  if (admin_fd >= 0) runtime::spawn(admin::serve_admin(admin_fd, *admin_ctx));
+  reactor->run();
+  worker.reset();
+  reactor.reset();
+}
+
+int open_log_fd(const config::LogConfig& logcfg) {
+  if (logcfg.access == "off") return -1;
+  if (logcfg.access == "stdout") return 1;
+  if (logcfg.access == "stderr") return 2;
+  int fd = ::open(logcfg.access.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    throw config::ConfigError("", 0, "cannot open access log " + logcfg.access + ": " +
+                                         std::strerror(errno));
+  }
+  return fd;
+}
+
+}  // namespace
+
+int run_server(const RunOptions& options) {
+  std::shared_ptr<const config::Config> cfg;
+  try {
+    cfg = std::make_shared<const config::Config>(build_config(options));
+  } catch (const config::ConfigError& e) {
+    log(LogLevel::error, "%s", e.what());
+    return 2;
+  }
+  runtime::set_log_level(parse_level(cfg->log.level));
+  if (std::string problem = runtime::probe_io_uring(); !problem.empty()) {
+    log(LogLevel::error, "%s", problem.c_str());
+    return 1;
+  }
+
+  // Signals are taken by the main thread only: block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  int log_fd;
+  try {
+    log_fd = open_log_fd(cfg->log);
+  } catch (const config::ConfigError& e) {
+    log(LogLevel::error, "%s", e.what());
+    return 2;
+  }
+
+  unsigned n = cfg->workers;
+  std::vector<WorkerSlot> slots(n);
+  for (const auto& l : cfg->listen) {
+    auto addr = net::make_address(l.host, l.port);
+    for (unsigned i = 0; i < n; ++i) {
+      std::string error;
+      int fd = addr ? net::open_listener(*addr, 4096, &error) : -1;
+      if (fd < 0) {
+        log(LogLevel::error, "%s", addr ? error.c_str() : "bad listen address");
+        return 1;
+      }
+      slots[i].listeners.push_back(fd);
+    }
+  }
+  int admin_fd = -1;
+  if (cfg->admin_listen) {
+    std::string error;
+    auto addr = net::make_address(cfg->admin_listen->host, cfg->admin_listen->port);
+    admin_fd = addr ? net::open_listener(*addr, 256, &error) : -1;
+    if (admin_fd < 0) {
+      log(LogLevel::error, "admin listener: %s", error.c_str());
+      return 1;
+    }
+  }
+
+  admin::AdminContext admin_ctx;
+  std::latch started(n);
+  std::latch all_ready(1);
+  for (unsigned i = 0; i < n; ++i) {
+    slots[i].thread = std::thread(worker_main, i, std::ref(slots[i]), cfg, log_fd,
+                                  i == 0 ? admin_fd : -1, &admin_ctx, std::ref(started),
+                                  std::ref(all_ready));
+  }
+  started.wait();
+  bool failed = false;
+  for (auto& s : slots) {
+    if (!s.error.empty()) {
+      log(LogLevel::error, "worker start failed: %s", s.error.c_str());
+      failed = true;
+    } else {
+      admin_ctx.workers.push_back(&s.worker.load()->counters());
+    }
+  }
+  all_ready.count_down();
+  if (failed) {
+    for (auto& s : slots) {
+      if (auto* r = s.reactor.load()) r->post([r] { r->stop(); });
+    }
+    for (auto& s : slots) s.thread.join();
+    return 1;
+  }
+  for (const auto& l : cfg->listen) log(LogLevel::info, "listening on %s", l.text.c_str());
+  if (cfg->admin_listen) log(LogLevel::info, "admin listening on %s", cfg->admin_listen->text.c_str());
+  log(LogLevel::info, "%u workers, %zu sites, config %s", n, cfg->sites.size(), cfg->source.c_str());
+
+  while (true) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig == SIGHUP) {
+      if (options.config_path.empty()) {
+        log(LogLevel::info, "SIGHUP: no config file to reload");
+        continue;
+      }
+      std::shared_ptr<const config::Config> next;
+      try {
+        config::Config c = build_config(options);
+        c.workers = cfg->workers;  // the number of workers and listeners is fixed at start
+        if (c.listen.size() != cfg->listen.size()) {
+          log(LogLevel::warn, "reload: listen addresses change only on restart");
+        }
+        next = std::make_shared<const config::Config>(std::move(c));
+      } catch (const config::ConfigError& e) {
+        log(LogLevel::error, "reload failed, keeping the running config: %s", e.what());
+        continue;
+      }
+      cfg = next;
+      for (auto& s : slots) {
+        proxy::Worker* w = s.worker.load();
+        s.reactor.load()->post([w, next] { w->apply_config(next); });
+      }
+      log(LogLevel::info, "config reloaded from %s", options.config_path.c_str());
+      continue;
+    }
+    log(LogLevel::info, "%s: draining (up to %lld ms)", sig == SIGINT ? "SIGINT" : "SIGTERM",
+        static_cast<long long>(cfg->timeouts.shutdown_grace.count()));
+    break;
+  }
+  auto deadline = runtime::Clock::now() + cfg->timeouts.shutdown_grace;
+  for (auto& s : slots) {
+    proxy::Worker* w = s.worker.load();
+    std::vector<int> listeners = s.listeners;
+    if (&s == &slots[0] && admin_fd >= 0) listeners.push_back(admin_fd);
+    s.reactor.load()->post([w, listeners, deadline] { runtime::spawn(drain(*w, listeners, deadline)); });
+  }
+  for (auto& s : slots) s.thread.join();
+  log(LogLevel::info, "stopped");
+  return 0;
+}
+
+}  // namespace stavka

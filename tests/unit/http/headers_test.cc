@@ -1,0 +1,135 @@
+// HeaderMap, iequals, for_each_token, reason_phrase and is_idempotent_method.
+//
+// Single-threaded GoogleTest cases on plain values.
+#include "http/headers.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "http/message.h"
+
+namespace stavka::http {
+namespace {
+
+TEST(Iequals, IgnoresAsciiCaseOnly) {
+  EXPECT_TRUE(iequals("Content-Length", "content-length"));
+  EXPECT_TRUE(iequals("", ""));
+  EXPECT_FALSE(iequals("Host", "Hosts"));
+  EXPECT_FALSE(iequals("a", "b"));
+  EXPECT_FALSE(iequals("@", "`"));  // 0x40 vs 0x60: not letters, so not equal
+  EXPECT_FALSE(iequals("[", "{"));
+  EXPECT_FALSE(iequals("\xC3\x89", "\xC3\xA9"));  // no Unicode folding
+}
+
+TEST(HeaderMap, AddKeepsOrderAndSpelling) {
+  HeaderMap h;
+  h.add("Set-Cookie", "a=1");
+  h.add("X-Other", "x");
+  h.add("set-cookie", "b=2");
+  ASSERT_EQ(h.size(), 3u);
+  EXPECT_EQ(h.fields()[0].name, "Set-Cookie");
+  EXPECT_EQ(h.fields()[2].name, "set-cookie");
+  EXPECT_EQ(*h.find("SET-COOKIE"), "a=1");
+  EXPECT_EQ(h.all("Set-Cookie"), (std::vector<std::string_view>{"a=1", "b=2"}));
+  EXPECT_TRUE(h.contains("x-other"));
+  EXPECT_FALSE(h.contains("x-missing"));
+  EXPECT_EQ(h.find("x-missing"), nullptr);
+  EXPECT_TRUE(h.all("x-missing").empty());
+}
+
+TEST(HeaderMap, SetReplacesAllAtTheFirstPosition) {
+  HeaderMap h;
+  h.add("A", "1");
+  h.add("via", "x");
+  h.add("B", "2");
+  h.add("Via", "y");
+  h.set("VIA", "z");
+  ASSERT_EQ(h.size(), 3u);
+  EXPECT_EQ(h.fields()[1].name, "VIA");
+  EXPECT_EQ(h.fields()[1].value, "z");
+  EXPECT_EQ(h.fields()[2].name, "B");
+  h.set("New", "n");
+  EXPECT_EQ(h.fields().back().name, "New");
+  EXPECT_EQ(h.size(), 4u);
+}
+
+TEST(HeaderMap, RemoveAndRemoveIf) {
+  HeaderMap h;
+  h.add("A", "1");
+  h.add("a", "2");
+  h.add("B", "3");
+  EXPECT_EQ(h.remove("A"), 2u);
+  EXPECT_EQ(h.remove("A"), 0u);
+  EXPECT_EQ(h.size(), 1u);
+  h.add("X-1", "");
+  h.add("X-2", "");
+  EXPECT_EQ(h.remove_if([](const Header& f) { return f.name.starts_with("X-"); }), 2u);
+  EXPECT_EQ(h.size(), 1u);
+  h.clear();
+  EXPECT_TRUE(h.empty());
+}
+
+TEST(HeaderMap, HasTokenAcrossFieldsAndLists) {
+  HeaderMap h;
+  h.add("Connection", "keep-alive, Upgrade");
+  h.add("connection", " foo ,, bar\t");
+  h.add("Cache-Control", "no-cache=\"a\"");
+  EXPECT_TRUE(h.has_token("Connection", "upgrade"));
+  EXPECT_TRUE(h.has_token("connection", "KEEP-ALIVE"));
+  EXPECT_TRUE(h.has_token("Connection", "bar"));
+  EXPECT_TRUE(h.has_token("Connection", "foo"));
+  EXPECT_FALSE(h.has_token("Connection", "close"));
+  EXPECT_FALSE(h.has_token("Connection", "keep"));
+  EXPECT_FALSE(h.has_token("Cache-Control", "no-cache"));
+  EXPECT_FALSE(h.has_token("Missing", "x"));
+}
+
+TEST(ForEachToken, TrimsAndSkipsEmpty) {
+  std::vector<std::string> seen;
+  for_each_token(" a,b ,\t,c\t, ,", [&](std::string_view t) { seen.emplace_back(t); });
+  EXPECT_EQ(seen, (std::vector<std::string>{"a", "b", "c"}));
+  seen.clear();
+  for_each_token("", [&](std::string_view t) { seen.emplace_back(t); });
+  EXPECT_TRUE(seen.empty());
+}
+
+TEST(Message, ReasonPhrases) {
+  EXPECT_STREQ(reason_phrase(200), "OK");
+  EXPECT_STREQ(reason_phrase(100), "Continue");
+  EXPECT_STREQ(reason_phrase(204), "No Content");
+  EXPECT_STREQ(reason_phrase(304), "Not Modified");
+  EXPECT_STREQ(reason_phrase(404), "Not Found");
+  EXPECT_STREQ(reason_phrase(431), "Request Header Fields Too Large");
+  EXPECT_STREQ(reason_phrase(502), "Bad Gateway");
+  EXPECT_STREQ(reason_phrase(505), "HTTP Version Not Supported");
+  EXPECT_STREQ(reason_phrase(299), "Unknown");
+  EXPECT_STREQ(reason_phrase(-1), "Unknown");
+}
+
+TEST(Message, IdempotentMethods) {
+  for (const char* m : {"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"}) {
+    EXPECT_TRUE(is_idempotent_method(m)) << m;
+  }
+  for (const char* m : {"POST", "PATCH", "CONNECT", "get", "", "PURGE"}) {
+    EXPECT_FALSE(is_idempotent_method(m)) << m;
+  }
+}
+
+TEST(Message, HeadHelpers) {
+  RequestHead r;
+  r.method = "HEAD";
+  EXPECT_TRUE(r.is_head());
+  EXPECT_FALSE(r.has_body());
+  r.framing = BodyFraming::chunked;
+  EXPECT_TRUE(r.has_body());
+  ResponseHead s;
+  s.status = 103;
+  EXPECT_TRUE(s.is_informational());
+  s.status = 200;
+  EXPECT_FALSE(s.is_informational());
+}
+
+}  // namespace
+}  // namespace stavka::http
