@@ -50,9 +50,11 @@ def log(msg: str) -> None:
 WARNINGS: list[str] = []
 
 
-def warn(msg: str) -> None:
+def warn(msg: str, into: list | None = None) -> None:
     """A problem that makes a figure suspect: printed loudly now and repeated at the end."""
     WARNINGS.append(msg)
+    if into is not None:
+        into.append(msg)
     bar = "!" * 78
     print(f"\n{bar}\n!!! WARNING: {msg}\n{bar}\n", file=sys.stderr, flush=True)
 
@@ -630,7 +632,7 @@ def close_all(socks: list[socket.socket]) -> None:
 # One peer
 
 
-def check_quiet(args) -> dict:
+def check_quiet(args, name: str, suspect: list) -> dict:
     """Waits (up to --quiet-timeout) until both CPUs are idle: another job on this 2-core box
     (a compiler, a test run) skews every figure. Returns the last background sample."""
     p, c = f"cpu{args.proxy_cpu}", f"cpu{args.client_cpu}"
@@ -644,9 +646,10 @@ def check_quiet(args) -> dict:
         if not busy:
             return u
         if time.monotonic() >= deadline:
-            warn(f"background load before the run: {p} {u.get(p)}%, {c} {u.get(c)}% busy "
+            warn(f"{name}: background load before the run: {p} {u.get(p)}%, {c} {u.get(c)}% busy "
                  f"(loadavg {' '.join(Path('/proc/loadavg').read_text().split()[:3])}); "
-                 f"something else is running on this machine and the figures will be off")
+                 f"something else is running on this machine and the figures will be off",
+                 suspect)
             return u
         if not said:
             log(f"waiting up to {args.quiet_timeout:g}s for background load to go away "
@@ -656,7 +659,7 @@ def check_quiet(args) -> dict:
 
 def bench_peer(args, peer: Peer, workdir: Path, origin_port: int, origin_pid: int,
                expect: bytes) -> dict:
-    res: dict = {"name": peer.name, "errors": []}
+    res: dict = {"name": peer.name, "errors": [], "suspect": []}
     log(f"{peer.name}: starting (pinned to CPU {args.proxy_cpu})")
     peer.start(workdir, origin_port, args.proxy_cpu)
     res["port"] = peer.port
@@ -673,7 +676,7 @@ def bench_peer(args, peer: Peer, workdir: Path, origin_port: int, origin_pid: in
         wait_ready(peer.proc, peer.port, "/file", expect, peer.name, peer.log_path)
         res["pids"] = peer.pids()
         res["memory_start"] = memory(res["pids"])
-        res["background_cpu_pct"] = check_quiet(args)
+        res["background_cpu_pct"] = check_quiet(args, peer.name, res["suspect"])
 
         log(f"{peer.name}: warm-up {args.warmup:g}s")
         run_wrk(args, peer.port, args.warmup, False, peer.dir / "wrk-warmup.log")
@@ -712,7 +715,8 @@ def bench_peer(args, peer: Peer, workdir: Path, origin_port: int, origin_pid: in
                         ("client", res["other_on_client_cpu_pct"])):
             if v > args.max_background:
                 warn(f"{peer.name}: {v}% of the {what} CPU went to something other than the "
-                     f"benchmark's processes during the measured run; figures are suspect")
+                     f"benchmark's processes during the measured run; figures are suspect",
+                     res["suspect"])
 
         errs = w["socket_errors"]
         if sum(errs.values()) or w["non_2xx_3xx"]:
@@ -820,7 +824,11 @@ def start_origin(args, workdir: Path, body: bytes) -> tuple[subprocess.Popen, in
     (d / "tmp").mkdir(parents=True)
     (d / "www").mkdir()
     (d / "www" / "file").write_bytes(body)
-    text, ports = render_template((PEERS_DIR / "origin.conf").read_text(), {"DIR": str(d)})
+    # sendfile costs more CPU than a plain write for small files (measured: ~10% of the
+    # origin's CPU at 1 KiB), and the origin's CPU is the scarce one (it shares it with wrk).
+    sendfile = "on" if args.size >= 64 * 1024 else "off"
+    text, ports = render_template((PEERS_DIR / "origin.conf").read_text(),
+                                  {"DIR": str(d), "SENDFILE": sendfile})
     (d / "origin.conf").write_text(text)
     port = ports["PORT_MAIN"]
     logp = d / "stdout.log"
@@ -866,7 +874,7 @@ def print_report(args, results: list[dict]) -> list[str]:
     lines = ["", hdr, "-" * len(hdr)]
     for r in results:
         v = row_values(r)
-        status = "ERRORS" if r["errors"] else "ok"
+        status = "ERRORS" if r["errors"] else "SUSPECT (load)" if r.get("suspect") else "ok"
         lines.append(
             f"{r['name']:<10} {fmt(v['req_s'], ',.0f'):>10} "
             f"{fmt(v['p99_ms'], '.2f') + 'ms' if v['p99_ms'] is not None else '-':>9} "

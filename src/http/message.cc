@@ -8,6 +8,7 @@
 namespace stavka::http {
 
 const char* reason_phrase(int status) {
+  // clang-format off
   switch (status) {
     case 100: return "Continue";
     case 101: return "Switching Protocols";
@@ -73,6 +74,7 @@ const char* reason_phrase(int status) {
     case 511: return "Network Authentication Required";
     default: return "Unknown";
   }
+  // clang-format on
 }
 
 bool is_idempotent_method(std::string_view method) {

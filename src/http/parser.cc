@@ -37,7 +37,9 @@ constexpr std::array<bool, 256> make_tchar_table() {
 }
 constexpr std::array<bool, 256> kTchar = make_tchar_table();
 
-inline bool is_tchar(char c) { return kTchar[static_cast<unsigned char>(c)]; }
+inline bool is_tchar(char c) {
+  return kTchar[static_cast<unsigned char>(c)];
+}
 
 constexpr const char* kObsFold = "obsolete line folding (obs-fold) in header section";
 
@@ -449,8 +451,8 @@ ParseResult Http1Parser::feed(std::string_view data) {
     // HPE_OK: llhttp took the whole slice and wants more.
     if (sectioned && len < avail) {
       if (s.phase == Phase::trailers) {
-        s.fail(431, "trailer section exceeds " + std::to_string(s.limits.max_header_bytes) +
-                        " bytes");
+        s.fail(431,
+               "trailer section exceeds " + std::to_string(s.limits.max_header_bytes) + " bytes");
       } else {
         s.fail(431, (s.kind == Kind::request ? "request line and header fields exceed "
                                              : "status line and header fields exceed ") +
@@ -506,13 +508,29 @@ ParseResult Http1Parser::finish_eof() {
   return r;
 }
 
-const RequestHead& Http1Parser::request() const { return impl_->request; }
-RequestHead& Http1Parser::request() { return impl_->request; }
-const ResponseHead& Http1Parser::response() const { return impl_->response; }
-ResponseHead& Http1Parser::response() { return impl_->response; }
-const HeaderMap& Http1Parser::trailers() const { return impl_->trailers; }
-bool Http1Parser::in_message() const { return impl_->in_message; }
-int Http1Parser::error_status() const { return impl_->failed ? impl_->error_status : 0; }
-const std::string& Http1Parser::error_message() const { return impl_->error_message; }
+const RequestHead& Http1Parser::request() const {
+  return impl_->request;
+}
+RequestHead& Http1Parser::request() {
+  return impl_->request;
+}
+const ResponseHead& Http1Parser::response() const {
+  return impl_->response;
+}
+ResponseHead& Http1Parser::response() {
+  return impl_->response;
+}
+const HeaderMap& Http1Parser::trailers() const {
+  return impl_->trailers;
+}
+bool Http1Parser::in_message() const {
+  return impl_->in_message;
+}
+int Http1Parser::error_status() const {
+  return impl_->failed ? impl_->error_status : 0;
+}
+const std::string& Http1Parser::error_message() const {
+  return impl_->error_message;
+}
 
 }  // namespace stavka::http

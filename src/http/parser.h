@@ -10,7 +10,24 @@
 // max_header_bytes or more than max_headers fields → 431; Content-Length together with
 // Transfer-Encoding, differing or malformed Content-Length, obs-fold, invalid characters in
 // field names or values, bare CR, a transfer coding other than a final "chunked", invalid
-// chunk sizes → 400.
+// chunk sizes → 400. Also rejected: a duplicate Content-Length even with the same value (llhttp),
+// more than one Host field (400), bare LF, an HTTP version other than 1.0/1.1 (505 for requests),
+// a status outside 100..599, and Transfer-Encoding in HTTP/1.0 or with any coding besides a single
+// "chunked" (for responses too: the proxy never advertises TE, so "gzip, chunked" is an error).
+// The trailer section is limited like the head (max_header_bytes raw bytes, max_headers fields).
+//
+// Contract details the caller relies on:
+// - head_done: consumed ends just after the CRLF that closes the head; no body byte is taken.
+//   Always call feed() again at once with whatever is buffered, even nothing: a message with an
+//   empty body (framing none, Content-Length: 0, a response to HEAD, 1xx, 204, 304) reports
+//   message_done from that call without needing more bytes.
+// - message_done: consumed ends at the last byte of the message; later bytes are not touched.
+// - Heads: framing fields stay in headers as received; values have OWS trimmed. Content-Length: 0
+//   is framing content_length with content_length 0. A response to HEAD (and 204/304/1xx) has
+//   framing none; its content_length still holds a declared Content-Length, if any.
+// - Upgrade and CONNECT are not tunnelled: the bytes after such a message are parsed as HTTP/1,
+//   and a 101 response is treated like any other 1xx.
+// - llhttp 8.1 rejects a chunk with more than one extension after a valued one ("5;a=b;c=d").
 #pragma once
 
 #include <cstddef>
@@ -62,6 +79,8 @@ class Http1Parser {
 
   // Response parsers only: the peer closed the connection. Returns message_done if the
   // response was delimited by close and is now complete, otherwise error (truncated).
+  // On a request parser: need_more between requests, error (400) inside one. Any later
+  // feed() or finish_eof() is an error.
   ParseResult finish_eof();
 
   const RequestHead& request() const;
@@ -74,7 +93,8 @@ class Http1Parser {
   // True between the start of a message and its end (a half-received message exists).
   bool in_message() const;
 
-  int error_status() const;            // 400, 431, 501 for requests; 502 for responses
+  // 0 until an error: 400, 431, 501, 505 for requests; 502 for responses.
+  int error_status() const;
   const std::string& error_message() const;
 
  private:

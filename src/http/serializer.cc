@@ -77,8 +77,7 @@ void serialize_response_head(const ResponseHead& head, std::string& out) {
   bool interim = head.status < 200;
   // RFC 9110 §8.6: no Content-Length in 1xx or 204; §6.4.1: neither carries a body.
   bool length_allowed = !interim && head.status != 204;
-  bool write_close = !interim &&
-                     (!head.keep_alive || head.framing == BodyFraming::until_close) &&
+  bool write_close = !interim && (!head.keep_alive || head.framing == BodyFraming::until_close) &&
                      !head.headers.has_token("Connection", "close");
 
   out.reserve(out.size() + 9 + kMaxDecimal + 1 + reason.size() + 2 + fields_size(head.headers) +

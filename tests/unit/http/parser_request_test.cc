@@ -217,8 +217,8 @@ TEST(RequestParser, KeepAliveFollowsVersionAndConnection) {
 }
 
 TEST(RequestParser, DataAfterConnectionCloseIsAnError) {
-  auto run = drive_request(
-      "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+  auto run =
+      drive_request("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\n\r\n");
   ASSERT_EQ(run.messages.size(), 1u);
   EXPECT_TRUE(run.at(0).complete);
   EXPECT_FALSE(run.at(0).request.keep_alive);
@@ -232,16 +232,20 @@ TEST(RequestParser, ExpectContinue) {
     EXPECT_EQ(run.messages.size(), 1u) << run.error_message;
     return run.messages.empty() ? false : run.at(0).request.expect_continue;
   };
-  EXPECT_TRUE(expect("PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
-                     "Content-Length: 1\r\n\r\nx"));
-  EXPECT_TRUE(expect("PUT / HTTP/1.1\r\nHost: a\r\nexpect: 100-Continue\r\n"
-                     "Content-Length: 1\r\n\r\nx"));
+  EXPECT_TRUE(
+      expect("PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+             "Content-Length: 1\r\n\r\nx"));
+  EXPECT_TRUE(
+      expect("PUT / HTTP/1.1\r\nHost: a\r\nexpect: 100-Continue\r\n"
+             "Content-Length: 1\r\n\r\nx"));
   EXPECT_FALSE(expect("PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx"));
-  EXPECT_FALSE(expect("PUT / HTTP/1.1\r\nHost: a\r\nExpect: something-else\r\n"
-                      "Content-Length: 1\r\n\r\nx"));
+  EXPECT_FALSE(
+      expect("PUT / HTTP/1.1\r\nHost: a\r\nExpect: something-else\r\n"
+             "Content-Length: 1\r\n\r\nx"));
   // RFC 9110 §10.1.1: ignored in HTTP/1.0.
-  EXPECT_FALSE(expect("PUT / HTTP/1.0\r\nHost: a\r\nExpect: 100-continue\r\n"
-                      "Content-Length: 1\r\n\r\nx"));
+  EXPECT_FALSE(
+      expect("PUT / HTTP/1.0\r\nHost: a\r\nExpect: 100-continue\r\n"
+             "Content-Length: 1\r\n\r\nx"));
 }
 
 TEST(RequestParser, RequestTargetForms) {
@@ -258,7 +262,8 @@ TEST(RequestParser, RequestTargetForms) {
 }
 
 TEST(RequestParser, OwsAroundValuesIsTrimmedAndObsTextKept) {
-  auto run = drive_request("GET / HTTP/1.1\r\nHost:   a  \r\nX-Empty:\r\nX-T:\t\xC3\xA9t\xC3\xA9\t\r\n\r\n");
+  auto run = drive_request(
+      "GET / HTTP/1.1\r\nHost:   a  \r\nX-Empty:\r\nX-T:\t\xC3\xA9t\xC3\xA9\t\r\n\r\n");
   ASSERT_EQ(run.messages.size(), 1u) << run.error_message;
   const HeaderMap& h = run.at(0).request.headers;
   EXPECT_EQ(*h.find("host"), "a");
@@ -303,8 +308,8 @@ TEST(RequestParser, FinishEofOnRequests) {
 }
 
 TEST(RequestParser, MethodsAreReported) {
-  for (const char* m : {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH",
-                        "PURGE", "M-SEARCH"}) {
+  for (const char* m :
+       {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH", "PURGE", "M-SEARCH"}) {
     auto run = drive_request(std::string(m) + " / HTTP/1.1\r\nHost: a\r\n\r\n");
     ASSERT_EQ(run.messages.size(), 1u) << m << ": " << run.error_message;
     EXPECT_EQ(run.at(0).request.method, m);
@@ -314,7 +319,8 @@ TEST(RequestParser, MethodsAreReported) {
 TEST(RequestParser, HeadReusedAcrossKeepAliveMessages) {
   Http1Parser p(Kind::request);
   ASSERT_EQ(p.feed("POST /a HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
-                   "Content-Length: 1\r\n\r\n").state,
+                   "Content-Length: 1\r\n\r\n")
+                .state,
             ParseState::head_done);
   ASSERT_EQ(p.feed("x").state, ParseState::message_done);
   ASSERT_EQ(p.feed("GET /b HTTP/1.1\r\nHost: b\r\n\r\n").state, ParseState::head_done);

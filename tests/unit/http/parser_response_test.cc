@@ -15,7 +15,8 @@ using testing::drive;
 using Kind = Http1Parser::Kind;
 
 TEST(ResponseParser, ContentLength) {
-  const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\n";
+  const std::string head =
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\n";
   Http1Parser p(Kind::response);
   ParseResult r = p.feed(head + "hello");
   ASSERT_EQ(r.state, ParseState::head_done);
@@ -82,8 +83,7 @@ TEST(ResponseParser, UntilCloseWithNoBodyBytes) {
 TEST(ResponseParser, TruncatedResponsesAreErrorsOnEof) {
   {
     Http1Parser p(Kind::response);
-    ASSERT_EQ(p.feed("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n").state,
-              ParseState::head_done);
+    ASSERT_EQ(p.feed("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n").state, ParseState::head_done);
     ASSERT_EQ(p.feed("abc").state, ParseState::need_more);
     EXPECT_EQ(p.finish_eof().state, ParseState::error);
     EXPECT_EQ(p.error_status(), 502);
@@ -133,8 +133,8 @@ TEST(ResponseParser, HeadResponseHasNoBodyAndKeepsDeclaredLength) {
 }
 
 TEST(ResponseParser, HeadResponseWithChunkedOrNoLength) {
-  for (const char* wire : {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
-                           "HTTP/1.1 200 OK\r\n\r\n"}) {
+  for (const char* wire :
+       {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "HTTP/1.1 200 OK\r\n\r\n"}) {
     Http1Parser p(Kind::response);
     p.expect_head_response(true);
     auto run = drive(p, wire);
@@ -188,9 +188,9 @@ TEST(ResponseParser, InformationalThenFinal) {
     EXPECT_EQ(*run.at(1).response.headers.find("link"), "</style.css>; rel=preload");
     EXPECT_EQ(run.at(2).response.status, 200);
     EXPECT_EQ(run.at(2).body, "ok");
-    std::vector<ParseState> expected = {ParseState::head_done,    ParseState::message_done,
-                                        ParseState::head_done,    ParseState::message_done,
-                                        ParseState::head_done,    ParseState::message_done};
+    std::vector<ParseState> expected = {ParseState::head_done, ParseState::message_done,
+                                        ParseState::head_done, ParseState::message_done,
+                                        ParseState::head_done, ParseState::message_done};
     EXPECT_EQ(run.events, expected);
   }
 }
@@ -253,10 +253,11 @@ TEST(ResponseParser, ReasonPhrases) {
 
 TEST(ResponseParser, KeepAliveResponsesInSequenceResetTheHead) {
   Http1Parser p(Kind::response);
-  auto run = drive(p,
-                   "HTTP/1.1 404 Not Found\r\nX-A: 1\r\nContent-Length: 1\r\n\r\nx"
-                   "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\ny\r\n0\r\nT: 1\r\n\r\n"
-                   "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  auto run =
+      drive(p,
+            "HTTP/1.1 404 Not Found\r\nX-A: 1\r\nContent-Length: 1\r\n\r\nx"
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\ny\r\n0\r\nT: 1\r\n\r\n"
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
   ASSERT_EQ(run.messages.size(), 3u) << run.error_message;
   EXPECT_EQ(run.at(0).response.headers.size(), 2u);
   EXPECT_EQ(run.at(1).response.reason, "OK");

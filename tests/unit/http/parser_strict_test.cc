@@ -23,7 +23,9 @@ struct StrictCase {
   const char* message_part;  // substring of error_message()
 };
 
-void PrintTo(const StrictCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const StrictCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 const std::string kChunkedHead = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
 
@@ -31,19 +33,19 @@ std::vector<StrictCase> request_cases() {
   return {
       // Framing.
       {"ContentLengthAndTransferEncoding",
-       "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
-       400, "Content-Length can't be present with Transfer-Encoding"},
+       "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400,
+       "Content-Length can't be present with Transfer-Encoding"},
       {"TransferEncodingAndContentLength",
-       "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
-       400, "Content-Length can't be present with Transfer-Encoding"},
+       "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 400,
+       "Content-Length can't be present with Transfer-Encoding"},
       {"DuplicateContentLengthSameValue",
        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 400,
        "Duplicate Content-Length"},
       {"DuplicateContentLengthDifferent",
        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400,
        "Duplicate Content-Length"},
-      {"ContentLengthList", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\n\r\nabc",
-       400, "Invalid character in Content-Length"},
+      {"ContentLengthList", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\n\r\nabc", 400,
+       "Invalid character in Content-Length"},
       {"ContentLengthLetters", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: abc\r\n\r\n", 400,
        "Invalid character in Content-Length"},
       {"ContentLengthPlus", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\nabc", 400,
@@ -55,8 +57,8 @@ std::vector<StrictCase> request_cases() {
       {"ContentLengthOverflow",
        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\n", 400,
        "Content-Length overflow"},
-      {"TransferEncodingGzip", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
-       400, "Transfer-Encoding must be exactly \"chunked\""},
+      {"TransferEncodingGzip", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 400,
+       "Transfer-Encoding must be exactly \"chunked\""},
       {"TransferEncodingGzipChunked",
        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 400,
        "Transfer-Encoding must be exactly \"chunked\""},
@@ -130,11 +132,9 @@ std::vector<StrictCase> request_cases() {
       {"ChunkSizeBareCr", kChunkedHead + "5\rhello\r\n0\r\n\r\n", 400, ""},
       {"ChunkDataTooLong", kChunkedHead + "5\r\nhelloXX\r\n0\r\n\r\n", 400,
        "Expected CRLF after chunk"},
-      {"ChunkDataBareLf", kChunkedHead + "5\r\nhello\n0\r\n\r\n", 400,
-       "Expected CRLF after chunk"},
+      {"ChunkDataBareLf", kChunkedHead + "5\r\nhello\n0\r\n\r\n", 400, "Expected CRLF after chunk"},
       // llhttp 8.1 limitation: a second extension after a valued one is rejected.
-      {"ChunkTwoExtensions", kChunkedHead + "5;a=b;c=d\r\nhello\r\n0\r\n\r\n", 400,
-       "chunk size"},
+      {"ChunkTwoExtensions", kChunkedHead + "5;a=b;c=d\r\nhello\r\n0\r\n\r\n", 400, "chunk size"},
       {"ChunkExtensionSpace", kChunkedHead + "5; a=b\r\nhello\r\n0\r\n\r\n", 400,
        "chunk extensions"},
       {"TrailerObsFold", kChunkedHead + "0\r\nX: a\r\n b\r\n\r\n", 400, "obs-fold"},
@@ -180,9 +180,8 @@ std::vector<StrictCase> response_cases() {
       {"TransferEncodingGzipChunked",
        "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 502,
        "Transfer-Encoding must be exactly \"chunked\""},
-      {"TransferEncodingInHttp10",
-       "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 502,
-       "Transfer-Encoding in an HTTP/1.0 message"},
+      {"TransferEncodingInHttp10", "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+       502, "Transfer-Encoding in an HTTP/1.0 message"},
       {"ObsFold", "HTTP/1.1 200 OK\r\nX-A: one\r\n two\r\nContent-Length: 0\r\n\r\n", 502,
        "obs-fold"},
       {"BadFieldName", "HTTP/1.1 200 OK\r\nX y: a\r\nContent-Length: 0\r\n\r\n", 502,
@@ -239,13 +238,14 @@ TEST(StrictnessBoundaries, ValidNeighboursAreAccepted) {
     EXPECT_EQ(run.final_state, ParseState::need_more) << wire << ": " << run.error_message;
     EXPECT_EQ(run.messages.size(), 1u) << wire;
   };
-  ok("GET / HTTP/1.1\r\nHost: a\r\nX-A: one two\t three\r\n\r\n");   // inner whitespace
+  ok("GET / HTTP/1.1\r\nHost: a\r\nX-A: one two\t three\r\n\r\n");    // inner whitespace
   ok("GET / HTTP/1.1\r\nHost: a\r\nX-A: \"quoted, value\"\r\n\r\n");  // quotes/commas
   ok("GET / HTTP/1.1\r\nHost: a\r\nX!#$%&'*+-.^_`|~: v\r\n\r\n");     // all tchars
   ok("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3 \r\n\r\nabc");  // OWS after length
   ok("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 003\r\n\r\nabc");
   ok("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n0\r\n\r\n");
-  ok("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nA\r\n0123456789\r\n0\r\n\r\n");
+  ok("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: "
+     "chunked\r\n\r\nA\r\n0123456789\r\n0\r\n\r\n");
   ok("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
      "0005;ext\r\nhello\r\n0;last=\"yes\"\r\n\r\n");
   ok("GET / HTTP/1.1\r\n\r\n");  // missing Host is left to the proxy

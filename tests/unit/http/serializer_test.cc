@@ -98,16 +98,14 @@ TEST(SerializeResponse, NoneMeansEmptyBodyExceptWhereNoLengthIsAllowed) {
   EXPECT_EQ(response_bytes(response(200, BodyFraming::none)),
             "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
   EXPECT_EQ(response_bytes(response(204, BodyFraming::none)), "HTTP/1.1 204 No Content\r\n\r\n");
-  EXPECT_EQ(response_bytes(response(304, BodyFraming::none)),
-            "HTTP/1.1 304 Not Modified\r\n\r\n");
+  EXPECT_EQ(response_bytes(response(304, BodyFraming::none)), "HTTP/1.1 304 Not Modified\r\n\r\n");
   EXPECT_EQ(response_bytes(response(100, BodyFraming::none)), "HTTP/1.1 100 Continue\r\n\r\n");
 }
 
 TEST(SerializeResponse, NoLengthFieldOn1xxAnd204WhateverTheFraming) {
   EXPECT_EQ(response_bytes(response(204, BodyFraming::content_length, 5)),
             "HTTP/1.1 204 No Content\r\n\r\n");
-  EXPECT_EQ(response_bytes(response(204, BodyFraming::chunked)),
-            "HTTP/1.1 204 No Content\r\n\r\n");
+  EXPECT_EQ(response_bytes(response(204, BodyFraming::chunked)), "HTTP/1.1 204 No Content\r\n\r\n");
   EXPECT_EQ(response_bytes(response(103, BodyFraming::content_length, 5)),
             "HTTP/1.1 103 Early Hints\r\n\r\n");
 }

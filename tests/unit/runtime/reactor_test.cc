@@ -1,0 +1,210 @@
+// Runs a real Reactor on the test thread and drives real io_uring operations through it.
+#include "runtime/reactor.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include "runtime/helper_pool.h"
+#include "runtime/io.h"
+#include "runtime/task.h"
+
+namespace stavka::runtime {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Runs body on a fresh reactor until it finishes.
+template <typename Body>
+void run_on_reactor(Body body, ReactorOptions options = {}) {
+  Reactor reactor(0, options);
+  reactor.make_current();
+  bool finished = false;
+  auto wrapper = [&]() -> Task<void> {
+    co_await body();
+    finished = true;
+    reactor.stop();
+  };
+  spawn(wrapper());
+  if (!finished) reactor.run();
+  ASSERT_TRUE(finished);
+}
+
+struct SocketPair {
+  int a, b;
+  SocketPair() {
+    int fds[2];
+    EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    a = fds[0];
+    b = fds[1];
+  }
+  ~SocketPair() {
+    ::close(a);
+    ::close(b);
+  }
+};
+
+TEST(Reactor, ProbeFindsEverythingOnThisKernel) { EXPECT_EQ(probe_io_uring(), ""); }
+
+TEST(Reactor, SendAndReceiveThroughProvidedBuffers) {
+  SocketPair sp;
+  run_on_reactor([&]() -> Task<void> {
+    int64_t sent = co_await send_all(sp.a, std::string_view("hello, reactor"));
+    EXPECT_EQ(sent, 14);
+    RecvResult r = co_await recv(sp.b);
+    EXPECT_EQ(r.bytes, 14);
+    EXPECT_EQ(r.buffer.view(), "hello, reactor");
+    ::shutdown(sp.a, SHUT_WR);
+    RecvResult eof = co_await recv(sp.b);
+    EXPECT_EQ(eof.bytes, 0);
+    EXPECT_FALSE(eof.buffer);
+  });
+}
+
+TEST(Reactor, ReceiveTimesOut) {
+  SocketPair sp;
+  run_on_reactor([&]() -> Task<void> {
+    auto start = Clock::now();
+    RecvResult r = co_await recv(sp.b, 50ms);
+    EXPECT_EQ(r.bytes, -ETIMEDOUT);
+    EXPECT_GE(Clock::now() - start, 45ms);
+  });
+}
+
+TEST(Reactor, SendAllVectorsCompletesLargeWrites) {
+  SocketPair sp;
+  std::string big(4 << 20, 'z');
+  std::string received;
+  run_on_reactor([&]() -> Task<void> {
+    // A reader coroutine drains the other end while the writer pushes 4 MiB in two vectors.
+    bool reader_done = false;
+    auto reader = [&]() -> Task<void> {
+      while (received.size() < big.size() + 3) {
+        RecvResult r = co_await recv(sp.b);
+        if (r.bytes <= 0) break;
+        received.append(r.buffer.view());
+      }
+      reader_done = true;
+    };
+    spawn(reader());
+    iovec iov[2] = {{const_cast<char*>("abc"), 3}, {big.data(), big.size()}};
+    int64_t n = co_await send_all(sp.a, iov, 2);
+    EXPECT_EQ(n, static_cast<int64_t>(big.size() + 3));
+    while (!reader_done) co_await sleep(1ms);
+  });
+  EXPECT_EQ(received.size(), big.size() + 3);
+  EXPECT_EQ(received.substr(0, 4), "abcz");
+}
+
+TEST(Reactor, FallsBackToHeapBlocksWhenTheRingIsEmpty) {
+  // Two ring buffers, four receives holding their buffers: two must use heap blocks.
+  ReactorOptions options;
+  options.recv_buffers = 2;
+  options.recv_buffer_size = 4096;
+  SocketPair p[4];
+  run_on_reactor(
+      [&]() -> Task<void> {
+        std::vector<Buffer> held;
+        for (auto& sp : p) {
+          co_await send_all(sp.a, std::string_view("x"));
+          RecvResult r = co_await recv(sp.b);
+          EXPECT_EQ(r.bytes, 1);
+          EXPECT_EQ(r.buffer.view(), "x");
+          held.push_back(std::move(r.buffer));
+        }
+        EXPECT_EQ(Reactor::current().buffers().ring_buffers_out(), 2u);
+        held.clear();
+        EXPECT_EQ(Reactor::current().buffers().ring_buffers_out(), 0u);
+      },
+      options);
+}
+
+TEST(Reactor, FileOperations) {
+  char dir_template[] = "/tmp/stavka-reactor-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  std::string path = std::string(dir_template) + "/data";
+  run_on_reactor([&]() -> Task<void> {
+    int fd = co_await openat(AT_FDCWD, path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+    EXPECT_GE(fd, 0);
+    int w = co_await write(fd, "0123456789", 10, 0);
+    EXPECT_EQ(w, 10);
+    char buf[4] = {0};
+    int r = co_await read(fd, buf, 4, 3);
+    EXPECT_EQ(r, 4);
+    EXPECT_EQ(std::string(buf, 4), "3456");
+    EXPECT_EQ(co_await close(fd), 0);
+  });
+  unlink(path.c_str());
+  rmdir(dir_template);
+}
+
+TEST(Reactor, SleepWaitsAtLeastItsDuration) {
+  run_on_reactor([&]() -> Task<void> {
+    auto start = Clock::now();
+    co_await sleep(30ms);
+    EXPECT_GE(Clock::now() - start, 29ms);
+  });
+}
+
+TEST(Reactor, PostedWorkRunsOnTheReactorThread) {
+  run_on_reactor([&]() -> Task<void> {
+    Reactor* r = &Reactor::current();
+    std::thread::id reactor_thread = std::this_thread::get_id();
+    std::atomic<int> ran{0};
+    std::thread other([&] {
+      for (int i = 0; i < 100; ++i) {
+        r->post([&, reactor_thread] {
+          EXPECT_EQ(std::this_thread::get_id(), reactor_thread);
+          ++ran;
+        });
+      }
+    });
+    while (ran.load() < 100) co_await sleep(1ms);
+    other.join();
+    EXPECT_EQ(ran.load(), 100);
+  });
+}
+
+TEST(Reactor, BlockingWorkResumesOnTheCallingReactor) {
+  HelperPool pool(2);
+  run_on_reactor([&]() -> Task<void> {
+    std::thread::id reactor_thread = std::this_thread::get_id();
+    std::thread::id worker_thread;
+    int v = co_await run_blocking(pool, [&] {
+      worker_thread = std::this_thread::get_id();
+      return 42;
+    });
+    EXPECT_EQ(v, 42);
+    EXPECT_NE(worker_thread, reactor_thread);
+    EXPECT_EQ(std::this_thread::get_id(), reactor_thread);
+  });
+}
+
+TEST(Reactor, ConnectFailureIsReported) {
+  run_on_reactor([&]() -> Task<void> {
+    // A port nobody listens on: bind one, note its port, close it.
+    int probe = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(probe, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(probe);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int rc = co_await connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a, 1s);
+    EXPECT_EQ(rc, -ECONNREFUSED);
+    ::close(fd);
+  });
+}
+
+}  // namespace
+}  // namespace stavka::runtime
