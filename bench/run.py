@@ -689,10 +689,10 @@ def bench_peer(args, peer: Peer, workdir: Path, origin_port: int, origin_pid: in
         t0, c0, o0, s0 = time.monotonic(), cpu_ticks(pids), cpu_ticks(opids), cpu_times()
         out = run_wrk(args, peer.port, args.duration, True, peer.dir / "wrk.log", wcpu)
         t1, c1, o1, s1 = time.monotonic(), cpu_ticks(pids), cpu_ticks(opids), cpu_times()
-        check_alive("the measured run")
-        w = parse_wrk(out)
         res["wrk_output"] = out
+        w = parse_wrk(out)
         res["wrk"] = w
+        check_alive("the measured run")
         res["window_s"] = round(t1 - t0, 3)
         cpu_s = (c1 - c0) / CLK_TCK
         res["proxy_cpu_s"] = cpu_s

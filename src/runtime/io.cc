@@ -1,6 +1,8 @@
 // Awaitable I/O implementation; see io.h.
 #include "runtime/io.h"
 
+#include <limits.h>
+
 #include <algorithm>
 
 namespace stavka::runtime {
@@ -78,18 +80,19 @@ RecvResult RecvAny::await_resume() {
   return r;
 }
 
-SendAll::SendAll(int fd, iovec* iov, int count, Duration timeout) : fd_(fd), timeout_(timeout) {
+SendAll::SendAll(int fd, iovec* iov, int count, Duration timeout)
+    : fd_(fd), iov_(iov), iov_left_(static_cast<size_t>(count)), timeout_(timeout) {
   on_complete = &SendAll::done;
-  msg_.msg_iov = iov;
-  msg_.msg_iovlen = static_cast<size_t>(count);
 }
 
 void SendAll::await_suspend(std::coroutine_handle<> h) { submit(start(h, timeout_)); }
 
 void SendAll::submit(io_uring_sqe* sqe) {
-  if (msg_.msg_iovlen == 1) {
-    io_uring_prep_send(sqe, fd_, msg_.msg_iov[0].iov_base, msg_.msg_iov[0].iov_len, MSG_NOSIGNAL);
+  if (iov_left_ == 1) {
+    io_uring_prep_send(sqe, fd_, iov_[0].iov_base, iov_[0].iov_len, MSG_NOSIGNAL);
   } else {
+    msg_.msg_iov = iov_;
+    msg_.msg_iovlen = std::min<size_t>(iov_left_, IOV_MAX);
     io_uring_prep_sendmsg(sqe, fd_, &msg_, MSG_NOSIGNAL);
   }
 }
@@ -100,14 +103,19 @@ void SendAll::done(Completion* c, int32_t res, uint32_t flags) {
     op->sent_ += res;
     size_t left = static_cast<size_t>(res);
     // Drop fully sent vectors, trim a partly sent one.
-    while (op->msg_.msg_iovlen > 0 && left >= op->msg_.msg_iov[0].iov_len) {
-      left -= op->msg_.msg_iov[0].iov_len;
-      ++op->msg_.msg_iov;
-      --op->msg_.msg_iovlen;
+    while (op->iov_left_ > 0 && left >= op->iov_[0].iov_len) {
+      left -= op->iov_[0].iov_len;
+      ++op->iov_;
+      --op->iov_left_;
     }
-    if (op->msg_.msg_iovlen > 0) {
-      op->msg_.msg_iov[0].iov_base = static_cast<char*>(op->msg_.msg_iov[0].iov_base) + left;
-      op->msg_.msg_iov[0].iov_len -= left;
+    // Zero-length vectors at the end need no send.
+    while (op->iov_left_ > 0 && op->iov_[0].iov_len == 0) {
+      ++op->iov_;
+      --op->iov_left_;
+    }
+    if (op->iov_left_ > 0) {
+      op->iov_[0].iov_base = static_cast<char*>(op->iov_[0].iov_base) + left;
+      op->iov_[0].iov_len -= left;
       if (!op->timed_out_) {
         op->submit(op->restart());
         return;
@@ -116,6 +124,9 @@ void SendAll::done(Completion* c, int32_t res, uint32_t flags) {
     } else {
       res = 0;
     }
+  } else if (res == 0 && op->iov_left_ > 0) {
+    // Nothing sent with data left (e.g. only empty vectors): count as done if all are empty.
+    res = 0;
   }
   op->res_ = res;
   op->flags_ = flags;

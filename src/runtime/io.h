@@ -109,6 +109,8 @@ class SendAll : public IoOp {
   void submit(io_uring_sqe* sqe);
   int fd_;
   msghdr msg_{};
+  iovec* iov_;         // first vector not yet fully sent
+  size_t iov_left_;    // vectors from iov_ on; each submission sends at most IOV_MAX of them
   Duration timeout_;
   int64_t sent_ = 0;
 };

@@ -703,6 +703,7 @@ class Origin:
     /close-mid-body (size, sent)        head with Content-Length: size, `sent` bytes, then close
     /stall (size, sent)                 like close-mid-body but then waits (never closes)
     /drop                               reads the request and closes without any response
+    /garbage                            answers "THIS IS NOT HTTP" and closes
     /eof (size)                         body delimited by closing the connection (no length)
     /gate (name)                        chunked: "first-chunk\\n", waits for origin.gates[name],
                                         then "second-chunk\\n"
@@ -957,6 +958,11 @@ class Origin:
 
         if path == "/drop":
             s.shutdown(socket.SHUT_RDWR)
+            return False
+
+        if path == "/garbage":
+            self._send(s, req, b"THIS IS NOT HTTP\r\n\r\n")
+            time.sleep(0.05)
             return False
 
         if path.startswith("/size/"):

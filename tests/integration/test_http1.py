@@ -300,3 +300,34 @@ def test_fixed_length_response_binary_exact(proxy, origin):
     assert r.status == 200
     assert r.header("content-length") in (None, "1000000")
     assert r.body == pattern(1_000_000)
+
+
+def test_http10_client_gets_no_chunked_response(proxy, origin):
+    """An HTTP/1.0 client cannot parse chunked: a chunked origin response reaches it with
+    Content-Length or delimited by close, and the connection closes after it."""
+    with RawConn(proxy.port) as c:
+        c.send(b"GET /chunked?count=3&size=100 HTTP/1.0\r\nHost: stavka.test\r\n\r\n")
+        r = c.read_final_response()
+        assert r.status == 200
+        assert not r.has("transfer-encoding"), f"chunked sent to an HTTP/1.0 client: {r.headers}"
+        assert r.body == pattern(300)
+        assert c.wait_closed(3), "HTTP/1.0 request without keep-alive: connection not closed"
+
+
+def test_many_concurrent_connections(proxy, origin):
+    conns = [RawConn(proxy.port) for _ in range(150)]
+    try:
+        for i, c in enumerate(conns):
+            c.send(build_request("GET", f"/echo?c={i}"))
+        for i, c in enumerate(conns):
+            r = c.read_final_response()
+            assert r.status == 200 and r.json()["target"] == f"/echo?c={i}"
+        # And once more on every connection (all still open).
+        for i, c in enumerate(conns):
+            c.send(build_request("GET", f"/echo?c={i}&again=1"))
+        for i, c in enumerate(conns):
+            assert c.read_final_response().json()["target"] == f"/echo?c={i}&again=1"
+    finally:
+        for c in conns:
+            c.close()
+    assert origin.request_count == 300

@@ -42,6 +42,11 @@ def test_origin_closes_without_response_502(proxy, origin):
     assert r.status == 502
 
 
+def test_origin_invalid_response_502(proxy, origin):
+    r = proxy.get("/garbage")
+    assert r.status == 502
+
+
 def test_origin_close_mid_body_truncates_client_response(proxy, origin):
     with RawConn(proxy.port, timeout=10) as c:
         c.send(build_request("GET", "/close-mid-body?size=100000&sent=40000"))

@@ -83,6 +83,7 @@ def test_download_100mb_content_length_bounded_memory(stream_proxy):
     assert n == SIZE
     assert digest == pattern_sha256(SIZE)
     growth = peak - base
+    print(f"RSS baseline {base / MiB:.1f} MiB, peak {peak / MiB:.1f} MiB, growth {growth / MiB:.1f} MiB")
     assert growth < MAX_GROWTH, f"proxy RSS grew by {growth / MiB:.1f} MiB during a 100 MiB download to a slow reader"
 
 
@@ -91,6 +92,7 @@ def test_download_100mb_chunked_bounded_memory(stream_proxy):
     assert n == SIZE
     assert digest == pattern_sha256(SIZE)
     growth = peak - base
+    print(f"RSS baseline {base / MiB:.1f} MiB, peak {peak / MiB:.1f} MiB, growth {growth / MiB:.1f} MiB")
     assert growth < MAX_GROWTH, f"proxy RSS grew by {growth / MiB:.1f} MiB during a 100 MiB chunked download"
 
 
@@ -99,6 +101,7 @@ def test_upload_100mb_content_length_bounded_memory(stream_proxy, origin):
     assert info["body_len"] == SIZE
     assert info["body_sha256"] == pattern_sha256(SIZE)
     growth = peak - base
+    print(f"RSS baseline {base / MiB:.1f} MiB, peak {peak / MiB:.1f} MiB, growth {growth / MiB:.1f} MiB")
     assert growth < MAX_GROWTH, f"proxy RSS grew by {growth / MiB:.1f} MiB during a 100 MiB upload to a slow origin"
 
 
@@ -107,4 +110,5 @@ def test_upload_100mb_chunked_bounded_memory(stream_proxy, origin):
     assert info["body_len"] == SIZE
     assert info["body_sha256"] == pattern_sha256(SIZE)
     growth = peak - base
+    print(f"RSS baseline {base / MiB:.1f} MiB, peak {peak / MiB:.1f} MiB, growth {growth / MiB:.1f} MiB")
     assert growth < MAX_GROWTH, f"proxy RSS grew by {growth / MiB:.1f} MiB during a 100 MiB chunked upload"

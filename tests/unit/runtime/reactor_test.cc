@@ -208,3 +208,29 @@ TEST(Reactor, ConnectFailureIsReported) {
 
 }  // namespace
 }  // namespace stavka::runtime
+
+namespace stavka::runtime {
+namespace {
+
+TEST(Reactor, SendAllSlicesMoreVectorsThanIovMax) {
+  SocketPair sp;
+  std::vector<std::string> parts;
+  for (int i = 0; i < 3000; ++i) parts.push_back(std::to_string(i % 10));
+  std::vector<iovec> iov;
+  for (auto& p : parts) iov.push_back({p.data(), p.size()});
+  std::string received;
+  run_on_reactor([&]() -> Task<void> {
+    int64_t n = co_await send_all(sp.a, iov.data(), static_cast<int>(iov.size()));
+    EXPECT_EQ(n, 3000);
+    while (received.size() < 3000) {
+      RecvResult r = co_await recv(sp.b);
+      if (r.bytes <= 0) break;
+      received.append(r.buffer.view());
+    }
+  });
+  ASSERT_EQ(received.size(), 3000u);
+  EXPECT_EQ(received.substr(0, 12), "012345678901");
+}
+
+}  // namespace
+}  // namespace stavka::runtime
