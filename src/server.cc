@@ -141,6 +141,7 @@ void worker_main(unsigned index, WorkerSlot& slot, std::shared_ptr<const config:
   started.count_down();
   all_ready.wait();  // the admin context lists every worker's counters
   for (int fd : slot.listeners) runtime::spawn(accept_loop(*worker, fd));
+  runtime::spawn(proxy::housekeeping(*worker));
   if (admin_fd >= 0) runtime::spawn(admin::serve_admin(admin_fd, *admin_ctx));
   reactor->run();
   worker.reset();

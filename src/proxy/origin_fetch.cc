@@ -82,30 +82,44 @@ Task<int> pump_request_body(Worker& w, Exchange& ex, int origin_fd) {
   std::string scratch;
   std::string last;
   while (true) {
-    if (ex.carry && ex.carry.remaining() > 0) {
-      http::ParseResult pr = ex.parser.feed(ex.carry.view());
-      ex.carry.consume(pr.consumed);
-      if (pr.state == http::ParseState::error) co_return 400;
-      iov.clear();
-      add_body(iov, scratch, pr.body, chunked);
-      if (pr.state == http::ParseState::message_done && chunked) {
-        last.clear();
-        http::append_last_chunk(ex.parser.trailers(), last);
-        iov.push_back({last.data(), last.size()});
-      }
-      if (!iov.empty()) {
-        int64_t n = co_await runtime::send_all(origin_fd, iov.data(), static_cast<int>(iov.size()),
-                                               t.origin_read);
-        if (n < 0) co_return 502;
-      }
-      if (pr.state == http::ParseState::message_done) co_return 0;
+    // Feed even when no bytes are at hand: an empty body (Content-Length: 0) is complete now.
+    http::ParseResult pr = ex.parser.feed(ex.carry.view());
+    ex.carry.consume(pr.consumed);
+    if (pr.state == http::ParseState::error) co_return 400;
+    iov.clear();
+    add_body(iov, scratch, pr.body, chunked);
+    if (pr.state == http::ParseState::message_done && chunked) {
+      last.clear();
+      http::append_last_chunk(ex.parser.trailers(), last);
+      iov.push_back({last.data(), last.size()});
     }
+    if (!iov.empty()) {
+      int64_t n = co_await runtime::send_all(origin_fd, iov.data(), static_cast<int>(iov.size()),
+                                             t.origin_read);
+      if (n < 0) co_return 502;
+    }
+    if (pr.state == http::ParseState::message_done) co_return 0;
     ex.carry.release();
     runtime::RecvResult r = co_await runtime::recv(ex.client.fd, t.client_body);
     if (r.bytes == -ETIMEDOUT) co_return 408;
     if (r.bytes <= 0) co_return -1;
     ex.carry = std::move(r.buffer);
   }
+}
+
+// Moves what the client head needs out of the parser's response head, leaving the framing
+// and keep-alive state the parser still works by.
+http::ResponseHead take_head(http::ResponseHead& origin) {
+  http::ResponseHead head;
+  head.status = origin.status;
+  head.reason = std::move(origin.reason);
+  head.version_major = origin.version_major;
+  head.version_minor = origin.version_minor;
+  head.headers = std::move(origin.headers);
+  head.framing = origin.framing;
+  head.content_length = origin.content_length;
+  head.keep_alive = origin.keep_alive;
+  return head;
 }
 
 struct Attempt {
@@ -124,7 +138,9 @@ Task<Outcome> forward_to_origin(Worker& w, Exchange& ex) {
 
   const bool idempotent = http::is_idempotent_method(ex.request.method);
   const bool has_body = ex.request.has_body();
-  const bool expect_continue = ex.request.expect_continue && has_body;
+  const bool expect_continue =
+      ex.request.expect_continue && has_body &&
+      !(ex.request.framing == http::BodyFraming::content_length && ex.request.content_length == 0);
   ForwardInfo info{ex.client.peer_ip, ex.authority, site_cfg.origin_host, cfg.via_name, "http"};
   to_origin_request(ex.request, ex.origin_target, info);
   std::string head_bytes;
@@ -269,7 +285,8 @@ Task<Outcome> forward_to_origin(Worker& w, Exchange& ex) {
     }
     iov.clear();
     if (pr.state == http::ParseState::head_done && !head_sent) {
-      http::ResponseHead& head = rp.response();
+      // The client's head is a separate object: the parser keeps reading by the origin's framing.
+      http::ResponseHead head = take_head(rp.response());
       if (head.is_informational()) {
         // 100 is Stavka's own business with the client; other 1xx go on to HTTP/1.1 clients.
         if (head.status != 100 && head.status != 101 && ex.client_http11) {
@@ -290,10 +307,8 @@ Task<Outcome> forward_to_origin(Worker& w, Exchange& ex) {
       bool no_body = ex.is_head || head.status == 204 || head.status == 304;
       to_client_response(head, cfg.via_name);
       if (no_body) {
-        const std::string* cl = head.headers.find("content-length");
-        if (ex.is_head && cl) {
-          head.framing = http::BodyFraming::content_length;
-          head.content_length = std::strtoull(cl->c_str(), nullptr, 10);
+        if (ex.is_head && head.headers.contains("content-length")) {
+          head.framing = http::BodyFraming::content_length;  // the declared size, no body
         } else {
           head.framing = http::BodyFraming::none;
         }

@@ -43,6 +43,17 @@ void UpstreamPool::release(const net::SocketAddress& addr, int fd, runtime::Cloc
   list.push_back(Idle{fd, now});
 }
 
+void UpstreamPool::close_expired(runtime::Clock::time_point now,
+                                 runtime::Clock::duration max_idle) {
+  for (auto& [k, list] : idle_) {
+    // Oldest first: stop at the first one still young enough.
+    while (!list.empty() && now - list.front().since >= max_idle) {
+      ::close(list.front().fd);
+      list.pop_front();
+    }
+  }
+}
+
 void UpstreamPool::close_all() {
   for (auto& [k, list] : idle_) {
     for (auto& c : list) ::close(c.fd);

@@ -26,6 +26,8 @@ class UpstreamPool {
   // Gives a healthy connection back; closes it instead if addr already has max_idle_count.
   void release(const net::SocketAddress& addr, int fd, runtime::Clock::time_point now,
                size_t max_idle_count);
+  // Closes connections idle for max_idle or longer (called periodically by the worker).
+  void close_expired(runtime::Clock::time_point now, runtime::Clock::duration max_idle);
   // Closes every idle connection (reload, shutdown).
   void close_all();
   size_t idle_count() const;

@@ -3,6 +3,8 @@
 
 #include <sys/socket.h>
 
+#include "runtime/io.h"
+
 namespace stavka::proxy {
 
 Worker::Worker(runtime::Reactor& reactor, std::shared_ptr<const config::Config> config, int log_fd)
@@ -48,6 +50,13 @@ void Worker::start_drain() {
 
 void Worker::abort_connections() {
   for (ClientConnection* c = head_; c; c = c->next) ::shutdown(c->fd, SHUT_RDWR);
+}
+
+runtime::Task<void> housekeeping(Worker& w) {
+  while (!w.draining()) {
+    co_await runtime::sleep(std::chrono::milliseconds(250));
+    w.upstreams().close_expired(w.reactor().now(), w.config().timeouts.origin_idle);
+  }
 }
 
 }  // namespace stavka::proxy

@@ -68,6 +68,9 @@ class Worker {
   size_t open_ = 0;
 };
 
+// Periodic upkeep until the worker drains: closes origin connections idle past origin_idle.
+runtime::Task<void> housekeeping(Worker& worker);
+
 // Serves one accepted client connection until it closes; owns fd.
 runtime::Task<void> serve_client(Worker& worker, int fd, net::SocketAddress peer);
 

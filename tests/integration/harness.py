@@ -704,6 +704,7 @@ class Origin:
     /stall (size, sent)                 like close-mid-body but then waits (never closes)
     /drop                               reads the request and closes without any response
     /garbage                            answers "THIS IS NOT HTTP" and closes
+    /early-hints                        "103 Early Hints" first, then the /echo response
     /eof (size)                         body delimited by closing the connection (no length)
     /gate (name)                        chunked: "first-chunk\\n", waits for origin.gates[name],
                                         then "second-chunk\\n"
@@ -1059,7 +1060,11 @@ class Origin:
             req.response_sent.set()
             return keep
 
-        # /echo, /slowread and anything else
+        if path == "/early-hints":
+            self._send(s, req, b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")
+            time.sleep(0.05)
+
+        # /echo, /early-hints, /slowread and anything else
         info = req.as_json()
         if path == "/slowread":
             info["body"] = None

@@ -114,6 +114,7 @@ def test_check_config_accepts_full_config(stavka_bin, tmp_path):
     path.write_text(GOOD_FULL)
     r = run_cli(stavka_bin, ["check-config", str(path)])
     assert r.returncode == 0, r.stderr
+    assert f"{path}: ok (2 sites)" in r.stdout + r.stderr, (r.stdout, r.stderr)
 
 
 def test_check_config_accepts_base_config(stavka_bin, tmp_path):
@@ -129,7 +130,7 @@ def test_check_config_rejects_with_file_and_line(stavka_bin, tmp_path, name):
     path = tmp_path / f"{name}.toml"
     path.write_text(text)
     r = run_cli(stavka_bin, ["check-config", str(path)])
-    assert r.returncode != 0, f"accepted an invalid config:\n{text}"
+    assert r.returncode == 1, f"exit {r.returncode} for an invalid config:\n{text}\n{r.stderr}"
     where = f"{path}:{bad_line(text)}:"
     assert where in r.stderr, f"expected '{where} message' on stderr, got:\n{r.stderr}"
 
@@ -154,7 +155,7 @@ def test_run_with_bad_config_fails_fast(stavka_bin, tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text(text)
     r = run_cli(stavka_bin, ["run", "--config", str(path)])
-    assert r.returncode != 0
+    assert r.returncode == 2, f"run with a bad config exited {r.returncode} (documented: 2)"
     assert f"{path}:{bad_line(text)}:" in r.stderr, r.stderr
 
 

@@ -4,6 +4,7 @@
 import hashlib
 import json
 import socket
+import time
 
 import httpx
 import pytest
@@ -73,15 +74,20 @@ def test_pipelining_responses_in_order(proxy, origin):
         ("GET", "/chunked?count=3&size=10", None),
         ("GET", "/echo?id=6", None),
     ]
+    chunked_post = (build_request("POST", "/echo?id=7", headers=[("Transfer-Encoding", "chunked")])
+                    + chunked_body([b"seventh", b" body"]))
     with proxy.connect() as c:
-        c.send(b"".join(build_request(m, t, body=b) for m, t, b in reqs))
+        c.send(b"".join(build_request(m, t, body=b) for m, t, b in reqs) + chunked_post
+               + build_request("GET", "/echo?id=8"))
         r1 = c.read_final_response("GET")
         r2 = c.read_final_response("POST")
         r3 = c.read_final_response("GET")
         r4 = c.read_final_response("HEAD")
         r5 = c.read_final_response("GET")
         r6 = c.read_final_response("GET")
-        assert [r.status for r in (r1, r2, r3, r4, r5, r6)] == [200] * 6
+        r7 = c.read_final_response("POST")
+        r8 = c.read_final_response("GET")
+        assert [r.status for r in (r1, r2, r3, r4, r5, r6, r7, r8)] == [200] * 8
         assert r1.json()["target"] == "/echo?id=1&delay=300"
         assert r2.json()["target"] == "/echo?id=2"
         assert r2.json()["body"] == "second body"
@@ -89,8 +95,10 @@ def test_pipelining_responses_in_order(proxy, origin):
         assert r4.body == b""
         assert r5.body == pattern(30)
         assert r6.json()["target"] == "/echo?id=6"
+        assert r7.json()["target"] == "/echo?id=7" and r7.json()["body"] == "seventh body"
+        assert r8.json()["target"] == "/echo?id=8"
         assert not c.wait_closed(0.3)
-    assert origin.request_count == 6
+    assert origin.request_count == 8
 
 
 def test_pipelined_burst_of_100(proxy, origin):
@@ -113,10 +121,62 @@ def test_post_content_length_body(proxy, origin):
     assert req.body_len == len(body)
 
 
-def test_post_empty_body(proxy, origin):
-    r = proxy.request("POST", "/echo", body=b"")
-    assert r.status == 200
-    assert origin.last().body_len == 0
+@pytest.mark.parametrize("method, framing", [
+    ("POST", "content-length"), ("PUT", "content-length"), ("GET", "content-length"),
+    ("POST", "chunked"),
+])
+def test_empty_request_body(proxy, origin, method, framing):
+    """Content-Length: 0 (or a chunked body that is only the last chunk): the request is
+    complete at the end of the head; the response must come at once, not after client_body."""
+    if framing == "chunked":
+        req = build_request(method, "/echo", headers=[("Transfer-Encoding", "chunked")]) + b"0\r\n\r\n"
+    else:
+        req = build_request(method, "/echo", body=b"")
+    with RawConn(proxy.port, timeout=3) as c:
+        c.send(req)
+        try:
+            r = c.read_final_response(method)
+        except socket.timeout:
+            pytest.fail(f"no response within 3s to {method} with an empty {framing} body "
+                        f"(origin got {origin.request_count} request(s))")
+        assert r.status == 200, r
+        assert c.request("GET", "/echo?after=1").status == 200
+    assert origin.requests[0].body_len == 0
+
+
+def test_empty_response_body(proxy, origin):
+    with RawConn(proxy.port, timeout=5) as c:
+        r = c.request("GET", "/size/0")
+        assert r.status == 200 and r.body == b""
+        assert c.request("GET", "/echo?after=1").status == 200
+
+
+def test_origin_interim_response_then_final(proxy, origin):
+    with RawConn(proxy.port, timeout=5) as c:
+        c.send(build_request("GET", "/early-hints"))
+        r = c.read_final_response()
+        assert r.status == 200
+        assert r.json()["target"] == "/early-hints"
+        assert c.request("GET", "/echo?after=1").json()["target"] == "/echo?after=1"
+
+
+def test_obs_text_header_value_passes_through(proxy, origin):
+    with RawConn(proxy.port) as c:
+        c.send(b"GET /echo HTTP/1.1\r\nHost: stavka.test\r\nX-Latin: caf\xe9 cr\xe8me\r\n\r\n")
+        assert c.read_final_response().status == 200
+    assert origin.last().header("x-latin") == "caf\xe9 cr\xe8me"
+
+
+def test_requests_after_connection_close_are_ignored(proxy, origin):
+    with RawConn(proxy.port) as c:
+        c.send(build_request("GET", "/echo?first=1", headers=[("Connection", "close")])
+               + build_request("GET", "/echo?second=1"))
+        r = c.read_final_response()
+        assert r.json()["target"] == "/echo?first=1"
+        assert c.wait_closed(3)
+        assert c.buf == b"", f"answered a request sent after Connection: close: {bytes(c.buf)[:100]!r}"
+    time.sleep(0.2)
+    assert [q.target for q in origin.requests] == ["/echo?first=1"]
 
 
 def test_chunked_request_body(proxy, origin):
@@ -331,3 +391,23 @@ def test_many_concurrent_connections(proxy, origin):
         for c in conns:
             c.close()
     assert origin.request_count == 300
+
+
+def test_max_connections_per_worker(stavka, origin):
+    p = stavka(origins=[origin], workers=1, config={"limits": {"max_connections": 3}})
+    time.sleep(0.2)  # let the readiness probe's connection close
+    held = [RawConn(p.port) for _ in range(3)]
+    try:
+        for c in held:
+            assert c.request("GET", "/echo").status == 200
+        with RawConn(p.port) as extra:
+            extra.send(build_request("GET", "/echo?extra=1"))
+            assert extra.wait_closed(3), "a 4th connection over max_connections = 3 was kept open"
+        held.pop().close()
+        time.sleep(0.2)
+        with RawConn(p.port) as again:
+            assert again.request("GET", "/echo?again=1").status == 200
+    finally:
+        for c in held:
+            c.close()
+    assert all(q.query.get("extra") is None for q in origin.requests)

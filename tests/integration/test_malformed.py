@@ -14,50 +14,51 @@ def raw(*lines: str) -> bytes:
 
 BAD_REQUESTS_400 = {
     # Request smuggling vectors.
-    "content-length-and-transfer-encoding": raw(
+    "content_length_and_transfer_encoding": raw(
         "POST /echo HTTP/1.1", "Host: stavka.test", "Content-Length: 5", "Transfer-Encoding: chunked"),
-    "transfer-encoding-and-content-length": raw(
+    "transfer_encoding_and_content_length": raw(
         "POST /echo HTTP/1.1", "Host: stavka.test", "Transfer-Encoding: chunked", "Content-Length: 0"),
-    "differing-duplicate-content-length": raw(
+    "differing_duplicate_content_length": raw(
         "POST /echo HTTP/1.1", "Host: stavka.test", "Content-Length: 5", "Content-Length: 6"),
-    "differing-content-length-list": raw(
+    "differing_content_length_list": raw(
         "POST /echo HTTP/1.1", "Host: stavka.test", "Content-Length: 5, 6"),
-    "non-numeric-content-length": raw(
+    "non_numeric_content_length": raw(
         "POST /echo HTTP/1.1", "Host: stavka.test", "Content-Length: abc"),
-    "negative-content-length": raw(
+    "negative_content_length": raw(
         "POST /echo HTTP/1.1", "Host: stavka.test", "Content-Length: -1"),
-    "unknown-transfer-coding-gzip": raw(
+    "unknown_transfer_coding_gzip": raw(
         "POST /echo HTTP/1.1", "Host: stavka.test", "Transfer-Encoding: gzip"),
-    "unknown-transfer-coding-before-chunked": raw(
+    "unknown_transfer_coding_before_chunked": raw(
         "POST /echo HTTP/1.1", "Host: stavka.test", "Transfer-Encoding: gzip, chunked"),
-    "chunked-not-final": raw(
+    "chunked_not_final": raw(
         "POST /echo HTTP/1.1", "Host: stavka.test", "Transfer-Encoding: chunked, gzip"),
-    "unknown-transfer-coding-xchunked": raw(
+    "unknown_transfer_coding_xchunked": raw(
         "POST /echo HTTP/1.1", "Host: stavka.test", "Transfer-Encoding: xchunked"),
     # Field syntax.
-    "obs-fold": raw(
+    "obs_fold": raw(
         "GET /echo HTTP/1.1", "Host: stavka.test", "X-Folded: first", " continued"),
-    "obs-fold-tab": raw(
+    "obs_fold_tab": raw(
         "GET /echo HTTP/1.1", "Host: stavka.test", "X-Folded: first", "\tcontinued"),
-    "space-in-header-name": raw(
+    "space_in_header_name": raw(
         "GET /echo HTTP/1.1", "Host: stavka.test", "Bad Name: x"),
-    "space-before-colon": raw(
+    "space_before_colon": raw(
         "GET /echo HTTP/1.1", "Host: stavka.test", "Transfer-Encoding : chunked"),
-    "delimiter-in-header-name": raw(
+    "delimiter_in_header_name": raw(
         "GET /echo HTTP/1.1", "Host: stavka.test", "X(Bad): x"),
-    "control-char-in-header-name": raw(
+    "control_char_in_header_name": raw(
         "GET /echo HTTP/1.1", "Host: stavka.test", "X-Bad\x01: x"),
-    "empty-header-name": raw(
+    "empty_header_name": raw(
         "GET /echo HTTP/1.1", "Host: stavka.test", ": no name"),
-    "header-without-colon": raw(
+    "header_without_colon": raw(
         "GET /echo HTTP/1.1", "Host: stavka.test", "NoColonHere"),
-    "bare-cr-in-header-value": raw(
+    "bare_cr_in_header_value": raw(
         "GET /echo HTTP/1.1", "Host: stavka.test", "X-Bad: a\rb"),
-    "bare-cr-line-ending": b"GET /echo HTTP/1.1\r\nHost: stavka.test\rX-Other: y\r\n\r\n",
-    "bare-cr-in-request-line": b"GET /echo\r HTTP/1.1\r\nHost: stavka.test\r\n\r\n",
+    "bare_cr_line_ending": b"GET /echo HTTP/1.1\r\nHost: stavka.test\rX-Other: y\r\n\r\n",
+    "bare_cr_in_request_line": b"GET /echo\r HTTP/1.1\r\nHost: stavka.test\r\n\r\n",
+    "target_without_leading_slash": raw("GET echo HTTP/1.1", "Host: stavka.test"),
     # Host (RFC 9112 3.2: a server MUST answer 400).
-    "http11-without-host": raw("GET /echo HTTP/1.1", "X-Foo: bar"),
-    "two-host-headers": raw("GET /echo HTTP/1.1", "Host: stavka.test", "Host: other.test"),
+    "http11_without_host": raw("GET /echo HTTP/1.1", "X-Foo: bar"),
+    "two_host_headers": raw("GET /echo HTTP/1.1", "Host: stavka.test", "Host: other.test"),
 }
 
 
@@ -187,3 +188,16 @@ def test_smuggled_request_in_body_is_not_forwarded(proxy, origin):
         assert c.wait_closed(3)
     assert origin.request_count == 0
     assert all(q.path != "/smuggled" for q in origin.requests)
+
+
+@pytest.mark.parametrize("request_bytes, status", [
+    (raw("CONNECT stavka.test:443 HTTP/1.1", "Host: stavka.test:443"), 405),
+    (raw("GET /echo HTTP/2.0", "Host: stavka.test"), 505),
+    (raw("GET /echo HTTP/1.2", "Host: stavka.test"), 505),
+], ids=["connect_405", "http2_505", "http12_505"])
+def test_unsupported_method_or_version(proxy, origin, request_bytes, status):
+    with RawConn(proxy.port, timeout=5) as c:
+        c.send(request_bytes)
+        r = c.read_response()
+        assert r.status == status, r.status_line
+    assert origin.connections == 0 and origin.request_count == 0

@@ -47,6 +47,11 @@ def test_origin_invalid_response_502(proxy, origin):
     assert r.status == 502
 
 
+def test_origin_differing_content_lengths_502(proxy, origin):
+    r = proxy.get("/echo?hdr=Content-Length:1")
+    assert r.status == 502
+
+
 def test_origin_close_mid_body_truncates_client_response(proxy, origin):
     with RawConn(proxy.port, timeout=10) as c:
         c.send(build_request("GET", "/close-mid-body?size=100000&sent=40000"))
@@ -177,3 +182,43 @@ def test_502_then_connection_still_usable_or_closed_cleanly(stavka, origin):
         except (EOFError, OSError):
             return
         assert r.status == 200 and r.header("X-Origin") == "A"
+
+
+@pytest.mark.parametrize("host, status", [("dead.test", 502), ("nobody.test", 421)])
+def test_body_of_failed_request_never_parsed_as_request(stavka, origin, host, status):
+    """A request answered without the origin (502, 421) still has its body on the wire; those
+    bytes must be skipped or the connection closed, never parsed as the next request."""
+    p = stavka(sites=[{"name": "dead", "hosts": ["dead.test"], "origins": [dead_origin()]},
+                      {"name": "ok", "hosts": ["ok.test"], "origins": [origin]}])
+    hidden = build_request("GET", "/smuggled", host="ok.test")
+    with RawConn(p.port, timeout=5) as c:
+        c.send(build_request("POST", "/echo", body=hidden, host=host))
+        r = c.read_final_response("POST")
+        assert r.status == status
+        try:
+            c.settimeout(1.5)
+            extra = c.read_final_response()
+            pytest.fail(f"the body of the {status} request was answered as a request: {extra!r}")
+        except (EOFError, OSError):
+            pass
+    time.sleep(0.2)
+    assert all(q.path != "/smuggled" for q in origin.requests), origin.requests
+
+
+def test_origin_keepalive_zero_disables_pooling(stavka, origin):
+    p = stavka(sites=[{"name": "s", "hosts": ["*"], "origins": [origin], "origin_keepalive": 0}])
+    with RawConn(p.port) as c:
+        for i in range(3):
+            assert c.request("GET", f"/echo?i={i}").status == 200
+    assert origin.connections == 3
+
+
+def test_pooled_origin_connection_closed_after_origin_idle(stavka, origin):
+    p = stavka(origins=[origin], config={"timeouts": {"origin_idle": "500ms"}})
+    assert p.get("/echo").status == 200
+    assert origin.connections == 1
+    from harness import wait_until
+    assert wait_until(lambda: origin.closed_connections == 1, 5), \
+        "idle pooled origin connection still open 5s after origin_idle = 500ms"
+    assert p.get("/echo?again=1").status == 200
+    assert origin.connections == 2

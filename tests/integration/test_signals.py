@@ -70,6 +70,27 @@ def test_sighup_keeps_open_connections(stavka, origin_factory):
         assert r.status == 200
 
 
+def test_sighup_in_flight_request_finishes_on_old_config(stavka, origin_factory):
+    a, b = origin_factory("A"), origin_factory("B")
+    p = stavka(origins=[a])
+    result = {}
+
+    def client():
+        try:
+            result["r"] = http_get(p.port, "/echo?delay=1000")
+        except Exception as e:
+            result["e"] = e
+
+    t = threading.Thread(target=client, daemon=True)
+    t.start()
+    assert a.wait_for_requests(1, 5)
+    p.reload(config_for(stavka, p, [b]))
+    assert wait_routed_to(p, "B")
+    t.join(10)
+    assert "e" not in result, repr(result.get("e"))
+    assert result["r"].status == 200 and result["r"].header("X-Origin") == "A"
+
+
 def test_sighup_under_load_no_failures(stavka, origin_factory):
     a, b = origin_factory("A"), origin_factory("B")
     p = stavka(origins=[a], config={"log": {"access": "off"}})
@@ -140,6 +161,8 @@ def test_shutdown_drains_in_flight_request(stavka, origin, sig):
     assert "e" not in result, f"in-flight request failed during shutdown: {result.get('e')!r}"
     assert result["r"].status == 200
     assert result["r"].json()["target"] == "/echo?delay=1500"
+    assert "close" in (result["r"].header("connection") or "").lower(), \
+        "a response finished during the drain must carry Connection: close"
     rc = p.wait_exit(10)
     assert rc == 0, f"exit code {rc} after {signal.Signals(sig).name}"
     assert not served_new, "a connection opened after the shutdown signal was still served"

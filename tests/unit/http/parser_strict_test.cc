@@ -105,6 +105,12 @@ std::vector<StrictCase> request_cases() {
       {"BareCrAfterMethod", "GET\r/ HTTP/1.1\r\n\r\n", 400, ""},
       {"BareCrBeforeRequest", "\rGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400, "bare CR"},
       {"BareCrEndingHead", "GET / HTTP/1.1\r\nHost: a\r\n\r\r\n", 400, ""},
+      {"BareCrBeforeValue", "GET / HTTP/1.1\r\nX:\r a\r\n\r\n", 400, ""},
+      {"BareCrAfterOws", "GET / HTTP/1.1\r\nX: \rb\r\n\r\n", 400, ""},
+      {"BareCrInName", "GET / HTTP/1.1\r\nX\r: b\r\n\r\n", 400, ""},
+      {"BareCrAfterVersion", "GET / HTTP/1.1\rHost: a\r\n\r\n", 400, ""},
+      {"BareCrAfterEmptyLine", "\r\n\rGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400, "bare CR"},
+      {"BareCrAtLineStart", "GET / HTTP/1.1\r\n\rHost: a\r\n\r\n", 400, ""},
       {"BareLfAfterRequestLine", "GET / HTTP/1.1\nHost: a\r\n\r\n", 400, "bare LF"},
       {"BareLfEndingHead", "GET / HTTP/1.1\r\nHost: a\r\n\n", 400, "bare LF"},
       {"BareLfBeforeRequest", "\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400, "bare LF"},
@@ -141,6 +147,8 @@ std::vector<StrictCase> request_cases() {
       {"TrailerBareLf", kChunkedHead + "0\r\nX: a\n\r\n", 400, ""},
       {"TrailerEndBareLf", kChunkedHead + "0\r\n\n", 400, "bare LF"},
       {"TrailerBareCr", kChunkedHead + "0\r\nX: a\rb\r\n\r\n", 400, "LF"},
+      {"TrailerLeadingBareCr", kChunkedHead + "0\r\n\rX: a\r\n\r\n", 400, ""},
+      {"TrailerEndBareCr", kChunkedHead + "0\r\nX: a\r\n\r\r\n", 400, ""},
       {"TrailerBadName", kChunkedHead + "0\r\nX y: a\r\n\r\n", 400, "Invalid header token"},
   };
 }
@@ -188,6 +196,10 @@ std::vector<StrictCase> response_cases() {
        "Invalid header token"},
       {"BareCrInReason", "HTTP/1.1 200 O\rK\r\nContent-Length: 0\r\n\r\n", 502, ""},
       {"BareLf", "HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n", 502, "bare LF"},
+      {"BareCrAfterStatus", "HTTP/1.1 200\rOK\r\nContent-Length: 0\r\n\r\n", 502, ""},
+      {"BareCrAfterVersion", "HTTP/1.1\r200 OK\r\nContent-Length: 0\r\n\r\n", 502, ""},
+      {"BareCrBeforeResponse", "\rHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 502, ""},
+      {"BareCrEndingHead", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\r\n", 502, ""},
       {"StatusTooLarge", "HTTP/1.1 999 Odd\r\nContent-Length: 0\r\n\r\n", 502,
        "invalid status code 999"},
       {"StatusTwoDigits", "HTTP/1.1 20 Odd\r\nContent-Length: 0\r\n\r\n", 502,
@@ -248,7 +260,8 @@ TEST(StrictnessBoundaries, ValidNeighboursAreAccepted) {
      "chunked\r\n\r\nA\r\n0123456789\r\n0\r\n\r\n");
   ok("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
      "0005;ext\r\nhello\r\n0;last=\"yes\"\r\n\r\n");
-  ok("GET / HTTP/1.1\r\n\r\n");  // missing Host is left to the proxy
+  ok("GET / HTTP/1.1\r\n\r\n");                     // missing Host is left to the proxy
+  ok("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n");  // empty lines before a request
 }
 
 }  // namespace
