@@ -219,8 +219,8 @@ def memory(pids: list[int]) -> dict:
     return {"rss": rss, "pss": pss if have_pss else None, "pids": pids}
 
 
-def cpu_times() -> dict[str, tuple[int, int]]:
-    """Per-CPU (busy, total) jiffies from /proc/stat."""
+def cpu_times() -> dict[str, tuple[int, int, int]]:
+    """Per-CPU (busy, total, irq+softirq) jiffies from /proc/stat."""
     out = {}
     for line in Path("/proc/stat").read_text().splitlines():
         if not line.startswith("cpu") or line.startswith("cpu "):
@@ -228,15 +228,17 @@ def cpu_times() -> dict[str, tuple[int, int]]:
         parts = line.split()
         v = [int(x) for x in parts[1:9]]  # user nice system idle iowait irq softirq steal
         total = sum(v)
-        out[parts[0]] = (total - v[3] - v[4], total)
+        out[parts[0]] = (total - v[3] - v[4], total, v[5] + v[6])
     return out
 
 
-def cpu_util(before: dict, after: dict) -> dict[str, float]:
+def cpu_util(before: dict, after: dict, column: int = 0) -> dict[str, float]:
+    """Per-CPU % of time in `column` of cpu_times(): 0 busy, 2 irq+softirq."""
     res = {}
-    for cpu, (b1, t1) in after.items():
-        b0, t0 = before.get(cpu, (0, 0))
-        res[cpu] = round(100.0 * (b1 - b0) / (t1 - t0), 1) if t1 > t0 else 0.0
+    for cpu, v1 in after.items():
+        v0 = before.get(cpu, (0, 0, 0))
+        dt = v1[1] - v0[1]
+        res[cpu] = round(100.0 * (v1[column] - v0[column]) / dt, 1) if dt > 0 else 0.0
     return res
 
 
@@ -306,6 +308,18 @@ def _dechunk(b: bytes) -> bytes:
         i = j + 2 + n + 2
 
 
+def origin_status(port: int) -> dict:
+    """nginx stub_status of the origin: accepts, handled, requests, active, ..."""
+    st, body = http_get(port, "/__origin_status")
+    if st != 200:
+        return {}
+    t = body.decode()
+    m = re.search(r"\s(\d+)\s+(\d+)\s+(\d+)\s", t)
+    a = re.search(r"Active connections:\s*(\d+)", t)
+    return {"accepts": int(m.group(1)), "requests": int(m.group(3)),
+            "active": int(a.group(1)) if a else None} if m else {}
+
+
 def wait_ready(p: subprocess.Popen, port: int, path: str, expect: bytes, what: str,
                log_path: Path, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
@@ -363,10 +377,12 @@ class Peer:
 
 
 class NginxPeer(Peer):
-    def __init__(self, name: str, template: Path, listener: str):
+    def __init__(self, name: str, template: Path, listener: str,
+                 upstream_keepalive: int | None = None):
         super().__init__(name)
         self.template = template
         self.listener = listener
+        self.upstream_keepalive = upstream_keepalive
 
     def start(self, workdir: Path, origin_port: int, cpu: int) -> None:
         self.dir = workdir / self.name
@@ -379,6 +395,11 @@ class NginxPeer(Peer):
                              f"(has {sorted(ports)}); see --nginx-listener")
         self.port = ports[key]
         self.extra["ports"] = ports
+        if self.upstream_keepalive is not None:
+            text, n = re.subn(r"(\n\s*keepalive\s+)\d+;", rf"\g<1>{self.upstream_keepalive};",
+                              text)
+            if not n:
+                raise BenchError(f"{self.template}: no upstream 'keepalive N;' to override")
         conf = self.dir / "nginx.conf"
         conf.write_text(text)
         self.log_path = self.dir / "stdout.log"
@@ -665,9 +686,11 @@ def measured_run(args, peer: Peer, origin_pid: int, res: dict) -> dict:
     """The wrk run with --latency, with CPU accounting around it. Fills res; returns wrk's."""
     pids, opids = peer.pids(), proc_tree(origin_pid)
     wcpu: dict = {}
+    os0 = origin_status(args.origin_port)
     t0, c0, o0, s0 = time.monotonic(), cpu_ticks(pids), cpu_ticks(opids), cpu_times()
     out = run_wrk(args, peer.port, args.duration, True, peer.dir / "wrk.log", wcpu)
     t1, c1, o1, s1 = time.monotonic(), cpu_ticks(pids), cpu_ticks(opids), cpu_times()
+    os1 = origin_status(args.origin_port)
     res["wrk_output"] = out
     w = parse_wrk(out)
     res["wrk"] = w
@@ -683,11 +706,24 @@ def measured_run(args, peer: Peer, origin_pid: int, res: dict) -> dict:
     res["proxy_cpu_util_pct"] = util.get(f"cpu{args.proxy_cpu}")
     res["client_cpu_util_pct"] = util.get(f"cpu{args.client_cpu}")
     res["origin_cpu_pct"] = round(100.0 * (o1 - o0) / CLK_TCK / win, 1)
+    if os0 and os1:
+        # Connections the proxy opened to the origin (a proxy that keeps its upstream
+        # connections opens few; churn here costs both the proxy and the origin CPU).
+        # The two status requests themselves are subtracted.
+        res["origin_connections_opened"] = os1["accepts"] - os0["accepts"] - 1
+        res["origin_requests"] = os1["requests"] - os0["requests"] - 1
+        res["origin_active_connections_after"] = os1["active"] - 1
     res["wrk_cpu_pct"] = round(100.0 * wcpu.get("wrk_cpu_s", 0) / win, 1)
-    # What else ran on each CPU (includes kernel softirq work not charged to any task).
-    res["other_on_proxy_cpu_pct"] = round(res["proxy_cpu_util_pct"] - res["proxy_cpu_pct"], 1)
+    # Interrupt and softirq time (network processing the kernel did not charge to any task;
+    # on loopback mostly the receive path of packets sent from that CPU).
+    irq = cpu_util(s0, s1, 2)
+    res["irq_softirq_pct"] = irq
+    pi, ci = irq.get(f"cpu{args.proxy_cpu}", 0), irq.get(f"cpu{args.client_cpu}", 0)
+    # Whatever else ran on each CPU: other processes (a compiler, tests) disturb the run.
+    res["other_on_proxy_cpu_pct"] = round(res["proxy_cpu_util_pct"] - res["proxy_cpu_pct"]
+                                          - pi, 1)
     res["other_on_client_cpu_pct"] = round(res["client_cpu_util_pct"] - res["origin_cpu_pct"]
-                                           - res["wrk_cpu_pct"], 1)
+                                           - res["wrk_cpu_pct"] - ci, 1)
     return w
 
 
@@ -908,13 +944,17 @@ def print_report(args, results: list[dict]) -> list[str]:
     if "stavka" in by and "nginx" in by:
         s, n = row_values(by["stavka"]), row_values(by["nginx"])
         lines.append("")
-        lines.append("Stavka/nginx:  "
-                     f"req/s {fmt(ratio(s['req_s'], n['req_s']), '.2f')}x (higher is better)   "
-                     f"p99 {fmt(ratio(s['p99_ms'], n['p99_ms']), '.2f')}x   "
-                     f"CPU/req {fmt(ratio(s['cpu_us'], n['cpu_us']), '.2f')}x   "
-                     f"idle B/conn {fmt(ratio(s['idle_b'], n['idle_b']), '.2f')}x "
+        def rx(k):
+            return fmt(ratio(s[k], n[k]), ".2f") + "x" if ratio(s[k], n[k]) is not None else "-"
+        lines.append(f"Stavka/nginx:  req/s {rx('req_s')} (higher is better)   "
+                     f"p99 {rx('p99_ms')}   CPU/req {rx('cpu_us')}   idle B/conn {rx('idle_b')} "
                      f"(lower is better)")
     lines.append("")
+    for r in results:
+        if r.get("origin_connections_opened") is not None and (r.get("wrk") or {}).get("requests"):
+            oc = r["origin_connections_opened"]
+            lines.append(f"{r['name']}: opened {oc:,} connections to the origin during the run "
+                         f"({1000.0 * oc / r['wrk']['requests']:.1f} per 1000 requests)")
     for r in results:
         v = row_values(r)
         if v["cpu0"] is None:
@@ -997,6 +1037,9 @@ def parse_args(argv=None):
                          "/work/shared/bench-peers/nginx/nginx.conf for the caching peer)")
     ap.add_argument("--nginx-listener", default="PORT_MAIN",
                     help="placeholder of the nginx listener to benchmark (PORT_MAIN)")
+    ap.add_argument("--nginx-upstream-keepalive", type=int, metavar="N",
+                    help="override the template's upstream 'keepalive 32;' (idle origin "
+                         "connections nginx keeps; below --connections it reconnects a lot)")
     ap.add_argument("--proxy-cpu", type=int, default=0, help="CPU for the proxy (0)")
     ap.add_argument("--client-cpu", type=int, default=1, help="CPU for wrk + origin (1)")
     ap.add_argument("--max-background", type=float, default=10,
@@ -1025,7 +1068,8 @@ def make_peer(args, name: str) -> Peer:
             raise BenchError(f"{b} does not exist or is not executable: build Stavka first, "
                              f"or run with --only nginx")
         return StavkaPeer("stavka", b, Path(args.stavka_conf))
-    return NginxPeer("nginx", Path(args.nginx_conf), args.nginx_listener)
+    return NginxPeer("nginx", Path(args.nginx_conf), args.nginx_listener,
+                     args.nginx_upstream_keepalive)
 
 
 def preflight(args) -> None:
@@ -1068,6 +1112,7 @@ def main(argv=None) -> int:
         body = (b"stavka-bench " * (args.size // 13 + 1))[:args.size]
         log(f"work dir {workdir}")
         origin, origin_port, origin_dir = start_origin(args, workdir, body)
+        args.origin_port = origin_port
         log(f"origin: nginx on 127.0.0.1:{origin_port} (CPU {args.client_cpu}), "
             f"/file = {args.size} bytes")
         for peer in peers:

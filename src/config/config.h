@@ -48,8 +48,9 @@ struct SiteConfig {
   Millis origin_down_time{std::chrono::seconds(10)};
   // Idle keep-alive connections kept per worker per origin address.
   uint32_t origin_keepalive = 64;
-  // How many other origin addresses an idempotent request may be retried on when nothing
-  // was sent yet (connect failure, or a reused keep-alive connection closed before answering).
+  // How many other origins a request is tried on when a connection could not be made
+  // (nothing was sent, so any method). A pooled connection found closed before answering is
+  // handled apart: idempotent requests without a body are resent once on a new connection.
   uint32_t origin_retries = 1;
 };
 
