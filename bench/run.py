@@ -1038,7 +1038,7 @@ def parse_args(argv=None):
     ap.add_argument("--nginx-listener", default="PORT_MAIN",
                     help="placeholder of the nginx listener to benchmark (PORT_MAIN)")
     ap.add_argument("--nginx-upstream-keepalive", type=int, metavar="N",
-                    help="override the template's upstream 'keepalive 32;' (idle origin "
+                    help="override the template's upstream 'keepalive 64;' (idle origin "
                          "connections nginx keeps; below --connections it reconnects a lot)")
     ap.add_argument("--proxy-cpu", type=int, default=0, help="CPU for the proxy (0)")
     ap.add_argument("--client-cpu", type=int, default=1, help="CPU for wrk + origin (1)")
