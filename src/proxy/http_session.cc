@@ -249,8 +249,8 @@ Task<void> serve_client(Worker& w, int fd, net::SocketAddress peer) {
     w.set_idle(&conn, true);
     const auto& timeouts = w.config().timeouts;
     // The first request must arrive within the header timeout; later ones within the idle one.
-    runtime::RecvResult r =
-        co_await runtime::recv(fd, first ? timeouts.client_header : timeouts.client_idle);
+    runtime::RecvResult r = co_await runtime::recv_expecting_wait(
+        fd, first ? timeouts.client_header : timeouts.client_idle);
     if (r.bytes <= 0) {
       if (r.bytes == -ETIMEDOUT && first) w.counters().add(Metric::client_timeouts_total);
       break;

@@ -36,13 +36,15 @@ constexpr int32_t client_gone_error = -ECONNABORTED;
 
 // A receive from the origin that also notices, once a second, a client that went away.
 Task<runtime::RecvResult> recv_from_origin(Worker& w, Exchange& ex, int fd,
-                                           runtime::Clock::time_point deadline) {
+                                           runtime::Clock::time_point deadline,
+                                           bool expect_wait) {
   while (true) {
     auto left = deadline - w.reactor().now();
     if (left <= runtime::Duration::zero()) co_return runtime::RecvResult{-ETIMEDOUT, {}};
     bool capped = left > client_check_interval;
-    runtime::RecvResult r = co_await runtime::recv(
-        fd, capped ? runtime::Duration(client_check_interval) : left);
+    auto wait = capped ? runtime::Duration(client_check_interval) : left;
+    runtime::RecvResult r = co_await (expect_wait ? runtime::recv_expecting_wait(fd, wait)
+                                                  : runtime::recv(fd, wait));
     if (r.bytes != -ETIMEDOUT || !capped) co_return r;
     if (client_has_gone(ex.client)) co_return runtime::RecvResult{client_gone_error, {}};
   }
@@ -233,7 +235,7 @@ Task<Outcome> forward_to_origin(Worker& w, Exchange& ex) {
     // Wait for the response head.
     rp.expect_head_response(ex.is_head);
     auto deadline = w.reactor().now() + cfg.timeouts.origin_first_byte;
-    runtime::RecvResult r = co_await recv_from_origin(w, ex, a.fd, deadline);
+    runtime::RecvResult r = co_await recv_from_origin(w, ex, a.fd, deadline, true);
     if (r.bytes > 0) {
       ocarry = std::move(r.buffer);
       counters.add(Metric::origin_bytes_received_total, r.bytes);
@@ -352,7 +354,7 @@ Task<Outcome> forward_to_origin(Worker& w, Exchange& ex) {
     }
     if (ocarry && ocarry.remaining() > 0) continue;
     ocarry.release();
-    runtime::RecvResult r = co_await recv_from_origin(w, ex, a.fd, head_sent ? body_deadline : (body_deadline));
+    runtime::RecvResult r = co_await recv_from_origin(w, ex, a.fd, body_deadline, false);
     if (r.bytes == 0) {
       eof = true;
       continue;
