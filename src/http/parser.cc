@@ -512,6 +512,8 @@ ParseResult Http1Parser::finish_eof() {
   return r;
 }
 
+Http1Parser::Kind Http1Parser::kind() const { return impl_->kind; }
+
 const RequestHead& Http1Parser::request() const {
   return impl_->request;
 }

@@ -90,6 +90,8 @@ class Http1Parser {
   // Trailer fields of a chunked message (valid after message_done).
   const HeaderMap& trailers() const;
 
+  Kind kind() const;
+
   // True between the start of a message and its end (a half-received message exists).
   bool in_message() const;
 

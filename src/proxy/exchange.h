@@ -29,7 +29,7 @@ enum class Outcome : uint8_t {
 struct Exchange {
   Exchange(ClientConnection& c, http::Http1Parser& p, runtime::Buffer& b,
            runtime::Clock::time_point t)
-      : client(c), parser(p), carry(b), start(t) {}
+      : client(c), parser(p), carry(b), start(t), request(p.request()) {}
 
   // The client side.
   ClientConnection& client;
@@ -37,7 +37,9 @@ struct Exchange {
   runtime::Buffer& carry;     // unparsed client bytes (pipelined or body)
   runtime::Clock::time_point start;
 
-  http::RequestHead request;  // moved out of the parser at head_done
+  // The request head, in the parser (valid until the parser starts the next message); the
+  // forward phase rewrites it in place for the origin.
+  http::RequestHead& request;
   std::string host;           // normalised request host (for routing and logging)
   std::string authority;      // the host as the client sent it (Host or absolute-form), port kept
   std::string log_method;

@@ -76,7 +76,6 @@ Task<bool> read_head(Worker& w, Exchange& ex, Outcome* outcome) {
     // Nothing follows the head: complete the message now so the parser is ready for the next.
     ex.parser.feed(std::string_view());
   }
-  ex.request = std::move(ex.parser.request());
   ex.log_method = ex.request.method;
   ex.log_target = ex.request.target;
   ex.client_keep_alive = ex.request.keep_alive;
@@ -179,14 +178,13 @@ Task<Outcome> serve_one(Worker& w, ClientConnection& conn, http::Http1Parser& pa
 // Serves requests while bytes are at hand (the first one, then any pipelined ones). True: the
 // connection may wait for another request.
 Task<bool> serve_requests(Worker& w, ClientConnection& conn, runtime::Buffer& carry) {
-  const auto& limits = w.config().limits;
-  http::Http1Parser parser(http::Http1Parser::Kind::request,
-                           http::ParserLimits{limits.max_header_bytes, limits.max_headers});
+  std::unique_ptr<http::Http1Parser> parser = w.take_parser(http::Http1Parser::Kind::request);
   while (true) {
-    Outcome outcome = co_await serve_one(w, conn, parser, carry);
+    Outcome outcome = co_await serve_one(w, conn, *parser, carry);
     if (outcome != Outcome::done || w.draining()) co_return false;
     if (!carry || carry.remaining() == 0) {
       carry.release();
+      w.give_back(std::move(parser));
       co_return true;
     }
   }

@@ -151,7 +151,9 @@ Task<Outcome> forward_to_origin(Worker& w, Exchange& ex) {
   std::vector<size_t> tried;
   uint32_t retries_left = site_cfg.origin_retries;
   bool fresh_only = false;  // a pooled connection failed: use a new one for the retry
-  http::Http1Parser rp(http::Http1Parser::Kind::response);
+  std::unique_ptr<http::Http1Parser> response_parser =
+      w.take_parser(http::Http1Parser::Kind::response);
+  http::Http1Parser& rp = *response_parser;
   runtime::Buffer ocarry;
   Attempt a;
   runtime::Clock::time_point sent_at;
@@ -381,6 +383,7 @@ Task<Outcome> forward_to_origin(Worker& w, Exchange& ex) {
   bool reusable = !eof && rp.response().keep_alive && (!ocarry || ocarry.remaining() == 0);
   ocarry.release();
   if (reusable) {
+    w.give_back(std::move(response_parser));
     w.upstreams().release(origin.address, a.fd, w.reactor().now(), site_cfg.origin_keepalive);
   } else {
     ::close(a.fd);

@@ -16,6 +16,29 @@ Worker::~Worker() { access_log_.flush_blocking(); }
 
 void Worker::apply_config(std::shared_ptr<const config::Config> config) {
   sites_ = std::make_shared<SiteTable>(std::move(config));
+  spare_parsers_[0].clear();  // request limits may have changed
+}
+
+std::unique_ptr<http::Http1Parser> Worker::take_parser(http::Http1Parser::Kind kind) {
+  auto& spares = spare_parsers_[static_cast<int>(kind)];
+  if (!spares.empty()) {
+    auto p = std::move(spares.back());
+    spares.pop_back();
+    return p;
+  }
+  if (kind == http::Http1Parser::Kind::request) {
+    const auto& limits = config().limits;
+    return std::make_unique<http::Http1Parser>(
+        kind, http::ParserLimits{limits.max_header_bytes, limits.max_headers});
+  }
+  return std::make_unique<http::Http1Parser>(kind);
+}
+
+void Worker::give_back(std::unique_ptr<http::Http1Parser> parser) {
+  // Only a parser resting between messages is as good as new.
+  if (!parser || parser->in_message() || parser->error_status() != 0) return;
+  auto kind = static_cast<int>(parser->kind());
+  if (spare_parsers_[kind].size() < 64) spare_parsers_[kind].push_back(std::move(parser));
 }
 
 void Worker::attach(ClientConnection* c) {

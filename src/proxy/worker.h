@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "config/config.h"
+#include "http/parser.h"
 #include "net/address.h"
 #include "proxy/access_log.h"
 #include "proxy/metrics.h"
@@ -42,6 +43,11 @@ class Worker {
   AccessLog& access_log() { return access_log_; }
   Counters& counters() { return counters_; }
 
+  // Parsers are recycled between requests (they keep their buffers' capacity); a connection
+  // takes one only while it has a request in hand, so idle connections hold none.
+  std::unique_ptr<http::Http1Parser> take_parser(http::Http1Parser::Kind kind);
+  void give_back(std::unique_ptr<http::Http1Parser> parser);
+
   // Swaps in a new configuration (this worker's thread).
   void apply_config(std::shared_ptr<const config::Config> config);
 
@@ -64,6 +70,7 @@ class Worker {
   AccessLog access_log_;
   Counters counters_;
   bool draining_ = false;
+  std::vector<std::unique_ptr<http::Http1Parser>> spare_parsers_[2];  // by Kind
   ClientConnection* head_ = nullptr;
   size_t open_ = 0;
 };

@@ -14,6 +14,8 @@
 #include <optional>
 #include <utility>
 
+#include "runtime/frame_pool.h"
+
 namespace stavka::runtime {
 
 template <typename T>
@@ -32,6 +34,9 @@ struct FinalAwaiter {
 };
 
 struct PromiseBase {
+  static void* operator new(std::size_t size) { return allocate_frame(size); }
+  static void operator delete(void* frame, std::size_t size) noexcept { free_frame(frame, size); }
+
   std::coroutine_handle<> continuation;
   std::suspend_always initial_suspend() noexcept { return {}; }
   FinalAwaiter final_suspend() noexcept { return {}; }
@@ -104,6 +109,8 @@ inline Task<void> Promise<void>::get_return_object() noexcept {
 // The detached wrapper spawn() uses: starts at once and frees its frame when done.
 struct Detached {
   struct promise_type {
+    static void* operator new(std::size_t size) { return allocate_frame(size); }
+    static void operator delete(void* frame, std::size_t size) noexcept { free_frame(frame, size); }
     Detached get_return_object() noexcept { return {}; }
     std::suspend_never initial_suspend() noexcept { return {}; }
     std::suspend_never final_suspend() noexcept { return {}; }
