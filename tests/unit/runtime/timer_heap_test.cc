@@ -78,3 +78,24 @@ TEST(TimerHeap, ReAddingMovesTheDeadline) {
 
 }  // namespace
 }  // namespace stavka::runtime
+
+#include "runtime/frame_pool.h"
+
+namespace stavka::runtime {
+namespace {
+
+TEST(FramePool, ReusesFramesOfTheSameSizeClass) {
+  void* a = allocate_frame(100);
+  free_frame(a, 100);
+  void* b = allocate_frame(120);  // same 64-byte class (65..128)
+  EXPECT_EQ(a, b);
+  void* c = allocate_frame(300);  // another class
+  EXPECT_NE(c, b);
+  free_frame(b, 120);
+  free_frame(c, 300);
+  void* big = allocate_frame(1 << 20);  // beyond the pooled sizes: plain malloc
+  free_frame(big, 1 << 20);
+}
+
+}  // namespace
+}  // namespace stavka::runtime
