@@ -14,12 +14,14 @@
 namespace stavka::net {
 
 struct SocketAddress {
-  sockaddr_storage storage{};
+  // TCP over IPv4 or IPv6 only: sockaddr_in6 holds either (28 bytes, not sockaddr_storage's 128;
+  // every client connection keeps one).
+  sockaddr_in6 storage{};
   socklen_t length = 0;
 
   const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
   sockaddr* get() { return reinterpret_cast<sockaddr*>(&storage); }
-  int family() const { return storage.ss_family; }
+  int family() const { return storage.sin6_family; }
   // "1.2.3.4" or "::1" (no port).
   std::string host_text() const;
   // "1.2.3.4:80" or "[::1]:80".

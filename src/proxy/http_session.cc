@@ -237,7 +237,6 @@ Task<Outcome> respond_error(Worker& w, Exchange& ex, int status, std::string_vie
 Task<void> serve_client(Worker& w, int fd, net::SocketAddress peer) {
   ClientConnection conn;
   conn.fd = fd;
-  conn.peer = peer;
   conn.peer_ip = peer.host_text();
   w.attach(&conn);
   w.counters().add(Metric::client_connections_total);

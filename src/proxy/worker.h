@@ -24,7 +24,6 @@ namespace stavka::proxy {
 
 struct ClientConnection {
   int fd = -1;
-  net::SocketAddress peer;
   std::string peer_ip;
   bool idle = true;  // waiting for the first byte of a request
   ClientConnection* prev = nullptr;
