@@ -309,21 +309,20 @@ Task<Outcome> forward_to_origin(Worker& w, Exchange& ex) {
           std::chrono::duration<double, std::milli>(w.reactor().now() - sent_at).count();
       ex.status = head.status;
       bool no_body = ex.is_head || head.status == 204 || head.status == 304;
+      // A HEAD answer announces the framing a GET would get; no body follows either way.
+      bool origin_sized = head.framing == http::BodyFraming::content_length ||
+                          (ex.is_head && head.headers.contains("content-length"));
       to_client_response(head, cfg.via_name);
-      if (no_body) {
-        if (ex.is_head && head.headers.contains("content-length")) {
-          head.framing = http::BodyFraming::content_length;  // the declared size, no body
-        } else {
-          head.framing = http::BodyFraming::none;
-        }
-      } else if (head.framing != http::BodyFraming::content_length) {
-        if (ex.client_http11) {
-          head.framing = http::BodyFraming::chunked;
-          chunked_out = true;
-        } else {
-          head.framing = http::BodyFraming::until_close;
-          ex.close_connection = true;
-        }
+      if (head.status == 204 || head.status == 304) {
+        head.framing = http::BodyFraming::none;
+      } else if (origin_sized) {
+        head.framing = http::BodyFraming::content_length;
+      } else if (ex.client_http11) {
+        head.framing = http::BodyFraming::chunked;
+        chunked_out = !no_body;
+      } else {
+        head.framing = http::BodyFraming::until_close;
+        ex.close_connection = true;
       }
       ex.close_connection |= !ex.client_keep_alive || w.draining();
       head.keep_alive = !ex.close_connection;

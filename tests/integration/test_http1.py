@@ -321,6 +321,9 @@ def test_head_chunked_origin(proxy, origin):
         c.settimeout(5)
         r = c.request("HEAD", "/chunked?count=3&size=10")
         assert r.status == 200
+        # The length of the GET is unknown: a HEAD answer must not claim one (no "Content-Length: 0").
+        assert r.header("content-length") is None, r.headers
+        assert r.header("transfer-encoding") == "chunked", r.headers
         r2 = c.request("GET", "/echo?after=head")
         assert r2.status == 200 and r2.json()["target"] == "/echo?after=head"
 
