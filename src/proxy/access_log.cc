@@ -211,7 +211,9 @@ void AccessLog::on_written(runtime::Completion* c, int32_t res, uint32_t) {
 
 void AccessLog::flush_blocking() {
   if (fd_ < 0) return;
-  std::string all = inflight_.substr(inflight_done_) + pending_;
+  // A batch already handed to io_uring is not written again: the ring completes or cancels it
+  // on exit, and writing it here too could duplicate lines.
+  std::string all = std::move(pending_);
   pending_.clear();
   size_t off = 0;
   while (off < all.size()) {

@@ -56,7 +56,6 @@ struct Exchange {
   // Filled as the response goes out.
   int status = 0;
   uint64_t bytes_sent = 0;
-  bool response_started = false;   // a byte of the response reached the client
   bool close_connection = false;   // the response said Connection: close
   double upstream_ms = -1;
 };

@@ -203,7 +203,6 @@ Task<bool> send_to_client(Worker& w, Exchange& ex, iovec* iov, int count) {
                                          ex.sites->config().timeouts.client_send);
   if (n < 0) co_return false;
   ex.bytes_sent += static_cast<uint64_t>(n);
-  ex.response_started = true;
   w.counters().add(Metric::client_bytes_sent_total, n);
   co_return true;
 }

@@ -92,7 +92,6 @@ void Reactor::run() {
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY) {
       throw std::runtime_error(std::string("io_uring wait failed: ") + strerror(-rc));
     }
-    ++iterations_;
     now_ = Clock::now();
     // Reap in batches; completions may submit new work, which the next wait sends.
     while (true) {

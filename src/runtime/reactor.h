@@ -67,8 +67,6 @@ class Reactor {
   // Thread-safe: runs fn on this reactor's thread, soon.
   void post(std::function<void()> fn) { mailbox_.post(std::move(fn)); }
 
-  uint64_t loop_iterations() const { return iterations_; }
-
  private:
   void arm_mailbox();
   static void on_mailbox(Completion* c, int32_t res, uint32_t flags);
@@ -83,7 +81,6 @@ class Reactor {
   uint64_t mailbox_value_ = 0;
   Clock::time_point now_;
   bool stopping_ = false;
-  uint64_t iterations_ = 0;
 };
 
 // Checks at start-up that the kernel supports every io_uring feature Stavka uses. Returns an
