@@ -21,210 +21,12 @@
 #include <iterator>
 #include <map>
 
+#include "config/value_parsers.h"
+
 namespace stavka::config {
 namespace {
 
-using namespace std::chrono_literals;
-
-constexpr Millis kMaxDuration = 24h;
-
-// A failed parse returns the reason; std::nullopt means success.
-using Problem = std::optional<std::string>;
-
-// User text shown in a message: control and non-ASCII bytes are escaped as \xNN so a message
-// stays one printable line whatever the input holds.
-std::string printable(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : text) {
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      out += {'\\', 'x', kHex[c >> 4], kHex[c & 0xf]};
-    }
-  }
-  return out;
-}
-
-std::string in_quotes(std::string_view text) { return "'" + printable(text) + "'"; }
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alnum(char c) { return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-
-// inet_pton reads a C string, so text holding a NUL would be cut short there: refuse it.
-bool is_ipv4(std::string_view text) {
-  in_addr addr{};
-  return text.find('\0') == std::string_view::npos &&
-         inet_pton(AF_INET, std::string(text).c_str(), &addr) == 1;
-}
-
-// The canonical form ("0::1" gives "::1"), so equal addresses compare equal as text.
-std::optional<std::string> canonical_ipv6(std::string_view text) {
-  in6_addr addr{};
-  char out[INET6_ADDRSTRLEN];
-  if (text.find('\0') != std::string_view::npos ||
-      inet_pton(AF_INET6, std::string(text).c_str(), &addr) != 1 ||
-      inet_ntop(AF_INET6, &addr, out, sizeof out) == nullptr) {
-    return std::nullopt;
-  }
-  return std::string(out);
-}
-
-std::optional<uint16_t> parse_port(std::string_view text) {
-  if (text.empty() || text.size() > 5) return std::nullopt;
-  uint32_t port = 0;
-  for (char c : text) {
-    if (!is_digit(c)) return std::nullopt;
-    port = port * 10 + static_cast<uint32_t>(c - '0');
-  }
-  if (port < 1 || port > 65535) return std::nullopt;
-  return static_cast<uint16_t>(port);
-}
-
-// "host:port" or "[v6]:port", shared by listen addresses and origins. Without a port, uses
-// default_port, or fails when that is 0.
-Problem parse_host_port(std::string_view text, uint16_t default_port, std::string& host,
-                        uint16_t& port) {
-  std::optional<std::string_view> port_text;
-  if (text.starts_with('[')) {
-    size_t close = text.find(']');
-    if (close == std::string_view::npos) return "missing ']' after the IPv6 address";
-    std::string_view rest = text.substr(close + 1);
-    if (!rest.empty() && rest.front() != ':') return "unexpected text after ']'";
-    if (!rest.empty()) port_text = rest.substr(1);
-    std::optional<std::string> v6 = canonical_ipv6(text.substr(1, close - 1));
-    if (!v6) return in_quotes(text.substr(1, close - 1)) + " is not a valid IPv6 address";
-    host = *v6;
-  } else {
-    size_t colon = text.rfind(':');
-    if (colon != std::string_view::npos && text.find(':') != colon) {
-      return "an IPv6 address must be in brackets, e.g. [::1]:8080";
-    }
-    std::string_view name = text.substr(0, colon);
-    if (colon != std::string_view::npos) port_text = text.substr(colon + 1);
-    if (name.empty()) return "missing host";
-    if (lowercase(name) == "localhost") {
-      host = "127.0.0.1";
-    } else if (is_ipv4(name)) {
-      host = std::string(name);
-    } else {
-      return "host must be a numeric IP address or localhost";
-    }
-  }
-  if (!port_text) {
-    if (default_port == 0) return "missing port (expected host:port)";
-    port = default_port;
-    return std::nullopt;
-  }
-  std::optional<uint16_t> parsed = parse_port(*port_text);
-  if (!parsed) return "port must be a number from 1 to 65535";
-  port = *parsed;
-  return std::nullopt;
-}
-
-Problem try_parse_listen(std::string_view text, ListenAddress& out) {
-  out.text = std::string(text);
-  return parse_host_port(text, 0, out.host, out.port);
-}
-
-Problem try_parse_origin(std::string_view text, OriginUrl& out) {
-  out.text = std::string(text);
-  size_t separator = text.find("://");
-  if (separator == std::string_view::npos) return "expected http://host[:port]";
-  out.scheme = lowercase(text.substr(0, separator));
-  if (out.scheme == "https") {
-    return "https origins need TLS, which this build does not support yet";
-  }
-  if (out.scheme != "http") return "scheme must be http";
-  std::string_view rest = text.substr(separator + 3);
-  size_t end = std::min(rest.find_first_of("/?#"), rest.size());
-  std::string_view authority = rest.substr(0, end);
-  if (end < rest.size() && rest.substr(end) != "/") {
-    return "an origin cannot have a path, query or fragment";
-  }
-  if (authority.find('@') != std::string_view::npos) return "user information is not allowed";
-  return parse_host_port(authority, 80, out.host, out.port);
-}
-
-Problem try_parse_duration(std::string_view text, Millis& out) {
-  static constexpr std::string_view kExpected =
-      "expected a whole number followed by ms, s, m or h (e.g. \"250ms\", \"10s\")";
-  static constexpr uint64_t kMax = kMaxDuration.count();
-  size_t digits = 0;
-  uint64_t value = 0;
-  for (; digits < text.size() && is_digit(text[digits]); ++digits) {
-    value = value * 10 + static_cast<uint64_t>(text[digits] - '0');
-    if (value > kMax) return "must be at most 24h";  // also keeps the product below in range
-  }
-  std::string_view unit = text.substr(digits);
-  uint64_t ms_per_unit = unit == "ms"  ? 1
-                         : unit == "s" ? 1000
-                         : unit == "m" ? 60'000
-                         : unit == "h" ? 3'600'000
-                                       : 0;
-  if (digits == 0 || ms_per_unit == 0) return std::string(kExpected);
-  if (value * ms_per_unit > kMax) return "must be at most 24h";
-  out = Millis(value * ms_per_unit);
-  return std::nullopt;
-}
-
-// A [[site]] host pattern, lowercased into `out`: "name", "*.name", "*" or "[v6]".
-Problem try_parse_host_pattern(std::string_view text, std::string& out) {
-  out = lowercase(text);
-  if (out.empty()) return "a host name cannot be empty";
-  if (out == "*") return std::nullopt;
-  if (out.size() > 2 && out.front() == '[' && out.back() == ']' &&
-      canonical_ipv6(std::string_view(out).substr(1, out.size() - 2))) {
-    return std::nullopt;
-  }
-  std::string_view name = out;
-  if (name.starts_with("*.")) name.remove_prefix(2);
-  for (char c : name) {
-    if (c == ' ' || c == '\t') return "a host name cannot contain spaces";
-    if (c == ':') return "a host name cannot include a port (ports are ignored when matching)";
-    if (c == '*') return "'*' is only allowed alone or as a leading '*.'";
-    if (!is_alnum(c) && c != '-' && c != '.' && c != '_') {
-      return "a host name may only contain letters, digits, '-', '_' and '.'";
-    }
-  }
-  if (name.empty() || name.front() == '.' || name.back() == '.' ||
-      name.find("..") != std::string_view::npos) {
-    return "a host name cannot have an empty label (a leading, trailing or doubled '.')";
-  }
-  return std::nullopt;
-}
-
-bool is_token(std::string_view text) {  // RFC 9110 token, as Via's pseudonym must be
-  static constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
-  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-    return is_alnum(c) || kSymbols.find(c) != std::string_view::npos;
-  });
-}
-
-// Optimal string alignment distance (a swap of two neighbours is one edit), for suggestions.
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
-}
+using namespace detail;
 
 std::string type_name(const toml::node& node) {
   switch (node.type()) {
@@ -294,8 +96,7 @@ class Loader {
     if (const toml::table* t = get_table(top, "log")) load_log({*t, "[log]", "log."}, c.log);
     if (const toml::table* t = get_table(top, "cache")) {
       Section s{*t, "[cache]", "cache."};
-      check_keys(s, {"dir"});
-      if (auto v = get_string(s, "dir")) c.cache.dir = v->text;
+      load_cache(s, c.cache);
     }
     if (const toml::node* sites = find(top, "site")) load_sites(*sites, c);
     return c;
@@ -481,6 +282,61 @@ class Loader {
     }
   }
 
+  void load_cache(const Section& s, CacheConfig& cache) const {
+    check_keys(s, {"dir", "memory", "max_size", "block_size", "fill_continue_max",
+                   "heuristic_fraction", "heuristic_max", "uncacheable_ttl"});
+    if (auto v = get_string(s, "dir")) {
+      if (v->text.empty()) fail(v->line, "'cache.dir' must not be empty (leave it out instead)");
+      cache.dir = v->text;
+    }
+    set_size(s, "memory", 0, cache.memory);
+    set_size(s, "max_size", 1 << 20, cache.max_size);
+    uint64_t block = cache.block_size;
+    set_size(s, "block_size", 4096, block);
+    if (block > (64u << 20)) fail(line_of(*find(s, "block_size")), "'cache.block_size' must be at most 64MiB");
+    cache.block_size = static_cast<uint32_t>(block);
+    set_size(s, "fill_continue_max", 0, cache.fill_continue_max);
+    if (const toml::node* node = find(s, "heuristic_fraction")) {
+      std::optional<double> v = node->value<double>();
+      if (!v || node->is_boolean()) wrong_type(s, "heuristic_fraction", *node, "a number");
+      if (!(*v >= 0.0 && *v <= 1.0)) {
+        fail(line_of(*node), "'cache.heuristic_fraction' must be between 0 and 1");
+      }
+      cache.heuristic_fraction = *v;
+    }
+    set_duration(s, "heuristic_max", true, cache.heuristic_max);
+    set_duration(s, "uncacheable_ttl", true, cache.uncacheable_ttl);
+  }
+
+  void set_size(const Section& s, std::string_view key, uint64_t min, uint64_t& field) const {
+    const toml::node* node = find(s, key);
+    if (!node) return;
+    uint64_t out = 0;
+    if (const auto* number = node->as_integer()) {
+      if (number->get() < 0) fail(line_of(*node), name(s, key) + " must not be negative");
+      out = static_cast<uint64_t>(number->get());
+    } else if (const auto* text = node->as_string()) {
+      if (Problem problem = try_parse_size(text->get(), out)) {
+        fail(line_of(*node),
+             "bad size " + in_quotes(text->get()) + " for " + name(s, key) + ": " + *problem);
+      }
+    } else {
+      wrong_type(s, key, *node, "a size such as \"256MiB\" or a number of bytes");
+    }
+    if (out < min) {
+      fail(line_of(*node), name(s, key) + " must be at least " + std::to_string(min) + " bytes");
+    }
+    field = out;
+  }
+
+  void set_bool(const Section& s, std::string_view key, bool& field) const {
+    const toml::node* node = find(s, key);
+    if (!node) return;
+    const auto* value = node->as_boolean();
+    if (!value) wrong_type(s, key, *node, "true or false");
+    field = value->get();
+  }
+
   void load_sites(const toml::node& node, Config& c) {
     const auto* array = node.as_array();
     if (!array || (!array->empty() && !array->is_array_of_tables())) {
@@ -492,7 +348,8 @@ class Loader {
   SiteConfig load_site(const toml::table& table) {
     Section s{table, "[[site]]", "site."};
     check_keys(s, {"name", "hosts", "origins", "origin_host", "origin_down_time",
-                   "origin_keepalive", "origin_retries"});
+                   "origin_keepalive", "origin_retries", "cache", "cache_ignore_query",
+                   "cache_key_headers"});
     for (std::string_view required : {"name", "hosts", "origins"}) {
       if (!find(s, required)) {
         fail(line_of(table),
@@ -554,6 +411,21 @@ class Loader {
     set_duration(s, "origin_down_time", true, site.origin_down_time);
     set_uint(s, "origin_keepalive", 0, 4096, site.origin_keepalive);
     set_uint(s, "origin_retries", 0, 16, site.origin_retries);
+    set_bool(s, "cache", site.cache);
+    set_bool(s, "cache_ignore_query", site.cache_ignore_query);
+    if (find(s, "cache_key_headers")) {
+      for (const Located& item : get_list(s, "cache_key_headers")) {
+        if (!is_token(item.text)) {
+          fail(item.line, "'site.cache_key_headers' needs header names, got " + in_quotes(item.text));
+        }
+        std::string field = lowercase(item.text);
+        if (std::find(site.cache_key_headers.begin(), site.cache_key_headers.end(), field) !=
+            site.cache_key_headers.end()) {
+          fail(item.line, "header " + in_quotes(item.text) + " is listed twice in 'site.cache_key_headers'");
+        }
+        site.cache_key_headers.push_back(std::move(field));
+      }
+    }
     return site;
   }
 

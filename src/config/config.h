@@ -52,6 +52,12 @@ struct SiteConfig {
   // (nothing was sent, so any method). A pooled connection found closed before answering is
   // handled apart: idempotent requests without a body are resent once on a new connection.
   uint32_t origin_retries = 1;
+  // Caching for this site. Off: every request goes to the origin (Cache-Status: fwd=bypass).
+  bool cache = true;
+  // Cache key: scheme + host + path + query, without the query when cache_ignore_query, plus
+  // the values of these request fields (lower-cased names).
+  bool cache_ignore_query = false;
+  std::vector<std::string> cache_key_headers;
 };
 
 struct Timeouts {
@@ -81,7 +87,20 @@ struct LogConfig {
 };
 
 struct CacheConfig {
-  std::string dir;  // cache directory (used by the cache layer)
+  std::string dir;                          // disk tier directory; empty: memory tier only
+  uint64_t memory = uint64_t{256} << 20;    // memory tier bytes, split evenly across workers
+  uint64_t max_size = uint64_t{10} << 30;   // disk tier bytes (with dir)
+  uint32_t block_size = 1u << 20;           // objects are stored in blocks of this size
+  // A fill whose client left goes on while others read it, and for a cacheable object up to
+  // this many bytes of body (a larger remainder is abandoned: the object is not stored).
+  uint64_t fill_continue_max = uint64_t{64} << 20;
+  // Heuristic freshness (RFC 9111 §4.2.2): this fraction of (Date - Last-Modified), at most
+  // heuristic_max, for responses without explicit freshness.
+  double heuristic_fraction = 0.1;
+  Millis heuristic_max{std::chrono::hours(24)};
+  // After a response for a key turned out uncacheable, requests for it go straight to the
+  // origin (no collapsing behind a fill) for this long.
+  Millis uncacheable_ttl{std::chrono::minutes(2)};
 };
 
 struct Config {

@@ -1,0 +1,145 @@
+// The storage contract: what a cache backend (memory tier, disk tier) does, and nothing of HTTP
+// caching policy (freshness, validation and Vary matching live in src/cache).
+//
+// An object is a response head (ObjectMeta) plus a body cut into blocks of meta.block_size
+// bytes; every block but the last is full. Blocks are immutable, reference-counted and carry a
+// CRC32C of their bytes, so the same Block can be streamed to clients by a fill, kept by the
+// memory tier and written by the disk tier without a copy, from any thread.
+//
+// Objects are named by a primary key (one URL in one site) and a variant (the secondary key
+// built from the request fields the response's Vary names; empty without Vary). Purging a
+// primary key removes every variant.
+//
+// Threads: a Storage is shared by all workers; every method may be called from any worker.
+// Implementations keep their shared state behind short, striped critical sections and never
+// hold a lock across I/O. Disk I/O runs on the calling worker's io_uring (the returned Task
+// completes on the calling reactor).
+//
+// Writes: begin_write() hands out a Writer; blocks are written in any order, then publish()
+// makes the object visible to lookup() atomically, replacing the variant stored before it. A
+// Writer destroyed without a successful publish() aborts the write and leaves no trace. Until
+// publish, readers of the object get bytes from the fill in progress (src/cache), not from here.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/task.h"
+
+namespace stavka::storage {
+
+constexpr uint64_t unknown_size = UINT64_MAX;
+
+// CRC32C (Castagnoli) of bytes, continuing from crc (0 to start).
+uint32_t crc32c(const void* data, size_t size, uint32_t crc = 0);
+
+// An immutable piece of a body. Create with make_block(); share freely between threads.
+struct Block {
+  std::unique_ptr<char[]> data;
+  uint32_t size = 0;
+  uint32_t crc = 0;  // crc32c(data, size)
+
+  std::string_view view() const { return {data.get(), size}; }
+};
+using BlockRef = std::shared_ptr<const Block>;
+BlockRef make_block(std::string_view bytes);
+
+// What is stored about an object besides its body. Times are Unix seconds.
+struct ObjectMeta {
+  std::string primary_key;  // scheme + host + path (+ query) (+ configured request fields)
+  std::string variant;      // secondary key from the fields Vary names; empty without Vary
+  std::string url;          // absolute URL, for listing and purge by prefix
+  std::string host;
+  uint16_t status = 200;
+  std::string headers;      // stored response fields, "Name: value\r\n" each, in order
+  uint64_t size = unknown_size;  // body bytes; known once publish()ed
+  uint32_t block_size = 1u << 20;
+  int64_t request_time = 0;   // when the request that fetched it was sent (RFC 9111 §4.2.3)
+  int64_t response_time = 0;  // when its response was received
+  int64_t expires = 0;        // end of freshness as computed when stored (for listings)
+  std::string etag;           // validators, copied from headers for quick matching
+  std::string last_modified;
+  std::vector<std::string> surrogate_keys;  // from Surrogate-Key and Cache-Tag
+  uint64_t hits = 0;
+  int64_t last_access = 0;
+
+  uint32_t block_count() const {
+    return size == unknown_size ? 0 : static_cast<uint32_t>((size + block_size - 1) / block_size);
+  }
+  // Bytes the entry costs a tier: body plus head and keys.
+  uint64_t charge() const;
+};
+
+enum class Error : uint8_t {
+  none,
+  not_found,  // no such object or block (removed, evicted or replaced meanwhile)
+  corrupt,    // a checksum or format check failed; the object has been dropped
+  io,         // the device failed
+  no_space,   // the object does not fit this tier's budget
+  invalid,    // the call broke the contract (block index, size or order)
+};
+const char* error_name(Error e);
+
+// A handle on one stored object as it was when looked up. Holding it keeps the object's
+// identity (reads fail with not_found, never return another object's bytes, once it is gone).
+class StoredObject {
+ public:
+  virtual ~StoredObject() = default;
+  virtual const ObjectMeta& meta() const = 0;
+};
+using ObjectRef = std::shared_ptr<const StoredObject>;
+
+struct BlockResult {
+  Error error = Error::none;
+  BlockRef block;
+};
+
+class Writer {
+ public:
+  virtual ~Writer() = default;  // without a successful publish(): the write is aborted
+  // Stores block `index`. Every block but the last must be meta.block_size bytes.
+  virtual runtime::Task<Error> write_block(uint32_t index, BlockRef block) = 0;
+  // Makes the object visible with this final meta (size known, all blocks written).
+  virtual runtime::Task<Error> publish(ObjectMeta final_meta) = 0;
+};
+
+struct TierStats {
+  uint64_t objects = 0;
+  uint64_t bytes = 0;       // charged bytes in use
+  uint64_t capacity = 0;    // budget
+  uint64_t evictions = 0;   // objects evicted for space since start
+};
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+
+  // Every variant stored under primary_key (empty if none).
+  virtual std::vector<ObjectRef> lookup(std::string_view primary_key) = 0;
+  // One variant, or nullptr.
+  virtual ObjectRef lookup(std::string_view primary_key, std::string_view variant) = 0;
+
+  // Starts storing an object. nullptr when the tier will not take it (too large for its
+  // budget when the size is known up front).
+  virtual std::unique_ptr<Writer> begin_write(const ObjectMeta& meta) = 0;
+
+  virtual runtime::Task<BlockResult> read_block(const ObjectRef& object, uint32_t index) = 0;
+
+  // Replaces the meta of a stored object (a 304 merged into it, hits). The body and its size
+  // stay. Returns the new handle, or nullptr if the object is no longer stored.
+  virtual ObjectRef update_meta(const ObjectRef& object, ObjectMeta meta) = 0;
+  // Records a hit (cheap; may be batched).
+  virtual void touch(const ObjectRef& object, int64_t now) = 0;
+
+  // Removes one variant / every variant of a primary key. Returns how many objects went.
+  virtual size_t remove(std::string_view primary_key, std::string_view variant) = 0;
+  virtual size_t remove_all_variants(std::string_view primary_key) = 0;
+
+  virtual TierStats stats() const = 0;
+};
+
+}  // namespace stavka::storage
