@@ -21,7 +21,9 @@
 
 #include "admin/admin_server.h"
 #include "net/socket.h"
+#include "proxy/cache_stage.h"
 #include "proxy/worker.h"
+#include "storage/memory_tier.h"
 #include "runtime/io.h"
 #include "runtime/task.h"
 #include "runtime/log.h"
@@ -123,14 +125,15 @@ runtime::Task<void> drain(proxy::Worker& w, std::vector<int> listeners,
 }
 
 void worker_main(unsigned index, WorkerSlot& slot, std::shared_ptr<const config::Config> cfg,
-                 int log_fd, int admin_fd, admin::AdminContext* admin_ctx, std::latch& started,
-                 std::latch& all_ready) {
+                 int log_fd, int admin_fd, admin::AdminContext* admin_ctx,
+                 proxy::CacheServices* cache, std::latch& started, std::latch& all_ready) {
   std::unique_ptr<runtime::Reactor> reactor;
   std::unique_ptr<proxy::Worker> worker;
   try {
     reactor = std::make_unique<runtime::Reactor>(index);
     reactor->make_current();
     worker = std::make_unique<proxy::Worker>(*reactor, cfg, log_fd);
+    worker->set_cache_services(cache);
   } catch (const std::exception& e) {
     slot.error = e.what();
     started.count_down();
@@ -218,12 +221,22 @@ int run_server(const RunOptions& options) {
     }
   }
 
+  // The cache: shared by every worker, alive until every worker thread has ended.
+  storage::MemoryTier memory_tier(cfg->cache.memory, n);
+  cache::FillTable fills;
+  proxy::CacheServices cache_services{&memory_tier, &fills};
+  if (!cfg->cache.dir.empty()) {
+    log(LogLevel::warn, "cache.dir %s: the disk tier is not built yet; caching in memory only",
+        cfg->cache.dir.c_str());
+  }
+
   admin::AdminContext admin_ctx;
   std::latch started(n);
   std::latch all_ready(1);
   for (unsigned i = 0; i < n; ++i) {
     slots[i].thread = std::thread(worker_main, i, std::ref(slots[i]), cfg, log_fd,
-                                  i == 0 ? admin_fd : -1, &admin_ctx, std::ref(started),
+                                  i == 0 ? admin_fd : -1, &admin_ctx, &cache_services,
+                                  std::ref(started),
                                   std::ref(all_ready));
   }
   started.wait();

@@ -77,6 +77,10 @@ const char* reason_phrase(int status) {
   // clang-format on
 }
 
+bool is_safe_method(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE";
+}
+
 bool is_idempotent_method(std::string_view method) {
   // Method names are case-sensitive (RFC 9110 §9.1).
   return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||

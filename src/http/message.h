@@ -52,5 +52,7 @@ const char* reason_phrase(int status);
 
 // RFC 9110 §9.2.2: methods whose repetition has the same intended effect.
 bool is_idempotent_method(std::string_view method);
+// RFC 9110 §9.2.1: GET, HEAD, OPTIONS, TRACE.
+bool is_safe_method(std::string_view method);
 
 }  // namespace stavka::http

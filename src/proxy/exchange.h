@@ -58,6 +58,7 @@ struct Exchange {
   uint64_t bytes_sent = 0;
   bool close_connection = false;   // the response said Connection: close
   double upstream_ms = -1;
+  std::string cache_status;  // Cache-Status value for a response forwarded from the origin
 };
 
 }  // namespace stavka::proxy

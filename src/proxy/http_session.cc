@@ -1,5 +1,5 @@
 // The client side of the proxy: one coroutine per accepted connection, running each request
-// through named phases (see exchange.h): read_head → route → forward_to_origin → log.
+// through named phases (see exchange.h): read_head → route → cache → forward_to_origin → log.
 //
 // Runs on the worker that accepted the connection, for the connection's whole life. Between
 // requests a connection holds no receive buffer and no parser: both are taken when the next
@@ -14,6 +14,7 @@
 
 #include "http/date.h"
 #include "http/serializer.h"
+#include "proxy/cache_stage.h"
 #include "proxy/client_io.h"
 #include "proxy/forwarding.h"
 #include "proxy/origin_fetch.h"
@@ -168,7 +169,7 @@ Task<Outcome> serve_one(Worker& w, ClientConnection& conn, http::Http1Parser& pa
     bool close = ex.request.has_body() || !ex.client_keep_alive || status == 400;
     outcome = co_await respond_error(w, ex, status, detail, close);
   } else {
-    outcome = co_await forward_to_origin(w, ex);
+    outcome = co_await serve_with_cache(w, ex);
   }
   if (outcome == Outcome::client_gone) w.counters().add(Metric::client_aborts_total);
   if (ex.status) log_exchange(w, ex);

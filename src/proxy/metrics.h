@@ -31,7 +31,19 @@ namespace stavka::proxy {
   X(origin_retries_total, counter, "Requests retried on another origin connection")           \
   X(origin_bad_responses_total, counter, "Malformed or truncated origin responses")            \
   X(client_bytes_sent_total, counter, "Bytes sent to clients, heads included")                \
-  X(origin_bytes_received_total, counter, "Bytes received from origins, heads included")
+  X(origin_bytes_received_total, counter, "Bytes received from origins, heads included")       \
+  X(cache_hits_total, counter, "Requests answered from a stored object (fresh, or stale allowed)") \
+  X(cache_misses_total, counter, "Cacheable requests with nothing usable stored (fill started or joined)") \
+  X(cache_stale_total, counter, "Requests whose stored object was stale and was fetched again") \
+  X(cache_stale_served_total, counter, "Stale objects served (stale-while-revalidate, max-stale)") \
+  X(cache_bypass_total, counter, "Requests the cache did not handle (method, Range, site, uncacheable key)") \
+  X(cache_not_modified_total, counter, "Client conditionals answered 304 from the cache")    \
+  X(cache_fills_total, counter, "Fills started (one origin request each)")                   \
+  X(cache_fills_in_progress, gauge, "Fills running now")                                      \
+  X(cache_collapsed_total, counter, "Requests that joined a fill already in progress")       \
+  X(cache_stored_total, counter, "Objects published to storage")                            \
+  X(cache_uncacheable_total, counter, "Fill responses found uncacheable (followers sent to the origin)") \
+  X(cache_fills_failed_total, counter, "Fills ended by an origin failure (readers saw an error or a truncated body)")
 
 struct MetricInfo {
   const char* name;

@@ -8,10 +8,15 @@
 #pragma once
 
 #include "proxy/exchange.h"
+#include "proxy/origin_request.h"
 #include "runtime/task.h"
 
 namespace stavka::proxy {
 
 runtime::Task<Outcome> forward_to_origin(Worker& w, Exchange& ex);
+
+// Streams a started origin request's response (head and body) to the exchange's client, then
+// hands the origin connection back to the pool if it ended cleanly.
+runtime::Task<Outcome> relay_response(Worker& w, Exchange& ex, OriginRequest& origin);
 
 }  // namespace stavka::proxy

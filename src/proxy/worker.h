@@ -22,6 +22,8 @@
 
 namespace stavka::proxy {
 
+struct CacheServices;  // cache_stage.h
+
 struct ClientConnection {
   int fd = -1;
   std::string peer_ip;
@@ -41,6 +43,9 @@ class Worker {
   UpstreamPool& upstreams() { return upstreams_; }
   AccessLog& access_log() { return access_log_; }
   Counters& counters() { return counters_; }
+  // Storage and fills in progress, shared by all workers; nullptr: no caching.
+  CacheServices* cache_services() const { return cache_services_; }
+  void set_cache_services(CacheServices* services) { cache_services_ = services; }
 
   // Parsers are recycled between requests (they keep their buffers' capacity); a connection
   // takes one only while it has a request in hand, so idle connections hold none.
@@ -68,6 +73,7 @@ class Worker {
   UpstreamPool upstreams_;
   AccessLog access_log_;
   Counters counters_;
+  CacheServices* cache_services_ = nullptr;
   bool draining_ = false;
   std::vector<std::unique_ptr<http::Http1Parser>> spare_parsers_[2];  // by Kind
   ClientConnection* head_ = nullptr;

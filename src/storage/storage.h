@@ -85,7 +85,10 @@ enum class Error : uint8_t {
 const char* error_name(Error e);
 
 // A handle on one stored object as it was when looked up. Holding it keeps the object's
-// identity (reads fail with not_found, never return another object's bytes, once it is gone).
+// identity: once the object is gone (removed, replaced or evicted), reads through the handle
+// fail with not_found or, in a tier that keeps the bytes alive while a handle exists (the memory
+// tier does), still return that same object's bytes; never another object's. The meta is an
+// immutable snapshot, safe to read from any thread.
 class StoredObject {
  public:
   virtual ~StoredObject() = default;
@@ -101,9 +104,12 @@ struct BlockResult {
 class Writer {
  public:
   virtual ~Writer() = default;  // without a successful publish(): the write is aborted
-  // Stores block `index`. Every block but the last must be meta.block_size bytes.
+  // Stores block `index`, once. Every block but the last must be meta.block_size bytes; none is
+  // empty. A block breaking this is Error::invalid, here or at publish().
   virtual runtime::Task<Error> write_block(uint32_t index, BlockRef block) = 0;
-  // Makes the object visible with this final meta (size known, all blocks written).
+  // Makes the object visible with this final meta (size known, all blocks written; same keys
+  // and block size as at begin_write). Error::invalid if the blocks do not add up to it. A writer
+  // publishes once: afterwards every call is Error::invalid, and a failed publish aborts.
   virtual runtime::Task<Error> publish(ObjectMeta final_meta) = 0;
 };
 
@@ -127,10 +133,15 @@ class Storage {
   // budget when the size is known up front).
   virtual std::unique_ptr<Writer> begin_write(const ObjectMeta& meta) = 0;
 
+  // Block `index` of object (see StoredObject for objects gone meanwhile). Error::invalid for an
+  // index at or past meta().block_count(), or a handle from another tier. Keep `object` alive
+  // until the Task completes.
   virtual runtime::Task<BlockResult> read_block(const ObjectRef& object, uint32_t index) = 0;
 
   // Replaces the meta of a stored object (a 304 merged into it, hits). The body and its size
-  // stay. Returns the new handle, or nullptr if the object is no longer stored.
+  // stay. Returns the new handle, or nullptr if the object is no longer stored or meta does not
+  // describe it (another size, block size, primary key or variant); the stored object is then
+  // unchanged.
   virtual ObjectRef update_meta(const ObjectRef& object, ObjectMeta meta) = 0;
   // Records a hit (cheap; may be batched).
   virtual void touch(const ObjectRef& object, int64_t now) = 0;

@@ -1,0 +1,69 @@
+// FillTable: see fill_table.h.
+#include "cache/fill_table.h"
+
+namespace stavka::cache {
+
+std::shared_ptr<Fill> FillTable::find_or_create(const std::string& key, uint32_t block_size,
+                                                bool* created) {
+  Stripe& s = stripe(key);
+  std::lock_guard lock(s.mutex);
+  *created = false;
+  auto it = s.fills.find(key);
+  if (it != s.fills.end()) {
+    if (std::shared_ptr<Fill> fill = it->second.lock()) return fill;
+  }
+  auto fill = std::make_shared<Fill>(key, block_size);
+  s.fills[key] = fill;
+  *created = true;
+  return fill;
+}
+
+std::shared_ptr<Fill> FillTable::find(const std::string& key) {
+  Stripe& s = stripe(key);
+  std::lock_guard lock(s.mutex);
+  auto it = s.fills.find(key);
+  return it == s.fills.end() ? nullptr : it->second.lock();
+}
+
+void FillTable::remove(const Fill& fill) {
+  Stripe& s = stripe(fill.primary_key());
+  std::lock_guard lock(s.mutex);
+  auto it = s.fills.find(fill.primary_key());
+  if (it == s.fills.end()) return;
+  std::shared_ptr<Fill> current = it->second.lock();
+  if (!current || current.get() == &fill) s.fills.erase(it);
+}
+
+void FillTable::mark_uncacheable(const std::string& key,
+                                 std::chrono::steady_clock::time_point until) {
+  Stripe& s = stripe(key);
+  std::lock_guard lock(s.mutex);
+  s.uncacheable[key] = until;
+}
+
+bool FillTable::is_uncacheable(const std::string& key, std::chrono::steady_clock::time_point now) {
+  Stripe& s = stripe(key);
+  std::lock_guard lock(s.mutex);
+  auto it = s.uncacheable.find(key);
+  if (it == s.uncacheable.end()) return false;
+  if (it->second > now) return true;
+  s.uncacheable.erase(it);
+  return false;
+}
+
+void FillTable::clear_uncacheable(const std::string& key) {
+  Stripe& s = stripe(key);
+  std::lock_guard lock(s.mutex);
+  s.uncacheable.erase(key);
+}
+
+size_t FillTable::in_progress() const {
+  size_t n = 0;
+  for (const Stripe& s : stripes_) {
+    std::lock_guard lock(s.mutex);
+    for (const auto& [key, weak] : s.fills) n += weak.expired() ? 0 : 1;
+  }
+  return n;
+}
+
+}  // namespace stavka::cache

@@ -1,0 +1,581 @@
+// The cache phase: see cache_stage.h.
+//
+// Order of business for a GET or HEAD on a caching site:
+//   1. look the key up in storage and pick the variant the request's fields select;
+//   2. let the RFC 9111 policy decide: serve it, or fetch again;
+//   3. to fetch: join the fill in progress for the key, or start one; read it like any reader.
+// A fill's coroutine (run_fill) belongs to no request: it streams the origin's response into
+// the Fill (which readers on any worker read) and into storage, and publishes the object when
+// the body is complete. A fill whose response may not be shared (uncacheable) is read only by
+// the request that started it; the others go to the origin themselves.
+#include "proxy/cache_stage.h"
+
+#include <sys/uio.h>
+
+#include <chrono>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "cache/client_conditional.h"
+#include "cache/directives.h"
+#include "cache/freshness.h"
+#include "cache/request_policy.h"
+#include "cache/storability.h"
+#include "cache/stored_response.h"
+#include "cache/validation.h"
+#include "cache/vary.h"
+#include "http/date.h"
+#include "http/serializer.h"
+#include "proxy/client_io.h"
+#include "proxy/forwarding.h"
+#include "proxy/origin_fetch.h"
+#include "proxy/origin_request.h"
+#include "runtime/log.h"
+
+namespace stavka::proxy {
+
+using runtime::Task;
+
+namespace {
+
+constexpr size_t read_chunk = 64 * 1024;
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+cache::PolicyConfig policy_config(const config::Config& cfg) {
+  cache::PolicyConfig p;
+  p.heuristic_fraction = cfg.cache.heuristic_fraction;
+  p.heuristic_cap =
+      std::chrono::duration_cast<std::chrono::seconds>(cfg.cache.heuristic_max).count();
+  return p;
+}
+
+// Primary key: scheme, host and origin-form target (without the query when the site says so),
+// then the values of the site's key fields.
+std::string primary_key(const Exchange& ex) {
+  const config::SiteConfig& site = *ex.site->config;
+  std::string key = "http://";
+  key += ex.host;
+  std::string_view target = ex.origin_target;
+  if (site.cache_ignore_query) target = target.substr(0, target.find('?'));
+  key += target;
+  for (const std::string& field : site.cache_key_headers) {
+    key += '\n';
+    key += field;
+    key += ':';
+    if (auto value = cache::joined_field_value(ex.request.headers, field)) key += *value;
+  }
+  return key;
+}
+
+std::string cache_status(const Worker& w, std::string_view params) {
+  std::string s = w.config().via_name;
+  s += "; ";
+  s += params;
+  return s;
+}
+
+// Appends iovecs for `bytes`, as one chunk when chunked. `scratch` holds chunk-size lines.
+void add_bytes(std::vector<iovec>& iov, std::string& scratch, std::string_view bytes,
+               bool chunked) {
+  static const char crlf[] = "\r\n";
+  if (bytes.empty()) return;
+  if (chunked) {
+    scratch.clear();
+    http::append_chunk_header(bytes.size(), scratch);
+    iov.push_back({scratch.data(), scratch.size()});
+  }
+  iov.push_back({const_cast<char*>(bytes.data()), bytes.size()});
+  if (chunked) iov.push_back({const_cast<char*>(crlf), 2});
+}
+
+// The client's head for a response from the cache (a stored object or a fill): the stored
+// fields plus Age and Cache-Status, hop-by-hop fields removed, Via added, framed for the client.
+std::string client_head(Worker& w, Exchange& ex, const http::ResponseHead& stored, uint64_t size,
+                        std::string_view age, std::string_view status_params, bool* chunked) {
+  http::ResponseHead head;
+  head.status = stored.status;
+  head.reason = stored.reason.empty() ? http::reason_phrase(stored.status) : stored.reason;
+  head.headers = stored.headers;
+  head.headers.set("Age", age);
+  head.headers.set("Cache-Status", cache_status(w, status_params));
+  to_client_response(head, w.config().via_name);
+  *chunked = false;
+  bool no_body = head.status == 204 || head.status == 304;
+  if (no_body) {
+    head.framing = http::BodyFraming::none;
+  } else if (size != storage::unknown_size) {
+    head.framing = http::BodyFraming::content_length;
+    head.content_length = size;
+  } else if (ex.client_http11) {
+    head.framing = http::BodyFraming::chunked;
+    *chunked = !ex.is_head;
+  } else {
+    head.framing = http::BodyFraming::until_close;
+    ex.close_connection = true;
+  }
+  ex.close_connection |= !ex.client_keep_alive || w.draining();
+  head.keep_alive = !ex.close_connection;
+  ex.status = head.status;
+  std::string out;
+  http::serialize_response_head(head, out);
+  return out;
+}
+
+// --- serving a stored object ---------------------------------------------------------------
+
+Task<Outcome> send_not_modified(Worker& w, Exchange& ex, const cache::StoredResponse& stored,
+                                std::string_view age, std::string_view params) {
+  http::ResponseHead head;
+  head.status = 304;
+  head.headers = cache::not_modified_fields(stored.headers);
+  bool chunked = false;
+  std::string out = client_head(w, ex, head, 0, age, params, &chunked);
+  iovec iov{out.data(), out.size()};
+  w.counters().add(Metric::cache_not_modified_total);
+  if (!co_await send_to_client(w, ex, &iov, 1)) co_return Outcome::client_gone;
+  co_return ex.close_connection ? Outcome::close : Outcome::done;
+}
+
+// Sends a stored object. Returns nullopt when its first block cannot be read (gone or
+// corrupt): nothing was sent and the caller fetches it again.
+Task<std::optional<Outcome>> send_stored(Worker& w, Exchange& ex, CacheServices& services,
+                                         const storage::ObjectRef& object,
+                                         const cache::StoredResponse& stored,
+                                         const std::vector<std::string>& strip_fields,
+                                         std::string_view params, int64_t now) {
+  const storage::ObjectMeta& meta = object->meta();
+  std::string age = cache::age_header_value(stored, now);
+  if (cache::evaluate_client_conditionals(ex.request.method, ex.request.headers, stored, now) ==
+      cache::ConditionalResult::not_modified) {
+    services.storage->touch(object, now);
+    co_return co_await send_not_modified(w, ex, stored, age, params);
+  }
+  http::ResponseHead head;
+  head.status = stored.status;
+  head.headers = stored.headers;
+  for (const std::string& field : strip_fields) head.headers.remove(field);
+  bool chunked = false;
+  std::string out = client_head(w, ex, head, meta.size, age, params, &chunked);
+  uint32_t blocks = ex.is_head ? 0 : meta.block_count();
+  bool head_sent = false;
+  for (uint32_t i = 0; i < blocks || !head_sent; ++i) {
+    iovec iov[2];
+    int n = 0;
+    if (!head_sent) iov[n++] = {out.data(), out.size()};
+    storage::BlockResult r;
+    if (i < blocks) {
+      r = co_await services.storage->read_block(object, i);
+      if (r.error != storage::Error::none) {
+        runtime::log(runtime::LogLevel::warn, "cache: block %u of %s: %s", i, meta.url.c_str(),
+                     storage::error_name(r.error));
+        if (!head_sent) co_return std::nullopt;
+        co_return Outcome::close;  // truncated: never a short body that looks complete
+      }
+      iov[n++] = {const_cast<char*>(r.block->data.get()), r.block->size};
+    }
+    if (!co_await send_to_client(w, ex, iov, n)) co_return Outcome::client_gone;
+    head_sent = true;
+  }
+  services.storage->touch(object, now);
+  co_return ex.close_connection ? Outcome::close : Outcome::done;
+}
+
+// --- fills -----------------------------------------------------------------------------------
+
+struct FillJob {
+  OriginRequestSpec spec;
+  std::string primary_key;
+  std::string url;
+  std::string host;
+  http::HeaderMap request_headers;  // the client's, for Vary and Authorization
+  http::CacheDirectives request_cc;
+  uint64_t continue_max = 0;
+  std::chrono::steady_clock::duration uncacheable_ttl{};
+  bool background = false;  // a revalidation nobody waits for: never abandoned for lack of readers
+  // A response the fill will not share (uncacheable, or too large to store) is handed to the
+  // request that started the fill, which relays it straight from the origin connection, paced
+  // by its client, exactly as an uncached request would be.
+  std::unique_ptr<OriginRequest> handoff;
+};
+
+// Keeps the fill gauge and the table entry right however run_fill ends.
+struct FillScope {
+  Worker& w;
+  CacheServices& services;
+  std::shared_ptr<cache::Fill> fill;
+  ~FillScope() {
+    services.fills->remove(*fill);
+    w.counters().add(Metric::cache_fills_in_progress, -1);
+  }
+};
+
+Task<void> run_fill(Worker& w, CacheServices& services, std::shared_ptr<cache::Fill> fill,
+                    std::shared_ptr<FillJob> job) {
+  FillScope scope{w, services, fill};
+  w.counters().add(Metric::cache_fills_total);
+  w.counters().add(Metric::cache_fills_in_progress);
+  cache::Fill& f = *fill;
+  // Stop when no reader is left, unless the object is cacheable and small enough to finish.
+  bool storing = job->background;
+  job->spec.abandoned = [&f, &storing, max = job->continue_max] {
+    return f.readers() == 0 && !(storing && f.received() <= max);
+  };
+  int64_t request_time = unix_now();
+  auto origin_owner = std::make_unique<OriginRequest>(w, job->spec);
+  OriginRequest& origin = *origin_owner;
+  OriginFailure failure;
+  if (!co_await origin.start(&failure)) {
+    w.counters().add(Metric::cache_fills_failed_total);
+    f.fail(failure.status ? failure.status : 502,
+           failure.status ? failure.detail.data() : "the fill was abandoned");
+    co_return;
+  }
+  int64_t response_time = unix_now();
+
+  http::ResponseHead& origin_head = origin.head();
+  auto head = std::make_shared<cache::FillHead>();
+  head->request_time = request_time;
+  head->response_time = response_time;
+  cache::ResponseDirectives rcc = cache::response_directives(origin_head.headers);
+  cache::Storability storability =
+      cache::check_storable("GET", job->request_headers, job->request_cc, origin_head.status,
+                            origin_head.headers, rcc);
+  head->head.status = origin_head.status;
+  head->head.reason = origin_head.reason;
+  head->head.headers = origin_head.headers;
+  remove_hop_by_hop(head->head.headers);
+  cache::remove_unstorable_fields(head->head.headers, storability.strip_fields);
+  if (origin_head.framing == http::BodyFraming::content_length) {
+    head->size = origin_head.content_length;
+  } else if (origin_head.status == 204 || origin_head.status == 304) {
+    head->size = 0;
+  }
+  head->head.headers.remove("content-length");
+  head->cacheable = storability.storable();
+  if (head->cacheable) {
+    if (auto fields = cache::vary_fields(head->head.headers)) head->vary_fields = *fields;
+    head->variant = cache::variant_key(head->head.headers, job->request_headers).value_or("");
+  }
+
+  std::unique_ptr<storage::Writer> writer;
+  storage::ObjectMeta meta;
+  if (head->cacheable) {
+    meta.primary_key = job->primary_key;
+    meta.variant = head->variant;
+    meta.url = job->url;
+    meta.host = job->host;
+    meta.status = static_cast<uint16_t>(head->head.status);
+    meta.headers = cache::serialize_fields(head->head.headers);
+    meta.size = head->size;
+    meta.block_size = f.block_size();
+    meta.request_time = request_time;
+    meta.response_time = response_time;
+    cache::StoredResponse stored{head->head.status, head->head.headers, request_time,
+                                 response_time};
+    cache::Freshness fresh =
+        cache::evaluate_freshness(stored, rcc, policy_config(job->spec.sites->config()),
+                                  response_time);
+    meta.expires = response_time + fresh.ttl();
+    // Stored with no freshness, no validator and no stale allowance, an object could never be
+    // served: do not store it, and do not make others wait behind it.
+    if (fresh.lifetime.seconds <= 0 && !cache::has_validator(head->head.headers) &&
+        !rcc.cc.stale_while_revalidate && !rcc.cc.stale_if_error) {
+      head->cacheable = false;
+    }
+  }
+  if (head->cacheable) {
+    if (const std::string* etag = head->head.headers.find("etag")) meta.etag = *etag;
+    if (const std::string* lm = head->head.headers.find("last-modified")) {
+      meta.last_modified = *lm;
+    }
+    for (const char* name : {"surrogate-key", "cache-tag"}) {
+      for (std::string_view v : head->head.headers.all(name)) {
+        for (size_t pos = 0; pos < v.size();) {
+          size_t end = v.find_first_of(" ,", pos);
+          if (end == std::string_view::npos) end = v.size();
+          if (end > pos) meta.surrogate_keys.emplace_back(v.substr(pos, end - pos));
+          pos = end + 1;
+        }
+      }
+    }
+    writer = services.storage->begin_write(meta);
+    storing = true;
+    services.fills->clear_uncacheable(job->primary_key);
+  } else {
+    w.counters().add(Metric::cache_uncacheable_total);
+    services.fills->mark_uncacheable(job->primary_key,
+                                     std::chrono::steady_clock::now() + job->uncacheable_ttl);
+  }
+  if (!writer) {
+    // Not stored: nothing to share. The request that started the fill relays it directly.
+    origin.set_abandoned(nullptr);
+    job->handoff = std::move(origin_owner);
+    f.set_head(head, false);
+    f.finish(nullptr);
+    co_return;
+  }
+  f.set_head(head, true);
+
+  std::vector<std::pair<uint32_t, storage::BlockRef>> sealed;
+  http::HeaderMap trailers_out;
+  bool write_failed = false;
+  auto store_sealed = [&]() -> Task<void> {
+    for (auto& [index, block] : sealed) {
+      if (writer && !write_failed &&
+          co_await writer->write_block(index, std::move(block)) != storage::Error::none) {
+        write_failed = true;
+        writer.reset();
+      }
+    }
+    sealed.clear();
+  };
+  while (true) {
+    BodyPiece piece = co_await origin.next_body();
+    if (piece.kind == BodyPiece::truncated) {
+      w.counters().add(Metric::cache_fills_failed_total);
+      f.fail();
+      co_return;  // the writer is destroyed unpublished: the write is aborted
+    }
+    for (std::string_view span : piece.spans) f.append(span, &sealed);
+    if (piece.kind == BodyPiece::done) {
+      if (piece.trailers) trailers_out = *piece.trailers;
+      break;
+    }
+    co_await store_sealed();
+    if (job->spec.abandoned()) {
+      f.fail();
+      co_return;
+    }
+  }
+  origin.release();
+  f.finish(&sealed, std::move(trailers_out));
+  co_await store_sealed();
+  if (writer) {
+    meta.size = f.received();
+    if (co_await writer->publish(meta) == storage::Error::none) {
+      w.counters().add(Metric::cache_stored_total);
+    }
+  }
+}
+
+// Reads a fill as one of its readers and sends the response. created: this request started it.
+Task<Outcome> serve_from_fill(Worker& w, Exchange& ex, CacheServices& services,
+                              std::shared_ptr<cache::Fill> fill, FillJob* job,
+                              std::string_view fwd) {
+  const bool created = job != nullptr;
+  struct Attached {
+    cache::Fill& f;
+    explicit Attached(cache::Fill& fill) : f(fill) { f.attach(); }
+    ~Attached() { f.detach(); }
+  } attached(*fill);
+  cache::FillState state;
+  while ((state = co_await fill->wait_head(std::chrono::seconds(1))) ==
+             cache::FillState::head_pending &&
+         !fill->ended()) {
+    if (client_has_gone(ex.client)) co_return Outcome::client_gone;  // detaches: the fill may stop
+  }
+  if (state == cache::FillState::failed) {
+    co_return co_await respond_error(w, ex, fill->failure_status(), fill->failure_detail(),
+                                     !ex.client_keep_alive);
+  }
+  std::shared_ptr<const cache::FillHead> head = fill->head();
+  std::string params(fwd);
+  if (state == cache::FillState::not_shared && created && job->handoff) {
+    std::unique_ptr<OriginRequest> origin = std::move(job->handoff);
+    origin->set_abandoned([&ex] { return client_has_gone(ex.client); });
+    ex.upstream_ms = std::chrono::duration<double, std::milli>(w.reactor().now() -
+                                                               origin->sent_at()).count();
+    ex.cache_status = cache_status(w, fwd);
+    co_return co_await relay_response(w, ex, *origin);
+  }
+  if (state == cache::FillState::not_shared) {
+    // The response turned out uncacheable: this request gets its own from the origin.
+    ex.cache_status = cache_status(w, std::string(fwd) + "; detail=\"uncacheable\"");
+    co_return co_await forward_to_origin(w, ex);
+  }
+  if (!created && !head->vary_fields.empty() &&
+      cache::variant_key(head->head.headers, ex.request.headers).value_or("\x01") !=
+          head->variant) {
+    ex.cache_status = cache_status(w, "fwd=vary-miss");
+    co_return co_await forward_to_origin(w, ex);
+  }
+  if (!created) {
+    w.counters().add(Metric::cache_collapsed_total);
+    params += "; collapsed";
+  } else if (head->cacheable) {
+    params += "; stored";
+  }
+  params += "; fwd-status=" + std::to_string(head->head.status);
+  if (created) {
+    ex.upstream_ms = std::chrono::duration<double, std::milli>(
+                         w.reactor().now() - ex.start).count();
+  }
+  cache::StoredResponse stored{head->head.status, head->head.headers, head->request_time,
+                               head->response_time};
+  std::string age = cache::age_header_value(stored, unix_now());
+  bool chunked = false;
+  std::string out = client_head(w, ex, head->head, head->size, age, params, &chunked);
+  std::vector<iovec> iov;
+  std::string scratch;
+  std::string last;
+  bool head_sent = false;
+  uint64_t offset = 0;
+  while (true) {
+    cache::FillChunk chunk;
+    if (!ex.is_head) chunk = co_await fill->read(offset, read_chunk);
+    iov.clear();
+    if (!head_sent) iov.push_back({out.data(), out.size()});
+    bool end = chunk.bytes.empty();
+    if (end && (ex.is_head || fill->state() != cache::FillState::failed)) {
+      if (chunked && !ex.is_head) {
+        http::append_last_chunk(fill->trailers(), last);
+        iov.push_back({last.data(), last.size()});
+      }
+    } else if (end) {
+      co_return Outcome::close;  // the origin failed mid-body: truncated, never complete
+    }
+    add_bytes(iov, scratch, chunk.bytes, chunked);
+    if (!iov.empty() &&
+        !co_await send_to_client(w, ex, iov.data(), static_cast<int>(iov.size()))) {
+      co_return Outcome::client_gone;
+    }
+    head_sent = true;
+    if (end) break;
+    offset += chunk.bytes.size();
+  }
+  co_return ex.close_connection ? Outcome::close : Outcome::done;
+}
+
+std::shared_ptr<FillJob> make_fill_job(Worker& w, Exchange& ex, const std::string& key,
+                                       const http::CacheDirectives& request_cc) {
+  const config::Config& cfg = ex.sites->config();
+  auto job = std::make_shared<FillJob>();
+  job->primary_key = key;
+  job->url = "http://" + ex.host + ex.origin_target;
+  job->host = ex.host;
+  job->request_headers = ex.request.headers;
+  job->request_cc = request_cc;
+  job->continue_max = cfg.cache.fill_continue_max;
+  job->uncacheable_ttl = cfg.cache.uncacheable_ttl;
+  // The fill fetches the whole representation for everyone: no client conditionals.
+  http::RequestHead origin_request;
+  origin_request.method = "GET";
+  origin_request.target = ex.request.target;
+  origin_request.headers = ex.request.headers;
+  for (const char* name : {"if-none-match", "if-modified-since", "if-match",
+                           "if-unmodified-since", "if-range", "range"}) {
+    origin_request.headers.remove(name);
+  }
+  ForwardInfo info{ex.client.peer_ip, ex.authority, ex.site->config->origin_host, cfg.via_name,
+                   "http"};
+  to_origin_request(origin_request, ex.origin_target, info);
+  http::serialize_request_head(origin_request, job->spec.head_bytes);
+  job->spec.site = ex.site;
+  job->spec.sites = ex.sites;
+  job->spec.idempotent = true;
+  return job;
+}
+
+}  // namespace
+
+Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
+  CacheServices* services = w.cache_services();
+  const bool get_or_head = ex.request.method == "GET" || ex.is_head;
+  if (!services || !ex.site->config->cache || !get_or_head || ex.request.has_body() ||
+      ex.request.headers.contains("range")) {
+    w.counters().add(Metric::cache_bypass_total);
+    ex.cache_status = cache_status(w, "fwd=bypass");
+    std::string key = services && ex.site->config->cache ? primary_key(ex) : std::string();
+    Outcome outcome = co_await forward_to_origin(w, ex);
+    // RFC 9111 §4.4: a non-error response to an unsafe method invalidates the target URI.
+    if (!key.empty() && !http::is_safe_method(ex.request.method) && ex.status >= 200 &&
+        ex.status < 400) {
+      services->storage->remove_all_variants(key);
+    }
+    co_return outcome;
+  }
+  const config::Config& cfg = ex.sites->config();
+  int64_t now = unix_now();
+  http::CacheDirectives request_cc = cache::request_directives(ex.request.headers);
+  std::string key = primary_key(ex);
+  std::string fwd = "fwd=uri-miss";
+
+  // 1. What is stored, and which variant this request selects.
+  std::vector<storage::ObjectRef> variants = services->storage->lookup(key);
+  if (!variants.empty()) {
+    std::vector<cache::StoredResponse> stored(variants.size());
+    std::vector<cache::VariantCandidate> candidates(variants.size());
+    for (size_t i = 0; i < variants.size(); ++i) {
+      const storage::ObjectMeta& m = variants[i]->meta();
+      stored[i] = {m.status, cache::parse_fields(m.headers), m.request_time, m.response_time};
+      candidates[i] = {&stored[i].headers, m.variant, m.response_time};
+    }
+    std::optional<size_t> pick = cache::select_variant(candidates, ex.request.headers);
+    fwd = "fwd=vary-miss";
+    if (pick) {
+      const storage::ObjectRef& object = variants[*pick];
+      cache::ResponseDirectives rcc = cache::response_directives(stored[*pick].headers);
+      cache::Decision d = cache::decide_lookup(ex.request.method, request_cc, stored[*pick], rcc,
+                                               policy_config(cfg), now);
+      if (d.action == cache::Action::serve || d.action == cache::Action::serve_and_revalidate) {
+        std::string params = "hit; ttl=" + std::to_string(d.freshness.ttl());
+        if (d.stale) w.counters().add(Metric::cache_stale_served_total);
+        if (d.action == cache::Action::serve_and_revalidate) {
+          // One background fetch refreshes the object; this request does not wait for it.
+          bool created = false;
+          auto fill = services->fills->find_or_create(key, cfg.cache.block_size, &created);
+          if (created) {
+            std::shared_ptr<FillJob> job = make_fill_job(w, ex, key, request_cc);
+            job->background = true;
+            runtime::spawn(run_fill(w, *services, fill, std::move(job)));
+          }
+        }
+        std::optional<Outcome> sent = co_await send_stored(w, ex, *services, object, stored[*pick],
+                                                           d.strip_fields, params, now);
+        if (sent) {
+          w.counters().add(Metric::cache_hits_total);
+          co_return *sent;
+        }
+        fwd = "fwd=miss";
+      } else if (d.action == cache::Action::gateway_timeout) {
+        co_return co_await respond_error(w, ex, 504, "only-if-cached: not in the cache",
+                                         !ex.client_keep_alive);
+      } else {
+        w.counters().add(Metric::cache_stale_total);
+        fwd = d.why == cache::Why::request_no_cache || d.why == cache::Why::request_max_age ||
+                      d.why == cache::Why::request_min_fresh
+                  ? "fwd=request"
+                  : "fwd=stale";
+      }
+    }
+  }
+  if (request_cc.only_if_cached) {
+    co_return co_await respond_error(w, ex, 504, "only-if-cached: not in the cache",
+                                     !ex.client_keep_alive);
+  }
+
+  // 2. Fetch: HEAD misses and keys known to be uncacheable go straight to the origin.
+  w.counters().add(Metric::cache_misses_total);
+  if (ex.is_head || request_cc.no_store ||
+      services->fills->is_uncacheable(key, std::chrono::steady_clock::now())) {
+    ex.cache_status = cache_status(w, fwd);
+    co_return co_await forward_to_origin(w, ex);
+  }
+  bool created = false;
+  std::shared_ptr<cache::Fill> fill =
+      services->fills->find_or_create(key, cfg.cache.block_size, &created);
+  std::shared_ptr<FillJob> job;
+  if (created) {
+    job = make_fill_job(w, ex, key, request_cc);
+    runtime::spawn(run_fill(w, *services, fill, job));
+  }
+  co_return co_await serve_from_fill(w, ex, *services, std::move(fill), job.get(), fwd);
+}
+
+}  // namespace stavka::proxy

@@ -1,0 +1,32 @@
+// The cache phase: between route and forward_to_origin, decides where a request's answer comes
+// from — a stored object, a fill in progress (collapsed forwarding), or a new fill — and sends
+// it, with Age and Cache-Status (RFC 9211).
+//
+// Runs on the client connection's worker. A fill runs as its own coroutine on the worker of the
+// request that started it and outlives that request if other readers remain (or, for a
+// cacheable object, up to cache.fill_continue_max bytes). Every client of a fill, the first
+// included, is a reader of it: the origin's bytes go to all of them and to storage at once.
+//
+// What this stage does not handle goes to forward_to_origin with a Cache-Status saying why:
+// methods other than GET and HEAD, requests with a body or Range (ranges come with block
+// fills), sites with cache = false, keys recently found uncacheable.
+#pragma once
+
+#include <memory>
+
+#include "cache/fill_table.h"
+#include "proxy/exchange.h"
+#include "runtime/task.h"
+#include "storage/storage.h"
+
+namespace stavka::proxy {
+
+// What the cache phase needs, shared by every worker (built in server.cc).
+struct CacheServices {
+  storage::Storage* storage = nullptr;
+  cache::FillTable* fills = nullptr;
+};
+
+runtime::Task<Outcome> serve_with_cache(Worker& w, Exchange& ex);
+
+}  // namespace stavka::proxy

@@ -1,0 +1,398 @@
+// MemoryTier: the conformance suite, plus what only the memory tier promises: its budget and
+// S3-FIFO eviction per shard, zero-copy blocks, reads through handles of evicted objects,
+// counters, and consistency under concurrent use from several threads.
+#include "storage/memory_tier.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "storage_conformance.h"
+#include "support/run_on_reactor.h"
+
+namespace stavka::storage {
+namespace {
+
+using conformance::cut_blocks;
+using conformance::StorageConformance;
+using conformance::StorageFactory;
+using conformance::test_block_size;
+using conformance::test_body;
+using conformance::test_meta;
+
+INSTANTIATE_TEST_SUITE_P(Memory, StorageConformance, ::testing::Values(StorageFactory([] {
+                           return std::make_unique<MemoryTier>(64u << 20, 8);
+                         })));
+
+constexpr uint32_t bs = test_block_size;
+
+// The conformance fixture's helpers, over a MemoryTier made by each test.
+class MemoryTierTest : public ::testing::Test {
+ protected:
+  Error store(MemoryTier& tier, const ObjectMeta& meta, std::string_view body) {
+    std::unique_ptr<Writer> writer = tier.begin_write(meta);
+    if (!writer) return Error::no_space;
+    std::vector<BlockRef> blocks = cut_blocks(body, meta.block_size);
+    for (uint32_t i = 0; i < blocks.size(); ++i) {
+      if (Error e = test::run_task(writer->write_block(i, blocks[i])); e != Error::none) return e;
+    }
+    return test::run_task(writer->publish(meta));
+  }
+  std::string read_all(MemoryTier& tier, const ObjectRef& object) {
+    std::string body;
+    for (uint32_t i = 0; i < object->meta().block_count(); ++i) {
+      BlockResult r = test::run_task(tier.read_block(object, i));
+      EXPECT_EQ(r.error, Error::none) << error_name(r.error);
+      if (!r.block) return body;
+      body.append(r.block->view());
+    }
+    return body;
+  }
+  // Sum of the stored metas' charges, found by looking every key up.
+  uint64_t charged(MemoryTier& tier, const std::vector<std::string>& keys) {
+    uint64_t total = 0;
+    for (const std::string& key : keys) {
+      for (const ObjectRef& object : tier.lookup(key)) total += object->meta().charge();
+    }
+    return total;
+  }
+};
+
+TEST_F(MemoryTierTest, CapacityIsSplitEvenlyAcrossShards) {
+  MemoryTier tier(1'000'000, 4);
+  EXPECT_EQ(tier.shard_count(), 4u);
+  EXPECT_EQ(tier.shard_capacity(), 250'000u);
+  EXPECT_EQ(tier.stats().capacity, 1'000'000u);
+  MemoryTier no_shards(1000, 0);  // treated as one
+  EXPECT_EQ(no_shards.shard_count(), 1u);
+  EXPECT_EQ(no_shards.shard_capacity(), 1000u);
+}
+
+TEST_F(MemoryTierTest, BeginWriteRefusesAnObjectLargerThanAShard) {
+  MemoryTier tier(400'000, 4);  // 100 000 per shard
+  EXPECT_EQ(tier.begin_write(test_meta("big", "", 100'000)), nullptr);
+  ObjectMeta fits = test_meta("fits", "", 0);
+  fits.size = tier.shard_capacity() - fits.charge();  // charge exactly the shard's slice
+  EXPECT_NE(tier.begin_write(fits), nullptr);
+  fits.size += 1;
+  EXPECT_EQ(tier.begin_write(fits), nullptr);
+  ObjectMeta no_blocks = test_meta("zero-block-size", "", 10);
+  no_blocks.block_size = 0;
+  EXPECT_EQ(tier.begin_write(no_blocks), nullptr);
+  EXPECT_NE(tier.begin_write(test_meta("unknown", "", unknown_size)), nullptr);
+}
+
+TEST_F(MemoryTierTest, BodyOfUnknownSizeOutgrowingAShardIsNoSpace) {
+  MemoryTier tier(4 * 40'000, 4);  // 40 000 per shard: nine full blocks fit, ten do not
+  std::unique_ptr<Writer> writer = tier.begin_write(test_meta("k", "", unknown_size));
+  ASSERT_NE(writer, nullptr);
+  Error error = Error::none;
+  uint32_t written = 0;
+  for (; written < 20 && error == Error::none; ++written) {
+    error = test::run_task(writer->write_block(written, make_block(test_body(bs, written))));
+  }
+  EXPECT_EQ(error, Error::no_space);
+  EXPECT_EQ(written, 10u);
+  // A block far past anything that could fit is refused before it costs anything.
+  EXPECT_EQ(test::run_task(writer->write_block(1'000'000, make_block(test_body(bs, 1)))),
+            Error::no_space);
+  // Nine blocks that fit, published with a final size whose charge does not: no_space too.
+  writer = tier.begin_write(test_meta("k", "", unknown_size));
+  for (uint32_t i = 0; i < 9; ++i) {
+    ASSERT_EQ(test::run_task(writer->write_block(i, make_block(test_body(bs, i)))), Error::none);
+  }
+  ObjectMeta final_meta = test_meta("k", "", 9 * bs);
+  final_meta.headers += std::string(4000, 'x');  // body fits, body + head does not
+  EXPECT_EQ(test::run_task(writer->publish(final_meta)), Error::no_space);
+  EXPECT_EQ(tier.lookup("k", ""), nullptr);
+}
+
+TEST_F(MemoryTierTest, BytesAreTheSumOfCharges) {
+  MemoryTier tier(8u << 20, 4);
+  std::vector<std::string> keys;
+  for (int i = 0; i < 20; ++i) {
+    keys.push_back("key/" + std::to_string(i));
+    ObjectMeta meta = test_meta(keys.back(), i % 3 ? "" : "gzip", 500 * i);
+    ASSERT_EQ(store(tier, meta, test_body(meta.size, i)), Error::none);
+  }
+  TierStats stats = tier.stats();
+  EXPECT_EQ(stats.objects, 20u);
+  EXPECT_EQ(stats.bytes, charged(tier, keys));
+  EXPECT_EQ(stats.evictions, 0u);
+}
+
+TEST_F(MemoryTierTest, BlocksAreStoredWithoutACopy) {
+  MemoryTier tier(1u << 20, 1);
+  const std::string body = test_body(2 * bs + 1, 1);
+  ObjectMeta meta = test_meta("k", "", body.size());
+  std::vector<BlockRef> blocks = cut_blocks(body, bs);
+  std::unique_ptr<Writer> writer = tier.begin_write(meta);
+  for (uint32_t i = 0; i < blocks.size(); ++i) {
+    ASSERT_EQ(test::run_task(writer->write_block(i, blocks[i])), Error::none);
+  }
+  ASSERT_EQ(test::run_task(writer->publish(meta)), Error::none);
+  ObjectRef object = tier.lookup("k", "");
+  for (uint32_t i = 0; i < blocks.size(); ++i) {
+    EXPECT_EQ(test::run_task(tier.read_block(object, i)).block, blocks[i]);
+  }
+}
+
+TEST_F(MemoryTierTest, ABlockIsWrittenOnlyOnce) {
+  MemoryTier tier(1u << 20, 1);
+  std::unique_ptr<Writer> writer = tier.begin_write(test_meta("k", "", 2 * bs));
+  BlockRef block = make_block(test_body(bs, 1));
+  EXPECT_EQ(test::run_task(writer->write_block(0, block)), Error::none);
+  EXPECT_EQ(test::run_task(writer->write_block(0, block)), Error::invalid);
+}
+
+TEST_F(MemoryTierTest, EvictionKeepsEachShardWithinItsSliceAndCountsEvictions) {
+  MemoryTier tier(60'000, 1);  // roughly a dozen 4 KiB objects
+  std::vector<std::string> keys;
+  for (int i = 0; i < 50; ++i) {
+    keys.push_back("key/" + std::to_string(i));
+    ASSERT_EQ(store(tier, test_meta(keys.back(), "", bs), test_body(bs, i)), Error::none);
+    TierStats stats = tier.stats();
+    ASSERT_LE(stats.bytes, stats.capacity);
+    ASSERT_EQ(stats.objects + stats.evictions, static_cast<uint64_t>(i + 1));
+  }
+  TierStats stats = tier.stats();
+  EXPECT_GT(stats.evictions, 0u);
+  EXPECT_EQ(stats.bytes, charged(tier, keys));
+  EXPECT_NE(tier.lookup("key/49", ""), nullptr);  // the newest is there
+  EXPECT_EQ(tier.lookup("key/0", ""), nullptr);   // the oldest one-hit wonder is not
+}
+
+TEST_F(MemoryTierTest, AReusedObjectSurvivesAScanOfOneHitWonders) {
+  MemoryTier tier(100'000, 1);
+  ASSERT_EQ(store(tier, test_meta("hot", "", bs), test_body(bs, 1)), Error::none);
+  tier.touch(tier.lookup("hot", ""), 1);
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_EQ(store(tier, test_meta("scan/" + std::to_string(i), "", bs), test_body(bs, 2)),
+              Error::none);
+  }
+  ObjectRef hot = tier.lookup("hot", "");
+  ASSERT_NE(hot, nullptr);
+  EXPECT_EQ(read_all(tier, hot), test_body(bs, 1));
+  EXPECT_GT(tier.stats().evictions, 150u);
+}
+
+TEST_F(MemoryTierTest, HandleOfAnEvictedObjectStillReadsItsOwnBytes) {
+  MemoryTier tier(30'000, 1);
+  const std::string body = test_body(2 * bs, 7);
+  ASSERT_EQ(store(tier, test_meta("victim", "", body.size()), body), Error::none);
+  ObjectRef held = tier.lookup("victim", "");
+  ASSERT_NE(held, nullptr);
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(store(tier, test_meta("other/" + std::to_string(i), "", bs), test_body(bs, i)),
+              Error::none);
+  }
+  ASSERT_EQ(tier.lookup("victim", ""), nullptr);
+  EXPECT_EQ(read_all(tier, held), body);  // a response in flight completes
+  tier.touch(held, 5);                    // no effect on anything stored
+  EXPECT_EQ(tier.update_meta(held, held->meta()), nullptr);
+}
+
+TEST_F(MemoryTierTest, TouchCountsHitsAndLastAccess) {
+  MemoryTier tier(1u << 20, 2);
+  ASSERT_EQ(store(tier, test_meta("k", "", 10), test_body(10, 1)), Error::none);
+  ObjectRef first = tier.lookup("k", "");
+  EXPECT_EQ(first->meta().hits, 0u);
+  tier.touch(first, 100);
+  tier.touch(first, 50);  // last_access never goes back
+  ObjectRef second = tier.lookup("k", "");
+  EXPECT_EQ(second->meta().hits, 2u);
+  EXPECT_EQ(second->meta().last_access, 100);
+  EXPECT_EQ(first->meta().hits, 0u);  // handles are snapshots
+  tier.touch(first, 200);             // an older snapshot of the same object still counts
+  EXPECT_EQ(tier.lookup("k")[0]->meta().hits, 3u);
+  EXPECT_EQ(tier.lookup("k", "")->meta().last_access, 200);
+}
+
+TEST_F(MemoryTierTest, UpdateMetaKeepsCountersThatOnlyGoUp) {
+  MemoryTier tier(1u << 20, 2);
+  ASSERT_EQ(store(tier, test_meta("k", "", 10), test_body(10, 1)), Error::none);
+  ObjectRef object = tier.lookup("k", "");
+  for (int i = 0; i < 3; ++i) tier.touch(object, 500);
+  ObjectMeta meta = object->meta();  // hits 0 in this snapshot
+  meta.headers = "X-New: 1\r\n";
+  ObjectRef updated = tier.update_meta(object, meta);
+  ASSERT_NE(updated, nullptr);
+  EXPECT_EQ(updated->meta().hits, 3u);
+  EXPECT_EQ(updated->meta().last_access, 500);
+  meta.hits = 10;
+  EXPECT_EQ(tier.update_meta(updated, meta)->meta().hits, 10u);
+}
+
+TEST_F(MemoryTierTest, UpdateMetaRejectsAChangeOfKeyOrBlockSize) {
+  MemoryTier tier(1u << 20, 2);
+  ASSERT_EQ(store(tier, test_meta("k", "a", 10), test_body(10, 1)), Error::none);
+  ObjectRef object = tier.lookup("k", "a");
+  ObjectMeta moved = object->meta();
+  moved.primary_key = "elsewhere";
+  EXPECT_EQ(tier.update_meta(object, moved), nullptr);
+  moved = object->meta();
+  moved.variant = "b";
+  EXPECT_EQ(tier.update_meta(object, moved), nullptr);
+  moved = object->meta();
+  moved.block_size = 8192;
+  EXPECT_EQ(tier.update_meta(object, moved), nullptr);
+  EXPECT_EQ(tier.lookup("k").size(), 1u);
+  EXPECT_EQ(tier.lookup("elsewhere").size(), 0u);
+}
+
+TEST_F(MemoryTierTest, UpdateMetaChargesTheNewHead) {
+  MemoryTier tier(1u << 20, 1);
+  ASSERT_EQ(store(tier, test_meta("k", "", 10), test_body(10, 1)), Error::none);
+  ObjectRef object = tier.lookup("k", "");
+  ObjectMeta meta = object->meta();
+  meta.headers += std::string(1000, 'x');
+  ASSERT_NE(tier.update_meta(object, meta), nullptr);
+  EXPECT_EQ(tier.stats().bytes, meta.charge());
+}
+
+TEST_F(MemoryTierTest, HandlesOfAnotherTierAreRejected) {
+  MemoryTier mine(1u << 20, 1);
+  MemoryTier theirs(1u << 20, 1);
+  ASSERT_EQ(store(theirs, test_meta("k", "", 10), test_body(10, 1)), Error::none);
+  ASSERT_EQ(store(mine, test_meta("k", "", 10), test_body(10, 2)), Error::none);
+  ObjectRef foreign = theirs.lookup("k", "");
+  EXPECT_EQ(test::run_task(mine.read_block(foreign, 0)).error, Error::invalid);
+  EXPECT_EQ(mine.update_meta(foreign, foreign->meta()), nullptr);
+  mine.touch(foreign, 10);
+  EXPECT_EQ(mine.lookup("k", "")->meta().hits, 0u);
+}
+
+TEST_F(MemoryTierTest, ShardsAreIndependent) {
+  MemoryTier tier(4 * 30'000, 4);
+  std::set<unsigned> used;
+  for (int i = 0; i < 1000; ++i) used.insert(tier.shard_of("spread/" + std::to_string(i)));
+  EXPECT_EQ(used.size(), 4u);
+
+  // A key in another shard than the flood survives it untouched.
+  std::string quiet;
+  std::vector<std::string> flood;
+  for (int i = 0; quiet.empty() || flood.size() < 40; ++i) {
+    std::string key = "k/" + std::to_string(i);
+    if (tier.shard_of(key) == 0) {
+      flood.push_back(key);
+    } else if (quiet.empty()) {
+      quiet = key;
+    }
+  }
+  ASSERT_EQ(store(tier, test_meta(quiet, "", bs), test_body(bs, 1)), Error::none);
+  for (const std::string& key : flood) {
+    ASSERT_EQ(store(tier, test_meta(key, "", bs), test_body(bs, 2)), Error::none);
+  }
+  EXPECT_NE(tier.lookup(quiet, ""), nullptr);
+  TierStats stats = tier.stats();
+  EXPECT_GT(stats.evictions, 0u);
+  EXPECT_LT(stats.objects, 41u);
+}
+
+// Several threads, each on its own reactor, publish, look up, read, touch, update and remove
+// overlapping keys in a tier small enough to evict all the time. Every body encodes its seed in
+// the etag, so a reader can tell that each block it got belongs to the object it looked up.
+// Why this is race-free by design (and TSAN-clean): all shared mutable state is a shard's maps,
+// policy and counter, touched only under that shard's mutex; handles, metas and blocks are
+// immutable once published through that mutex; refcounts are atomic; a Writer and everything a
+// thread reads from a handle stay on that thread.
+TEST_F(MemoryTierTest, ConcurrentUseStaysConsistent) {
+  MemoryTier tier(4 * 40'000, 4);
+  constexpr int threads = 4;
+  constexpr int iterations = 4000;
+  std::vector<std::string> keys;
+  for (int i = 0; i < 12; ++i) keys.push_back("shared/" + std::to_string(i));
+  const std::vector<std::string> variants = {"", "gzip"};
+  std::atomic<int> wrong_bytes{0};
+  std::atomic<int> failures{0};
+
+  auto worker = [&](int thread) {
+    test::run_on_reactor([&]() -> runtime::Task<void> {
+      std::mt19937 rng(thread);
+      for (int i = 0; i < iterations; ++i) {
+        const std::string& key = keys[rng() % keys.size()];
+        const std::string& variant = variants[rng() % variants.size()];
+        unsigned op = rng() % 20;
+        if (op < 7) {
+          uint32_t seed = thread * 1'000'000 + i;
+          std::string body = test_body(rng() % (3 * bs), seed);
+          ObjectMeta meta = test_meta(key, variant, body.size());
+          meta.etag = std::to_string(seed);
+          std::unique_ptr<Writer> writer = tier.begin_write(meta);
+          if (!writer) {
+            ++failures;
+            continue;
+          }
+          std::vector<BlockRef> blocks = cut_blocks(body, bs);
+          for (uint32_t b = 0; b < blocks.size(); ++b) {
+            if (co_await writer->write_block(b, blocks[b]) != Error::none) ++failures;
+          }
+          if (rng() % 10 == 0) continue;  // abandoned fill: the writer aborts
+          if (co_await writer->publish(meta) != Error::none) ++failures;
+        } else if (op < 13) {
+          std::vector<ObjectRef> found;
+          if (op < 11) {
+            if (ObjectRef one = tier.lookup(key, variant)) found.push_back(one);
+          } else {
+            found = tier.lookup(key);
+          }
+          for (const ObjectRef& object : found) {
+            const ObjectMeta& meta = object->meta();
+            if (meta.primary_key != key) ++wrong_bytes;
+            std::string expected = test_body(meta.size, std::stoul(meta.etag));
+            for (uint32_t b = 0; b < meta.block_count(); ++b) {
+              BlockResult r = co_await tier.read_block(object, b);
+              if (r.error != Error::none || !r.block) {
+                ++failures;
+                break;
+              }
+              if (r.block->crc != crc32c(r.block->data.get(), r.block->size) ||
+                  r.block->view() != std::string_view(expected).substr(b * bs, bs)) {
+                ++wrong_bytes;
+              }
+            }
+            tier.touch(object, i);
+          }
+        } else if (op < 15) {
+          if (ObjectRef object = tier.lookup(key, variant)) {
+            ObjectMeta meta = object->meta();
+            meta.headers = "X-Updated-By: " + std::to_string(thread) + "\r\n";
+            ObjectRef updated = tier.update_meta(object, meta);
+            if (updated && updated->meta().etag != meta.etag) ++wrong_bytes;
+          }
+        } else if (op < 18) {
+          tier.remove(key, variant);
+        } else {
+          tier.remove_all_variants(key);
+        }
+      }
+    });
+  };
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) pool.emplace_back(worker, t);
+  for (std::thread& t : pool) t.join();
+
+  EXPECT_EQ(wrong_bytes.load(), 0);
+  EXPECT_EQ(failures.load(), 0);
+  TierStats stats = tier.stats();
+  uint64_t objects = 0;
+  for (const std::string& key : keys) {
+    std::vector<ObjectRef> found = tier.lookup(key);
+    objects += found.size();
+    std::set<std::string> distinct;
+    for (const ObjectRef& object : found) distinct.insert(object->meta().variant);
+    EXPECT_EQ(distinct.size(), found.size()) << key;  // one object per variant
+  }
+  EXPECT_EQ(stats.objects, objects);
+  EXPECT_EQ(stats.bytes, charged(tier, keys));
+  EXPECT_LE(stats.bytes, stats.capacity);
+  EXPECT_GT(stats.evictions, 0u);
+}
+
+}  // namespace
+}  // namespace stavka::storage
