@@ -286,7 +286,9 @@ Error MemoryTier::insert(ObjectMeta meta, std::vector<BlockRef> blocks) {
   shard.evictions += evicted.size();
   shard.objects.emplace(id, Shard::Slot{object, hits, last_access});
   auto v = shard.variants.find(std::string_view(m.primary_key));
-  if (v == shard.variants.end()) v = shard.variants.emplace(m.primary_key, std::vector<uint64_t>{}).first;
+  if (v == shard.variants.end()) {
+    v = shard.variants.emplace(m.primary_key, std::vector<uint64_t>{}).first;
+  }
   v->second.push_back(id);
   return Error::none;
 }

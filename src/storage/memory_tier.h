@@ -4,9 +4,9 @@
 // Threads: one MemoryTier is shared by every worker. Its index (primary key -> variants) is cut
 // into shards by a hash of the primary key, so all variants of a URL live in one shard; each
 // shard has its own mutex, its own slice of the budget (capacity / shards) and its own S3-FIFO
-// policy. Critical sections are a few map operations: nothing is allocated for a body, nothing
-// is copied and nothing awaited under a shard lock, and objects leaving the index are destroyed
-// after the lock is released. Handles (ObjectRef), their metas and the blocks are immutable once
+// policy. Critical sections are a few map and list operations: no meta or body is copied and
+// nothing is awaited under a shard lock, and objects leaving the index are destroyed after the
+// lock is released. Handles (ObjectRef), their metas and the blocks are immutable once
 // published, so reading them needs no lock. A Writer belongs to the coroutine that began it.
 //
 // Identity: every published object gets an id that is never reused (update_meta keeps it, a

@@ -54,7 +54,8 @@ T run_task(runtime::Task<T> task, runtime::ReactorOptions options = small_reacto
     run_on_reactor([&]() -> runtime::Task<void> { co_await std::move(task); }, options);
   } else {
     std::optional<T> result;
-    run_on_reactor([&]() -> runtime::Task<void> { result.emplace(co_await std::move(task)); }, options);
+    run_on_reactor(
+        [&]() -> runtime::Task<void> { result.emplace(co_await std::move(task)); }, options);
     if (!result) {
       ADD_FAILURE() << "task did not finish";
       std::abort();  // no value to return; the failure above names the cause

@@ -176,7 +176,9 @@ TEST_P(StorageConformance, WriterDestroyedWithoutPublishLeavesNoTrace) {
     std::unique_ptr<Writer> writer = storage().begin_write(meta);
     ASSERT_NE(writer, nullptr);
     std::vector<BlockRef> blocks = cut_blocks(body, bs);
-    for (uint32_t i = 0; i < blocks.size(); ++i) ASSERT_EQ(write(*writer, i, blocks[i]), Error::none);
+    for (uint32_t i = 0; i < blocks.size(); ++i) {
+      ASSERT_EQ(write(*writer, i, blocks[i]), Error::none);
+    }
     writer.reset();  // abort
   }
   EXPECT_EQ(storage().lookup("fresh", ""), nullptr);
