@@ -136,11 +136,9 @@ void Fill::finish(std::vector<std::pair<uint32_t, storage::BlockRef>>* sealed_ou
     std::lock_guard lock(mutex_);
     trailers_ = std::move(trailers);
     if (open_size_ > 0) seal_open_block(sealed_out);
+    // A not_shared fill keeps its state: nobody else may read it.
     if (state_ == FillState::streaming || state_ == FillState::head_pending) {
       state_ = FillState::complete;
-    } else if (state_ == FillState::not_shared) {
-      // The owner reads to the end by `received_`; the state stays not_shared so that nobody
-      // else attaches, and the owner sees the end as "no more bytes, not failed".
     }
     ended_ = true;
     wake_all_locked(&woken);

@@ -21,8 +21,8 @@ namespace stavka::cache {
 
 class FillTable {
  public:
-  // The fill in progress for key, or nullptr; if there is none and `create` is set, creates
-  // one (block_size as given) and sets *created.
+  // The fill in progress for key; if there is none, creates one (with block_size) and sets
+  // *created.
   std::shared_ptr<Fill> find_or_create(const std::string& key, uint32_t block_size,
                                        bool* created);
   std::shared_ptr<Fill> find(const std::string& key);

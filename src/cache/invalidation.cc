@@ -4,6 +4,8 @@
 // Stateless.
 #include "cache/invalidation.h"
 
+#include "http/message.h"
+
 #include <string>
 
 #include "cache/field_text.h"
@@ -50,10 +52,6 @@ bool same_url(const RequestUrl& a, const RequestUrl& b) {
 
 }  // namespace
 
-bool is_safe_method(std::string_view method) {
-  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE";
-}
-
 std::optional<RequestUrl> resolve_reference(const RequestUrl& base, std::string_view reference) {
   reference = trim_ows(reference);
   reference = reference.substr(0, reference.find('#'));
@@ -94,7 +92,8 @@ std::optional<RequestUrl> resolve_reference(const RequestUrl& base, std::string_
 std::vector<RequestUrl> invalidated_urls(std::string_view method, const RequestUrl& target,
                                          int status, const http::HeaderMap& response_headers) {
   std::vector<RequestUrl> out;
-  if (is_safe_method(method) || status < 200 || status >= 400) return out;
+  // Every method not known to be safe, unknown ones included, invalidates (§4.4).
+  if (http::is_safe_method(method) || status < 200 || status >= 400) return out;
   out.push_back(target);
   for (std::string_view field : {"location", "content-location"}) {
     const std::string* value = response_headers.find(field);

@@ -16,10 +16,6 @@
 
 namespace stavka::cache {
 
-// RFC 9110 §9.2.1: GET, HEAD, OPTIONS, TRACE. Every other method, including unknown ones,
-// counts as unsafe for invalidation (§4.4: "including methods whose safety is unknown").
-bool is_safe_method(std::string_view method);
-
 // Resolves a URI reference (absolute, network-path, absolute-path or relative; RFC 3986
 // §5.2) against base. nullopt when it does not resolve to an http(s) URL.
 std::optional<RequestUrl> resolve_reference(const RequestUrl& base, std::string_view reference);

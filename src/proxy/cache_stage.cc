@@ -17,7 +17,10 @@
 #include <string>
 #include <vector>
 
+#include "cache/cache_key.h"
+#include "cache/cache_status.h"
 #include "cache/client_conditional.h"
+#include "cache/invalidation.h"
 #include "cache/directives.h"
 #include "cache/freshness.h"
 #include "cache/request_policy.h"
@@ -55,55 +58,33 @@ cache::PolicyConfig policy_config(const config::Config& cfg) {
   return p;
 }
 
-// Primary key: scheme, host and origin-form target (without the query when the site says so),
-// then the values of the site's key fields.
-std::string primary_key(const Exchange& ex) {
-  const config::SiteConfig& site = *ex.site->config;
-  std::string key = "http://";
-  key += ex.host;
-  std::string_view target = ex.origin_target;
-  if (site.cache_ignore_query) target = target.substr(0, target.find('?'));
-  key += target;
-  for (const std::string& field : site.cache_key_headers) {
-    key += '\n';
-    key += field;
-    key += ':';
-    if (auto value = cache::joined_field_value(ex.request.headers, field)) key += *value;
-  }
-  return key;
+cache::CacheKeyOptions key_options(const config::SiteConfig& site) {
+  return {site.cache_ignore_query, site.cache_key_headers};
 }
 
-std::string cache_status(const Worker& w, std::string_view params) {
-  std::string s = w.config().via_name;
-  s += "; ";
-  s += params;
+// Records this cache's Cache-Status member on the exchange (for the response and the log).
+void set_status(const Worker& w, Exchange& ex, const cache::CacheStatus& status) {
+  ex.cache_status = cache::format_cache_status(w.config().via_name, status);
+}
+
+cache::CacheStatus forwarded(cache::Fwd fwd, std::string detail = {}) {
+  cache::CacheStatus s;
+  s.fwd = fwd;
+  s.detail = std::move(detail);
   return s;
-}
-
-// Appends iovecs for `bytes`, as one chunk when chunked. `scratch` holds chunk-size lines.
-void add_bytes(std::vector<iovec>& iov, std::string& scratch, std::string_view bytes,
-               bool chunked) {
-  static const char crlf[] = "\r\n";
-  if (bytes.empty()) return;
-  if (chunked) {
-    scratch.clear();
-    http::append_chunk_header(bytes.size(), scratch);
-    iov.push_back({scratch.data(), scratch.size()});
-  }
-  iov.push_back({const_cast<char*>(bytes.data()), bytes.size()});
-  if (chunked) iov.push_back({const_cast<char*>(crlf), 2});
 }
 
 // The client's head for a response from the cache (a stored object or a fill): the stored
 // fields plus Age and Cache-Status, hop-by-hop fields removed, Via added, framed for the client.
 std::string client_head(Worker& w, Exchange& ex, const http::ResponseHead& stored, uint64_t size,
-                        std::string_view age, std::string_view status_params, bool* chunked) {
+                        std::string_view age, const cache::CacheStatus& status, bool* chunked) {
   http::ResponseHead head;
   head.status = stored.status;
   head.reason = stored.reason.empty() ? http::reason_phrase(stored.status) : stored.reason;
   head.headers = stored.headers;
   head.headers.set("Age", age);
-  head.headers.set("Cache-Status", cache_status(w, status_params));
+  set_status(w, ex, status);
+  cache::append_cache_status(head.headers, ex.cache_status);
   to_client_response(head, w.config().via_name);
   *chunked = false;
   bool no_body = head.status == 204 || head.status == 304;
@@ -130,7 +111,7 @@ std::string client_head(Worker& w, Exchange& ex, const http::ResponseHead& store
 // --- serving a stored object ---------------------------------------------------------------
 
 Task<Outcome> send_not_modified(Worker& w, Exchange& ex, const cache::StoredResponse& stored,
-                                std::string_view age, std::string_view params) {
+                                std::string_view age, const cache::CacheStatus& params) {
   http::ResponseHead head;
   head.status = 304;
   head.headers = cache::not_modified_fields(stored.headers);
@@ -148,7 +129,7 @@ Task<std::optional<Outcome>> send_stored(Worker& w, Exchange& ex, CacheServices&
                                          const storage::ObjectRef& object,
                                          const cache::StoredResponse& stored,
                                          const std::vector<std::string>& strip_fields,
-                                         std::string_view params, int64_t now) {
+                                         const cache::CacheStatus& params, int64_t now) {
   const storage::ObjectMeta& meta = object->meta();
   std::string age = cache::age_header_value(stored, now);
   if (cache::evaluate_client_conditionals(ex.request.method, ex.request.headers, stored, now) ==
@@ -367,7 +348,7 @@ Task<void> run_fill(Worker& w, CacheServices& services, std::shared_ptr<cache::F
 // Reads a fill as one of its readers and sends the response. created: this request started it.
 Task<Outcome> serve_from_fill(Worker& w, Exchange& ex, CacheServices& services,
                               std::shared_ptr<cache::Fill> fill, FillJob* job,
-                              std::string_view fwd) {
+                              cache::CacheStatus status) {
   const bool created = job != nullptr;
   struct Attached {
     cache::Fill& f;
@@ -385,33 +366,33 @@ Task<Outcome> serve_from_fill(Worker& w, Exchange& ex, CacheServices& services,
                                      !ex.client_keep_alive);
   }
   std::shared_ptr<const cache::FillHead> head = fill->head();
-  std::string params(fwd);
   if (state == cache::FillState::not_shared && created && job->handoff) {
     std::unique_ptr<OriginRequest> origin = std::move(job->handoff);
     origin->set_abandoned([&ex] { return client_has_gone(ex.client); });
     ex.upstream_ms = std::chrono::duration<double, std::milli>(w.reactor().now() -
                                                                origin->sent_at()).count();
-    ex.cache_status = cache_status(w, fwd);
+    set_status(w, ex, status);
     co_return co_await relay_response(w, ex, *origin);
   }
   if (state == cache::FillState::not_shared) {
     // The response turned out uncacheable: this request gets its own from the origin.
-    ex.cache_status = cache_status(w, std::string(fwd) + "; detail=\"uncacheable\"");
+    status.detail = "uncacheable";
+    set_status(w, ex, status);
     co_return co_await forward_to_origin(w, ex);
   }
   if (!created && !head->vary_fields.empty() &&
       cache::variant_key(head->head.headers, ex.request.headers).value_or("\x01") !=
           head->variant) {
-    ex.cache_status = cache_status(w, "fwd=vary-miss");
+    set_status(w, ex, forwarded(cache::Fwd::vary_miss));
     co_return co_await forward_to_origin(w, ex);
   }
   if (!created) {
     w.counters().add(Metric::cache_collapsed_total);
-    params += "; collapsed";
-  } else if (head->cacheable) {
-    params += "; stored";
+    status.collapsed = true;
+  } else {
+    status.stored = head->cacheable;
   }
-  params += "; fwd-status=" + std::to_string(head->head.status);
+  status.fwd_status = head->head.status;
   if (created) {
     ex.upstream_ms = std::chrono::duration<double, std::milli>(
                          w.reactor().now() - ex.start).count();
@@ -420,7 +401,7 @@ Task<Outcome> serve_from_fill(Worker& w, Exchange& ex, CacheServices& services,
                                head->response_time};
   std::string age = cache::age_header_value(stored, unix_now());
   bool chunked = false;
-  std::string out = client_head(w, ex, head->head, head->size, age, params, &chunked);
+  std::string out = client_head(w, ex, head->head, head->size, age, status, &chunked);
   std::vector<iovec> iov;
   std::string scratch;
   std::string last;
@@ -440,7 +421,7 @@ Task<Outcome> serve_from_fill(Worker& w, Exchange& ex, CacheServices& services,
     } else if (end) {
       co_return Outcome::close;  // the origin failed mid-body: truncated, never complete
     }
-    add_bytes(iov, scratch, chunk.bytes, chunked);
+    add_body(iov, scratch, std::span(&chunk.bytes, 1), chunked);
     if (!iov.empty() &&
         !co_await send_to_client(w, ex, iov.data(), static_cast<int>(iov.size()))) {
       co_return Outcome::client_gone;
@@ -452,12 +433,13 @@ Task<Outcome> serve_from_fill(Worker& w, Exchange& ex, CacheServices& services,
   co_return ex.close_connection ? Outcome::close : Outcome::done;
 }
 
-std::shared_ptr<FillJob> make_fill_job(Worker& w, Exchange& ex, const std::string& key,
+std::shared_ptr<FillJob> make_fill_job(Worker& w, Exchange& ex, const cache::RequestUrl& url,
+                                       const std::string& key,
                                        const http::CacheDirectives& request_cc) {
   const config::Config& cfg = ex.sites->config();
   auto job = std::make_shared<FillJob>();
   job->primary_key = key;
-  job->url = "http://" + ex.host + ex.origin_target;
+  job->url = cache::url_string(url);
   job->host = ex.host;
   job->request_headers = ex.request.headers;
   job->request_cc = request_cc;
@@ -487,24 +469,32 @@ std::shared_ptr<FillJob> make_fill_job(Worker& w, Exchange& ex, const std::strin
 Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
   CacheServices* services = w.cache_services();
   const bool get_or_head = ex.request.method == "GET" || ex.is_head;
-  if (!services || !ex.site->config->cache || !get_or_head || ex.request.has_body() ||
-      ex.request.headers.contains("range")) {
+  const bool caching = services && ex.site->config->cache;
+  std::optional<cache::RequestUrl> url =
+      caching ? cache::request_url("http", ex.authority, ex.origin_target) : std::nullopt;
+  if (!url || !get_or_head || ex.request.has_body() || ex.request.headers.contains("range")) {
     w.counters().add(Metric::cache_bypass_total);
-    ex.cache_status = cache_status(w, "fwd=bypass");
-    std::string key = services && ex.site->config->cache ? primary_key(ex) : std::string();
+    set_status(w, ex, forwarded(get_or_head || !caching ? cache::Fwd::bypass : cache::Fwd::method));
+    // Kept before forwarding rewrites the request head for the origin.
+    http::HeaderMap request_headers = url ? ex.request.headers : http::HeaderMap();
+    std::string method = ex.request.method;
     Outcome outcome = co_await forward_to_origin(w, ex);
-    // RFC 9111 §4.4: a non-error response to an unsafe method invalidates the target URI.
-    if (!key.empty() && !http::is_safe_method(ex.request.method) && ex.status >= 200 &&
-        ex.status < 400) {
-      services->storage->remove_all_variants(key);
+    // RFC 9111 §4.4: a non-error answer to an unsafe method invalidates the target URI and a
+    // same-origin Location / Content-Location.
+    if (url) {
+      for (const cache::RequestUrl& gone :
+           cache::invalidated_urls(method, *url, ex.status, ex.response_locations)) {
+        services->storage->remove_all_variants(
+            cache::primary_key(gone, request_headers, key_options(*ex.site->config)));
+      }
     }
     co_return outcome;
   }
   const config::Config& cfg = ex.sites->config();
   int64_t now = unix_now();
   http::CacheDirectives request_cc = cache::request_directives(ex.request.headers);
-  std::string key = primary_key(ex);
-  std::string fwd = "fwd=uri-miss";
+  std::string key = cache::primary_key(*url, ex.request.headers, key_options(*ex.site->config));
+  cache::CacheStatus status = forwarded(cache::Fwd::uri_miss);
 
   // 1. What is stored, and which variant this request selects.
   std::vector<storage::ObjectRef> variants = services->storage->lookup(key);
@@ -517,41 +507,38 @@ Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
       candidates[i] = {&stored[i].headers, m.variant, m.response_time};
     }
     std::optional<size_t> pick = cache::select_variant(candidates, ex.request.headers);
-    fwd = "fwd=vary-miss";
+    status = forwarded(cache::Fwd::vary_miss);
     if (pick) {
       const storage::ObjectRef& object = variants[*pick];
       cache::ResponseDirectives rcc = cache::response_directives(stored[*pick].headers);
       cache::Decision d = cache::decide_lookup(ex.request.method, request_cc, stored[*pick], rcc,
                                                policy_config(cfg), now);
       if (d.action == cache::Action::serve || d.action == cache::Action::serve_and_revalidate) {
-        std::string params = "hit; ttl=" + std::to_string(d.freshness.ttl());
+        cache::CacheStatus hit = cache::cache_status_for(d);
         if (d.stale) w.counters().add(Metric::cache_stale_served_total);
         if (d.action == cache::Action::serve_and_revalidate) {
           // One background fetch refreshes the object; this request does not wait for it.
           bool created = false;
           auto fill = services->fills->find_or_create(key, cfg.cache.block_size, &created);
           if (created) {
-            std::shared_ptr<FillJob> job = make_fill_job(w, ex, key, request_cc);
+            std::shared_ptr<FillJob> job = make_fill_job(w, ex, *url, key, request_cc);
             job->background = true;
             runtime::spawn(run_fill(w, *services, fill, std::move(job)));
           }
         }
         std::optional<Outcome> sent = co_await send_stored(w, ex, *services, object, stored[*pick],
-                                                           d.strip_fields, params, now);
+                                                           d.strip_fields, hit, now);
         if (sent) {
           w.counters().add(Metric::cache_hits_total);
           co_return *sent;
         }
-        fwd = "fwd=miss";
+        status = forwarded(cache::Fwd::miss, "stored object unreadable");
       } else if (d.action == cache::Action::gateway_timeout) {
         co_return co_await respond_error(w, ex, 504, "only-if-cached: not in the cache",
                                          !ex.client_keep_alive);
       } else {
         w.counters().add(Metric::cache_stale_total);
-        fwd = d.why == cache::Why::request_no_cache || d.why == cache::Why::request_max_age ||
-                      d.why == cache::Why::request_min_fresh
-                  ? "fwd=request"
-                  : "fwd=stale";
+        status = cache::cache_status_for(d);
       }
     }
   }
@@ -564,7 +551,7 @@ Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
   w.counters().add(Metric::cache_misses_total);
   if (ex.is_head || request_cc.no_store ||
       services->fills->is_uncacheable(key, std::chrono::steady_clock::now())) {
-    ex.cache_status = cache_status(w, fwd);
+    set_status(w, ex, status);
     co_return co_await forward_to_origin(w, ex);
   }
   bool created = false;
@@ -572,10 +559,10 @@ Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
       services->fills->find_or_create(key, cfg.cache.block_size, &created);
   std::shared_ptr<FillJob> job;
   if (created) {
-    job = make_fill_job(w, ex, key, request_cc);
+    job = make_fill_job(w, ex, *url, key, request_cc);
     runtime::spawn(run_fill(w, *services, fill, job));
   }
-  co_return co_await serve_from_fill(w, ex, *services, std::move(fill), job.get(), fwd);
+  co_return co_await serve_from_fill(w, ex, *services, std::move(fill), job.get(), status);
 }
 
 }  // namespace stavka::proxy

@@ -6,7 +6,10 @@
 
 #include <sys/uio.h>
 
+#include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "proxy/exchange.h"
 #include "runtime/task.h"
@@ -20,6 +23,11 @@ runtime::Task<bool> send_to_client(Worker& w, Exchange& ex, iovec* iov, int coun
 // why (detail, if any), and Connection: close when close is set (then returns Outcome::close).
 runtime::Task<Outcome> respond_error(Worker& w, Exchange& ex, int status, std::string_view detail,
                                      bool close);
+
+// Appends iovecs for body spans, framed as chunks when chunked. Chunk-size lines are stored in
+// scratch, which is reserved up front so the iovecs pointing into it stay valid.
+void add_body(std::vector<iovec>& iov, std::string& scratch,
+              std::span<const std::string_view> spans, bool chunked);
 
 // True if the client has closed its side (checked without blocking or consuming data).
 bool client_has_gone(const ClientConnection& c);

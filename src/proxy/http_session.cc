@@ -144,6 +144,7 @@ void log_exchange(Worker& w, Exchange& ex) {
   r.bytes = ex.bytes_sent;
   r.duration_ms = ms_since(ex.start, runtime::Clock::now());
   r.upstream_ms = ex.upstream_ms;
+  if (!ex.cache_status.empty()) r.cache_status = ex.cache_status;
   w.access_log().write(r);
 }
 
@@ -192,6 +193,23 @@ Task<bool> serve_requests(Worker& w, ClientConnection& conn, runtime::Buffer& ca
 }
 
 }  // namespace
+
+void add_body(std::vector<iovec>& iov, std::string& scratch,
+              std::span<const std::string_view> spans, bool chunked) {
+  static const char crlf[] = "\r\n";
+  scratch.clear();
+  scratch.reserve(spans.size() * 20 + 8);
+  for (auto s : spans) {
+    if (s.empty()) continue;
+    if (chunked) {
+      size_t at = scratch.size();
+      http::append_chunk_header(s.size(), scratch);
+      iov.push_back({scratch.data() + at, scratch.size() - at});
+    }
+    iov.push_back({const_cast<char*>(s.data()), s.size()});
+    if (chunked) iov.push_back({const_cast<char*>(crlf), 2});
+  }
+}
 
 bool client_has_gone(const ClientConnection& c) {
   char byte;

@@ -19,6 +19,7 @@
 #include "http/serializer.h"
 #include "net/socket.h"
 #include "proxy/client_io.h"
+#include "cache/cache_status.h"
 #include "proxy/forwarding.h"
 #include "proxy/origin_request.h"
 #include "runtime/io.h"
@@ -30,25 +31,6 @@ namespace stavka::proxy {
 using runtime::Task;
 
 namespace {
-
-// Appends iovecs for body spans, framed as chunks when chunked. Chunk-size lines are stored in
-// scratch, which is reserved up front so the iovecs pointing into it stay valid.
-void add_body(std::vector<iovec>& iov, std::string& scratch,
-              const std::vector<std::string_view>& spans, bool chunked) {
-  static const char crlf[] = "\r\n";
-  scratch.clear();
-  scratch.reserve(spans.size() * 20 + 8);
-  for (auto s : spans) {
-    if (s.empty()) continue;
-    if (chunked) {
-      size_t at = scratch.size();
-      http::append_chunk_header(s.size(), scratch);
-      iov.push_back({scratch.data() + at, scratch.size() - at});
-    }
-    iov.push_back({const_cast<char*>(s.data()), s.size()});
-    if (chunked) iov.push_back({const_cast<char*>(crlf), 2});
-  }
-}
 
 // Sends the request body from the client to the origin, re-framed for the origin.
 // Returns 0, or the status for an error response (408 client stalled, 502 origin failed),
@@ -147,7 +129,12 @@ Task<Outcome> relay_response(Worker& w, Exchange& ex, OriginRequest& origin) {
                       (ex.is_head && head.headers.contains("content-length"));
   bool chunked_out = false;
   to_client_response(head, cfg.via_name);
-  if (!ex.cache_status.empty()) head.headers.set("Cache-Status", ex.cache_status);
+  if (!ex.cache_status.empty()) cache::append_cache_status(head.headers, ex.cache_status);
+  if (!http::is_safe_method(ex.log_method)) {
+    for (const char* name : {"location", "content-location"}) {
+      if (const std::string* v = head.headers.find(name)) ex.response_locations.add(name, *v);
+    }
+  }
   if (head.status == 204 || head.status == 304) {
     head.framing = http::BodyFraming::none;
   } else if (origin_sized) {

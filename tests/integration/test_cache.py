@@ -217,3 +217,32 @@ def test_cache_key_headers_split_the_key(stavka, origin):
     for device in ["phone", "desk", "phone"]:
         assert http_get(p.port, target, headers=[("X-Device", device)]).status == 200
     assert origin.request_count == 2
+
+
+def test_unsafe_method_invalidates_a_same_host_location(cached, origin):
+    other = f"/size/100?{cc('max-age=60')}&other=1"
+    assert http_get(cached.port, other).status == 200
+    assert "hit" in http_get(cached.port, other).header("cache-status")
+    loc = other.replace("%20", "%2520").replace("&", "%26").replace("?", "%3F")
+    r = http_request(cached.port, "POST", f"/echo?hdr=Location:{loc}", body=b"x")
+    assert r.status == 200 and r.header("location") == other
+    assert "hit" not in http_get(cached.port, other).header("cache-status")
+    assert origin.request_count == 3
+
+
+def test_an_upstream_cache_status_is_kept_and_ours_appended(cached, origin):
+    target = f"/size/10?{cc('max-age=60')}&hdr=Cache-Status:edge-origin;%20hit"
+    first = http_get(cached.port, target)
+    assert first.header("cache-status").startswith("edge-origin; hit, stavka; fwd=uri-miss")
+    second = http_get(cached.port, target)
+    assert second.header("cache-status").startswith("edge-origin; hit, stavka; hit")
+
+
+def test_access_log_has_the_cache_status(stavka, origin):
+    p = stavka(origins=[origin])
+    target = f"/size/10?{cc('max-age=60')}"
+    http_get(p.port, target)
+    http_get(p.port, target)
+    lines = p.wait_stdout(lambda l: "/size/10" in l, count=2)
+    assert "fwd=uri-miss" in lines[0] and "stored" in lines[0]
+    assert "stavka; hit" in lines[1]

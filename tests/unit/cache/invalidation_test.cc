@@ -1,5 +1,6 @@
 // Invalidation after unsafe methods (RFC 9111 §4.4).
 #include "cache/invalidation.h"
+#include "http/message.h"
 
 #include <gtest/gtest.h>
 
@@ -36,9 +37,9 @@ TEST(Invalidation, UnknownMethodsCountAsUnsafe) {
 TEST(Invalidation, SafeMethodsInvalidateNothing) {
   for (const char* method : {"GET", "HEAD", "OPTIONS", "TRACE"}) {
     EXPECT_TRUE(invalidated(method, 200).empty()) << method;
-    EXPECT_TRUE(is_safe_method(method));
+    EXPECT_TRUE(http::is_safe_method(method));
   }
-  EXPECT_FALSE(is_safe_method("POST"));
+  EXPECT_FALSE(http::is_safe_method("POST"));
 }
 
 TEST(Invalidation, OnlyNonErrorResponses) {
