@@ -159,6 +159,18 @@ void Fill::fail(int status, const char* detail) {
   wake(woken);
 }
 
+void Fill::set_revalidated(std::shared_ptr<const Revalidation> revalidation) {
+  std::vector<Waiter> woken;
+  {
+    std::lock_guard lock(mutex_);
+    revalidation_ = std::move(revalidation);
+    state_ = FillState::revalidated;
+    ended_ = true;
+    wake_all_locked(&woken);
+  }
+  wake(woken);
+}
+
 size_t Fill::readers() const {
   std::lock_guard lock(mutex_);
   return readers_;
@@ -182,6 +194,11 @@ runtime::Task<FillState> Fill::wait_head(runtime::Clock::duration timeout) {
 std::shared_ptr<const FillHead> Fill::head() const {
   std::lock_guard lock(mutex_);
   return head_;
+}
+
+std::shared_ptr<const Revalidation> Fill::revalidation() const {
+  std::lock_guard lock(mutex_);
+  return revalidation_;
 }
 
 FillState Fill::state() const {

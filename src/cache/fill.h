@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cache/stored_response.h"
 #include "http/message.h"
 #include "runtime/reactor.h"
 #include "runtime/task.h"
@@ -41,6 +42,16 @@ enum class FillState : uint8_t {
                  // response (before the head: error response; after: truncated connection)
   not_shared,    // the response may not be shared with other clients (uncacheable): only the
                  // reader that started the fill may read it; the others go to the origin
+  revalidated,   // the origin answered a conditional request with a 304 that applies: the
+                 // stored object, freshened, is the answer (revalidation()); no body here
+};
+
+// The outcome of a successful revalidation: the stored object (its meta updated in storage,
+// or the handle the fill started from when the object left storage meanwhile) and the
+// freshened response to serve its body with.
+struct Revalidation {
+  storage::ObjectRef object;
+  StoredResponse response;
 };
 
 // The response head as stored and served, fixed once the head arrives.
@@ -79,6 +90,8 @@ class Fill : public std::enable_shared_from_this<Fill> {
   // The origin failed. Before the head: readers answer `status` (502, 504) with `detail`
   // (a string literal); after it: readers close their connection (a truncated body).
   void fail(int status = 502, const char* detail = "the origin's response failed");
+  // The origin confirmed the stored object (304): ends the fill in state revalidated.
+  void set_revalidated(std::shared_ptr<const Revalidation> revalidation);
   // Readers attached and not yet detached (the writer stops early when none remain).
   size_t readers() const;
 
@@ -89,6 +102,8 @@ class Fill : public std::enable_shared_from_this<Fill> {
   // (then returns head_pending), so a waiting reader can check on its client meanwhile.
   runtime::Task<FillState> wait_head(runtime::Clock::duration timeout);
   std::shared_ptr<const FillHead> head() const;
+  // Set in state revalidated, else null.
+  std::shared_ptr<const Revalidation> revalidation() const;
   // Waits for bytes at `offset` and returns up to max bytes from there. An empty chunk means
   // the body ended at offset (state complete) or the fill failed (state failed).
   runtime::Task<FillChunk> read(uint64_t offset, size_t max);
@@ -124,6 +139,7 @@ class Fill : public std::enable_shared_from_this<Fill> {
   mutable std::mutex mutex_;
   FillState state_ = FillState::head_pending;
   std::shared_ptr<const FillHead> head_;
+  std::shared_ptr<const Revalidation> revalidation_;
   std::vector<storage::BlockRef> sealed_;  // blocks 0..n-1
   std::shared_ptr<char[]> open_;           // block n, partly filled
   uint32_t open_capacity_ = 0;

@@ -169,8 +169,53 @@ Task<std::optional<Outcome>> send_stored(Worker& w, Exchange& ex, CacheServices&
 
 // --- fills -----------------------------------------------------------------------------------
 
+// 500, 502, 503 and 504: the statuses stale-if-error covers (RFC 5861 §4). Such an answer to a
+// revalidation never replaces the stored object.
+bool is_origin_error(int status) {
+  return status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+// The parts of an object's meta that follow from its stored response: status, fields, times,
+// end of freshness, validators and surrogate keys (Surrogate-Key, Cache-Tag).
+void describe(storage::ObjectMeta& meta, const cache::StoredResponse& stored,
+              const cache::Freshness& fresh) {
+  meta.status = static_cast<uint16_t>(stored.status);
+  meta.headers = cache::serialize_fields(stored.headers);
+  meta.request_time = stored.request_time;
+  meta.response_time = stored.response_time;
+  meta.expires = stored.response_time + fresh.ttl();
+  const std::string* etag = stored.headers.find("etag");
+  meta.etag = etag ? *etag : std::string();
+  const std::string* lm = stored.headers.find("last-modified");
+  meta.last_modified = lm ? *lm : std::string();
+  meta.surrogate_keys.clear();
+  for (const char* name : {"surrogate-key", "cache-tag"}) {
+    for (std::string_view v : stored.headers.all(name)) {
+      for (size_t pos = 0; pos < v.size();) {
+        size_t end = v.find_first_of(" ,", pos);
+        if (end == std::string_view::npos) end = v.size();
+        if (end > pos) meta.surrogate_keys.emplace_back(v.substr(pos, end - pos));
+        pos = end + 1;
+      }
+    }
+  }
+}
+
+// A stored object the request found stale: what a revalidation is conditional on, and what
+// stale-if-error may serve when the origin fails.
+struct StaleCandidate {
+  storage::ObjectRef object;
+  cache::StoredResponse response;
+  cache::ResponseDirectives rcc;
+};
+
 struct FillJob {
   OriginRequestSpec spec;
+  // Set when the fill revalidates a stored object: spec.head_bytes is then conditional on its
+  // validators, and unconditional_head is the same request without them, sent again when a
+  // 304 does not apply to the stored object (RFC 9111 §4.3.4).
+  std::optional<StaleCandidate> revalidating;
+  std::string unconditional_head;
   std::string primary_key;
   std::string url;
   std::string host;
@@ -207,18 +252,46 @@ Task<void> run_fill(Worker& w, CacheServices& services, std::shared_ptr<cache::F
   job->spec.abandoned = [&f, &storing, max = job->continue_max] {
     return f.readers() == 0 && !(storing && f.received() <= max);
   };
-  int64_t request_time = unix_now();
-  auto origin_owner = std::make_unique<OriginRequest>(w, job->spec);
-  OriginRequest& origin = *origin_owner;
-  OriginFailure failure;
-  if (!co_await origin.start(&failure)) {
-    w.counters().add(Metric::cache_fills_failed_total);
-    f.fail(failure.status ? failure.status : 502,
-           failure.status ? failure.detail.data() : "the fill was abandoned");
-    co_return;
+  int64_t request_time = 0;
+  int64_t response_time = 0;
+  std::unique_ptr<OriginRequest> origin_owner;
+  while (true) {
+    request_time = unix_now();
+    origin_owner = std::make_unique<OriginRequest>(w, job->spec);
+    OriginFailure failure;
+    if (!co_await origin_owner->start(&failure)) {
+      w.counters().add(Metric::cache_fills_failed_total);
+      f.fail(failure.status ? failure.status : 502,
+             failure.status ? failure.detail.data() : "the fill was abandoned");
+      co_return;
+    }
+    response_time = unix_now();
+    if (!job->revalidating || origin_owner->head().status != 304) break;
+    // A 304 has no body; reading to its end returns the connection to the pool.
+    if ((co_await origin_owner->next_body()).kind == BodyPiece::done) origin_owner->release();
+    const StaleCandidate& old = *job->revalidating;
+    if (cache::not_modified_applies(old.response.headers, origin_owner->head().headers,
+                                    response_time)) {
+      auto rev = std::make_shared<cache::Revalidation>();
+      rev->response = cache::freshen(old.response, origin_owner->head().headers, request_time,
+                                     response_time);
+      storage::ObjectMeta meta = old.object->meta();
+      describe(meta, rev->response,
+               cache::evaluate_freshness(rev->response,
+                                         cache::response_directives(rev->response.headers),
+                                         policy_config(job->spec.sites->config()),
+                                         response_time));
+      storage::ObjectRef updated = services.storage->update_meta(old.object, std::move(meta));
+      rev->object = updated ? std::move(updated) : old.object;
+      w.counters().add(Metric::cache_revalidated_total);
+      f.set_revalidated(std::move(rev));
+      co_return;
+    }
+    // The 304 is about another representation than the one stored: ask again, unconditionally.
+    job->spec.head_bytes = std::move(job->unconditional_head);
+    job->revalidating.reset();
   }
-  int64_t response_time = unix_now();
-
+  OriginRequest& origin = *origin_owner;
   http::ResponseHead& origin_head = origin.head();
   auto head = std::make_shared<cache::FillHead>();
   head->request_time = request_time;
@@ -238,7 +311,10 @@ Task<void> run_fill(Worker& w, CacheServices& services, std::shared_ptr<cache::F
     head->size = 0;
   }
   head->head.headers.remove("content-length");
-  head->cacheable = storability.storable();
+  // An error answering a revalidation is not stored over the object it was about: readers may
+  // serve that one instead (stale-if-error), and the key is not uncacheable for it.
+  const bool revalidation_error = job->revalidating && is_origin_error(origin_head.status);
+  head->cacheable = storability.storable() && !revalidation_error;
   if (head->cacheable) {
     if (auto fields = cache::vary_fields(head->head.headers)) head->vary_fields = *fields;
     head->variant = cache::variant_key(head->head.headers, job->request_headers).value_or("");
@@ -251,18 +327,14 @@ Task<void> run_fill(Worker& w, CacheServices& services, std::shared_ptr<cache::F
     meta.variant = head->variant;
     meta.url = job->url;
     meta.host = job->host;
-    meta.status = static_cast<uint16_t>(head->head.status);
-    meta.headers = cache::serialize_fields(head->head.headers);
     meta.size = head->size;
     meta.block_size = f.block_size();
-    meta.request_time = request_time;
-    meta.response_time = response_time;
     cache::StoredResponse stored{head->head.status, head->head.headers, request_time,
                                  response_time};
     cache::Freshness fresh =
         cache::evaluate_freshness(stored, rcc, policy_config(job->spec.sites->config()),
                                   response_time);
-    meta.expires = response_time + fresh.ttl();
+    describe(meta, stored, fresh);
     // Stored with no freshness, no validator and no stale allowance, an object could never be
     // served: do not store it, and do not make others wait behind it.
     if (fresh.lifetime.seconds <= 0 && !cache::has_validator(head->head.headers) &&
@@ -271,24 +343,10 @@ Task<void> run_fill(Worker& w, CacheServices& services, std::shared_ptr<cache::F
     }
   }
   if (head->cacheable) {
-    if (const std::string* etag = head->head.headers.find("etag")) meta.etag = *etag;
-    if (const std::string* lm = head->head.headers.find("last-modified")) {
-      meta.last_modified = *lm;
-    }
-    for (const char* name : {"surrogate-key", "cache-tag"}) {
-      for (std::string_view v : head->head.headers.all(name)) {
-        for (size_t pos = 0; pos < v.size();) {
-          size_t end = v.find_first_of(" ,", pos);
-          if (end == std::string_view::npos) end = v.size();
-          if (end > pos) meta.surrogate_keys.emplace_back(v.substr(pos, end - pos));
-          pos = end + 1;
-        }
-      }
-    }
     writer = services.storage->begin_write(meta);
     storing = true;
     services.fills->clear_uncacheable(job->primary_key);
-  } else {
+  } else if (!revalidation_error) {
     w.counters().add(Metric::cache_uncacheable_total);
     services.fills->mark_uncacheable(job->primary_key,
                                      std::chrono::steady_clock::now() + job->uncacheable_ttl);
@@ -345,9 +403,45 @@ Task<void> run_fill(Worker& w, CacheServices& services, std::shared_ptr<cache::F
   }
 }
 
-// Reads a fill as one of its readers and sends the response. created: this request started it.
+// The origin failed (origin_status: its 5xx, or nullopt for no response) while this request
+// held a stale object: serves that object when stale-if-error allows, answers 504 when stale
+// serving is forbidden and nothing came back (must-revalidate, RFC 9111 §5.2.2.2). nullopt:
+// the error stands and the caller passes it on.
+Task<std::optional<Outcome>> answer_origin_error(Worker& w, Exchange& ex,
+                                                 CacheServices& services,
+                                                 const StaleCandidate& stale,
+                                                 const http::CacheDirectives& request_cc,
+                                                 std::optional<int> origin_status) {
+  int64_t now = unix_now();
+  switch (cache::decide_on_origin_error(request_cc, stale.response, stale.rcc,
+                                        policy_config(ex.sites->config()), now,
+                                        origin_status)) {
+    case cache::ErrorAction::serve_stored: {
+      cache::CacheStatus status = forwarded(cache::Fwd::stale, "stale-if-error");
+      status.fwd_status = origin_status;
+      status.ttl = cache::evaluate_freshness(stale.response, stale.rcc,
+                                             policy_config(ex.sites->config()), now)
+                       .ttl();
+      std::optional<Outcome> sent =
+          co_await send_stored(w, ex, services, stale.object, stale.response, {}, status, now);
+      if (sent) w.counters().add(Metric::cache_stale_served_total);
+      co_return sent;
+    }
+    case cache::ErrorAction::gateway_timeout:
+      co_return co_await respond_error(w, ex, 504, "the origin is unreachable and the stored "
+                                       "response must be revalidated", !ex.client_keep_alive);
+    case cache::ErrorAction::pass_error:
+      break;
+  }
+  co_return std::nullopt;
+}
+
+// Reads a fill as one of its readers and sends the response. job: set when this request
+// started the fill. stale: the stored object this request found stale, if any.
 Task<Outcome> serve_from_fill(Worker& w, Exchange& ex, CacheServices& services,
                               std::shared_ptr<cache::Fill> fill, FillJob* job,
+                              const StaleCandidate* stale,
+                              const http::CacheDirectives& request_cc,
                               cache::CacheStatus status) {
   const bool created = job != nullptr;
   struct Attached {
@@ -362,10 +456,48 @@ Task<Outcome> serve_from_fill(Worker& w, Exchange& ex, CacheServices& services,
     if (client_has_gone(ex.client)) co_return Outcome::client_gone;  // detaches: the fill may stop
   }
   if (state == cache::FillState::failed) {
+    if (stale) {
+      if (auto sent = co_await answer_origin_error(w, ex, services, *stale, request_cc,
+                                                   std::nullopt)) {
+        co_return *sent;
+      }
+    }
     co_return co_await respond_error(w, ex, fill->failure_status(), fill->failure_detail(),
                                      !ex.client_keep_alive);
   }
+  if (state == cache::FillState::revalidated) {
+    std::shared_ptr<const cache::Revalidation> rev = fill->revalidation();
+    // The 304 confirmed one variant: serve it to the requests that select it.
+    if (cache::variant_key(rev->response.headers, ex.request.headers).value_or("\x01") ==
+        rev->object->meta().variant) {
+      int64_t now = unix_now();
+      status = forwarded(cache::Fwd::stale);
+      status.fwd_status = 304;
+      status.collapsed = !created;
+      if (!created) w.counters().add(Metric::cache_collapsed_total);
+      status.ttl = cache::evaluate_freshness(rev->response,
+                                             cache::response_directives(rev->response.headers),
+                                             policy_config(ex.sites->config()), now)
+                       .ttl();
+      if (auto sent = co_await send_stored(w, ex, services, rev->object, rev->response, {},
+                                           status, now)) {
+        co_return *sent;
+      }
+      status.detail = "stored object unreadable";
+    } else {
+      status = forwarded(cache::Fwd::vary_miss);
+    }
+    set_status(w, ex, status);
+    co_return co_await forward_to_origin(w, ex);
+  }
   std::shared_ptr<const cache::FillHead> head = fill->head();
+  if (state == cache::FillState::not_shared && stale && is_origin_error(head->head.status)) {
+    if (auto sent = co_await answer_origin_error(w, ex, services, *stale, request_cc,
+                                                 head->head.status)) {
+      if (job) job->handoff.reset();  // closes that origin connection: its body is not read
+      co_return *sent;
+    }
+  }
   if (state == cache::FillState::not_shared && created && job->handoff) {
     std::unique_ptr<OriginRequest> origin = std::move(job->handoff);
     origin->set_abandoned([&ex] { return client_has_gone(ex.client); });
@@ -433,9 +565,11 @@ Task<Outcome> serve_from_fill(Worker& w, Exchange& ex, CacheServices& services,
   co_return ex.close_connection ? Outcome::close : Outcome::done;
 }
 
+// revalidate: the stale object to make the origin request conditional on, if any.
 std::shared_ptr<FillJob> make_fill_job(Worker& w, Exchange& ex, const cache::RequestUrl& url,
                                        const std::string& key,
-                                       const http::CacheDirectives& request_cc) {
+                                       const http::CacheDirectives& request_cc,
+                                       const StaleCandidate* revalidate) {
   const config::Config& cfg = ex.sites->config();
   auto job = std::make_shared<FillJob>();
   job->primary_key = key;
@@ -458,6 +592,14 @@ std::shared_ptr<FillJob> make_fill_job(Worker& w, Exchange& ex, const cache::Req
                    "http"};
   to_origin_request(origin_request, ex.origin_target, info);
   http::serialize_request_head(origin_request, job->spec.head_bytes);
+  if (revalidate && cache::has_validator(revalidate->response.headers)) {
+    job->revalidating = *revalidate;
+    job->unconditional_head = job->spec.head_bytes;
+    cache::set_conditional_headers(revalidate->response.headers, origin_request.headers);
+    job->spec.head_bytes.clear();
+    http::serialize_request_head(origin_request, job->spec.head_bytes);
+    w.counters().add(Metric::cache_revalidations_total);
+  }
   job->spec.site = ex.site;
   job->spec.sites = ex.sites;
   job->spec.idempotent = true;
@@ -495,6 +637,7 @@ Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
   http::CacheDirectives request_cc = cache::request_directives(ex.request.headers);
   std::string key = cache::primary_key(*url, ex.request.headers, key_options(*ex.site->config));
   cache::CacheStatus status = forwarded(cache::Fwd::uri_miss);
+  std::optional<StaleCandidate> stale;
 
   // 1. What is stored, and which variant this request selects.
   std::vector<storage::ObjectRef> variants = services->storage->lookup(key);
@@ -521,7 +664,9 @@ Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
           bool created = false;
           auto fill = services->fills->find_or_create(key, cfg.cache.block_size, &created);
           if (created) {
-            std::shared_ptr<FillJob> job = make_fill_job(w, ex, *url, key, request_cc);
+            StaleCandidate candidate{object, stored[*pick], rcc};
+            std::shared_ptr<FillJob> job =
+                make_fill_job(w, ex, *url, key, request_cc, &candidate);
             job->background = true;
             runtime::spawn(run_fill(w, *services, fill, std::move(job)));
           }
@@ -539,6 +684,7 @@ Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
       } else {
         w.counters().add(Metric::cache_stale_total);
         status = cache::cache_status_for(d);
+        stale = StaleCandidate{object, std::move(stored[*pick]), std::move(rcc)};
       }
     }
   }
@@ -559,10 +705,11 @@ Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
       services->fills->find_or_create(key, cfg.cache.block_size, &created);
   std::shared_ptr<FillJob> job;
   if (created) {
-    job = make_fill_job(w, ex, *url, key, request_cc);
+    job = make_fill_job(w, ex, *url, key, request_cc, stale ? &*stale : nullptr);
     runtime::spawn(run_fill(w, *services, fill, job));
   }
-  co_return co_await serve_from_fill(w, ex, *services, std::move(fill), job.get(), status);
+  co_return co_await serve_from_fill(w, ex, *services, std::move(fill), job.get(),
+                                     stale ? &*stale : nullptr, request_cc, status);
 }
 
 }  // namespace stavka::proxy
