@@ -231,6 +231,7 @@ int run_server(const RunOptions& options) {
   }
 
   admin::AdminContext admin_ctx;
+  admin_ctx.tiers.push_back({"memory", &memory_tier});
   std::latch started(n);
   std::latch all_ready(1);
   for (unsigned i = 0; i < n; ++i) {

@@ -3,6 +3,10 @@
 
 #include <unistd.h>
 
+#include <cstdio>
+#include <iterator>
+#include <string_view>
+
 #include "http/date.h"
 #include "http/parser.h"
 #include "http/serializer.h"
@@ -14,26 +18,84 @@ namespace stavka::admin {
 
 using runtime::Task;
 
+namespace {
+
+void metric_header(std::string& out, std::string_view name, std::string_view type,
+                   std::string_view help) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ");
+  out.append(name).append(" ").append(type).append("\n");
+}
+
+void sample(std::string& out, std::string_view name, std::string_view labels, uint64_t value) {
+  out.append(name);
+  if (!labels.empty()) out.append("{").append(labels).append("}");
+  out.append(" ").append(std::to_string(value)).append("\n");
+}
+
+std::string seconds_text(uint64_t us) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", static_cast<double>(us) / 1e6);
+  return text;
+}
+
+// Storage tier metrics: name, type, one-line description, and the TierStats field.
+struct TierMetric {
+  const char* name;
+  const char* type;
+  const char* help;
+  uint64_t storage::TierStats::*field;
+};
+constexpr TierMetric tier_metrics[] = {
+    {"stavka_cache_objects", "gauge", "Objects stored, per storage tier",
+     &storage::TierStats::objects},
+    {"stavka_cache_bytes", "gauge", "Bytes stored (bodies, heads and keys), per storage tier",
+     &storage::TierStats::bytes},
+    {"stavka_cache_capacity_bytes", "gauge", "Byte budget, per storage tier",
+     &storage::TierStats::capacity},
+    {"stavka_cache_evictions_total", "counter", "Objects evicted for space, per storage tier",
+     &storage::TierStats::evictions},
+};
+
+}  // namespace
+
 std::string render_metrics(const AdminContext& context) {
   std::string out;
-  out.reserve(4096);
+  out.reserve(8192);
   for (uint32_t i = 0; i < static_cast<uint32_t>(proxy::Metric::count_); ++i) {
     const auto& info = proxy::metric_info[i];
     int64_t sum = 0;
     for (const auto* c : context.workers) sum += c->get(static_cast<proxy::Metric>(i));
-    out += "# HELP ";
-    out += info.name;
-    out += ' ';
-    out += info.help;
-    out += "\n# TYPE ";
-    out += info.name;
-    out += ' ';
-    out += info.type;
-    out += '\n';
-    out += info.name;
-    out += ' ';
-    out += std::to_string(sum);
-    out += '\n';
+    metric_header(out, info.name, info.type, info.help);
+    out.append(info.name).append(" ").append(std::to_string(sum)).append("\n");
+  }
+
+  metric_header(out, proxy::ttfb_metric, "histogram", proxy::ttfb_help);
+  for (size_t s = 0; s < static_cast<size_t>(proxy::ResponseSource::count_); ++s) {
+    auto source = static_cast<proxy::ResponseSource>(s);
+    std::string label = std::string("source=\"") + proxy::response_source_name[s] + "\"";
+    uint64_t cumulative = 0;
+    uint64_t sum_us = 0;
+    for (size_t b = 0; b < proxy::ttfb_bucket_count; ++b) {
+      for (const auto* c : context.workers) cumulative += c->ttfb(source).bucket(b);
+      std::string le = b < std::size(proxy::ttfb_bounds_us)
+                           ? seconds_text(proxy::ttfb_bounds_us[b])
+                           : std::string("+Inf");
+      sample(out, std::string(proxy::ttfb_metric) + "_bucket", label + ",le=\"" + le + "\"",
+             cumulative);
+    }
+    for (const auto* c : context.workers) sum_us += c->ttfb(source).sum_us();
+    out.append(proxy::ttfb_metric).append("_sum{").append(label).append("} ");
+    out.append(seconds_text(sum_us)).append("\n");
+    sample(out, std::string(proxy::ttfb_metric) + "_count", label, cumulative);
+  }
+
+  std::vector<storage::TierStats> stats;
+  for (const TierSource& t : context.tiers) stats.push_back(t.tier->stats());
+  for (const TierMetric& m : tier_metrics) {
+    metric_header(out, m.name, m.type, m.help);
+    for (size_t i = 0; i < stats.size(); ++i) {
+      sample(out, m.name, "tier=\"" + context.tiers[i].name + "\"", stats[i].*m.field);
+    }
   }
   return out;
 }

@@ -10,18 +10,27 @@
 
 #include "proxy/metrics.h"
 #include "runtime/task.h"
+#include "storage/storage.h"
 
 namespace stavka::admin {
 
+// A storage tier whose stats() /metrics reports, under label tier="name".
+struct TierSource {
+  std::string name;
+  const storage::Storage* tier;
+};
+
 struct AdminContext {
   std::vector<const proxy::Counters*> workers;
+  std::vector<TierSource> tiers;
   std::string version;
 };
 
 // Accepts admin connections on listen_fd until it is shut down.
 runtime::Task<void> serve_admin(int listen_fd, const AdminContext& context);
 
-// Prometheus text exposition of the summed counters.
+// Prometheus text exposition: the workers' summed counters and histograms, and the tiers'
+// stats read at scrape time.
 std::string render_metrics(const AdminContext& context);
 
 }  // namespace stavka::admin

@@ -131,6 +131,7 @@ Task<std::optional<Outcome>> send_stored(Worker& w, Exchange& ex, CacheServices&
                                          const std::vector<std::string>& strip_fields,
                                          const cache::CacheStatus& params, int64_t now) {
   const storage::ObjectMeta& meta = object->meta();
+  ex.source = ResponseSource::cache;
   std::string age = cache::age_header_value(stored, now);
   if (cache::evaluate_client_conditionals(ex.request.method, ex.request.headers, stored, now) ==
       cache::ConditionalResult::not_modified) {
@@ -529,6 +530,7 @@ Task<Outcome> serve_from_fill(Worker& w, Exchange& ex, CacheServices& services,
     ex.upstream_ms = std::chrono::duration<double, std::milli>(
                          w.reactor().now() - ex.start).count();
   }
+  ex.source = ResponseSource::fill;
   cache::StoredResponse stored{head->head.status, head->head.headers, head->request_time,
                                head->response_time};
   std::string age = cache::age_header_value(stored, unix_now());

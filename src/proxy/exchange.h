@@ -58,6 +58,7 @@ struct Exchange {
   uint64_t bytes_sent = 0;
   bool close_connection = false;   // the response said Connection: close
   double upstream_ms = -1;
+  ResponseSource source = ResponseSource::origin;  // set by the cache phase; for the TTFB histogram
   std::string cache_status;  // this cache's Cache-Status member (RFC 9211), for response and log
   // Location and Content-Location of a response to an unsafe method: the cache phase
   // invalidates them (RFC 9111 §4.4) once the response has gone out.

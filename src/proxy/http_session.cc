@@ -218,6 +218,11 @@ bool client_has_gone(const ClientConnection& c) {
 }
 
 Task<bool> send_to_client(Worker& w, Exchange& ex, iovec* iov, int count) {
+  if (ex.bytes_sent == 0) {
+    auto waited = runtime::Clock::now() - ex.start;
+    w.counters().ttfb(ex.source).observe(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(waited).count()));
+  }
   int64_t n = co_await runtime::send_all(ex.client.fd, iov, count,
                                          ex.sites->config().timeouts.client_send);
   if (n < 0) co_return false;

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <iterator>
 
 namespace stavka::proxy {
 
@@ -47,6 +48,47 @@ namespace stavka::proxy {
   X(cache_uncacheable_total, counter, "Fill responses found uncacheable (followers sent to the origin)") \
   X(cache_fills_failed_total, counter, "Fills ended by an origin failure (readers saw an error or a truncated body)")
 
+// Where a response came from, the label of the time-to-first-byte histogram.
+enum class ResponseSource : uint8_t {
+  cache,   // a stored object (fresh, stale allowed, or revalidated)
+  fill,    // a fill in progress, started by this request or joined
+  origin,  // relayed from the origin without the cache (bypass, uncacheable, Vary mismatch)
+  count_
+};
+inline constexpr const char* response_source_name[] = {"cache", "fill", "origin"};
+
+// Time to first byte: from the request head's arrival to the first response byte handed to
+// the kernel. Bucket upper bounds in microseconds (exposed as seconds, Prometheus `le`).
+inline constexpr uint32_t ttfb_bounds_us[] = {100,    250,    500,     1000,    2500,   5000,
+                                              10000,  25000,  50000,   100000,  250000, 500000,
+                                              1000000, 2500000, 5000000, 10000000};
+inline constexpr size_t ttfb_bucket_count = std::size(ttfb_bounds_us) + 1;  // + the +Inf bucket
+inline constexpr const char* ttfb_metric = "stavka_time_to_first_byte_seconds";
+inline constexpr const char* ttfb_help =
+    "Time from a request's head to the first byte of its response, by where the response came "
+    "from";
+
+// One worker's histogram for one label: a non-cumulative count per bucket, and the sum.
+class LatencyHistogram {
+ public:
+  void observe(uint64_t us) {
+    size_t i = 0;
+    while (i < std::size(ttfb_bounds_us) && us > ttfb_bounds_us[i]) ++i;
+    bump(buckets_[i], 1);
+    bump(sum_us_, us);
+  }
+  uint64_t bucket(size_t i) const { return buckets_[i].load(std::memory_order_relaxed); }
+  uint64_t sum_us() const { return sum_us_.load(std::memory_order_relaxed); }
+
+ private:
+  // Single writer (the owning worker): a relaxed load and store, no locked instruction.
+  static void bump(std::atomic<uint64_t>& a, uint64_t n) {
+    a.store(a.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  std::atomic<uint64_t> buckets_[ttfb_bucket_count] = {};
+  std::atomic<uint64_t> sum_us_{0};
+};
+
 struct MetricInfo {
   const char* name;
   const char* type;  // "counter" or "gauge"
@@ -74,8 +116,12 @@ class Counters {
   }
   int64_t get(Metric m) const { return values_[static_cast<uint32_t>(m)].load(std::memory_order_relaxed); }
 
+  LatencyHistogram& ttfb(ResponseSource s) { return ttfb_[static_cast<size_t>(s)]; }
+  const LatencyHistogram& ttfb(ResponseSource s) const { return ttfb_[static_cast<size_t>(s)]; }
+
  private:
   std::atomic<int64_t> values_[static_cast<uint32_t>(Metric::count_)] = {};
+  LatencyHistogram ttfb_[static_cast<size_t>(ResponseSource::count_)];
 };
 
 }  // namespace stavka::proxy

@@ -8,6 +8,8 @@ from harness import RawConn, build_request, free_port, http_get, wait_until
 
 
 def metrics(port: int) -> dict[str, float]:
+    """Samples by name summed over labels, and by name with labels as written
+    (e.g. 'stavka_cache_objects{tier="memory"}')."""
     r = http_get(port, "/metrics")
     assert r.status == 200
     out: dict[str, float] = {}
@@ -17,6 +19,8 @@ def metrics(port: int) -> dict[str, float]:
         name_part, value = line.rsplit(" ", 1)
         name = name_part.split("{", 1)[0]
         out[name] = out.get(name, 0) + float(value)
+        if name_part != name:
+            out[name_part] = float(value)
     return out
 
 
@@ -77,3 +81,37 @@ def test_metrics_count_connect_failures_and_retries(stavka, origin):
     assert m.get("stavka_origin_connect_failures_total", 0) >= 1, m
     assert m.get("stavka_origin_retries_total", 0) >= 1, m
     assert origin.request_count == 4
+
+
+def test_metrics_report_cache_tiers_and_time_to_first_byte(stavka, origin):
+    p = stavka(origins=[origin], workers=2, admin=True)
+    target = "/size/5000?hdr=Cache-Control:max-age=60"
+    assert p.get(target).status == 200          # a fill
+    for _ in range(3):
+        assert "hit" in p.get(target).header("cache-status")
+    assert p.get("/size/10?plain=1").status == 200  # relayed: no freshness, no validator
+    m = wait_metrics(p.admin_port, {
+        'stavka_time_to_first_byte_seconds_count{source="fill"}': 1,
+        'stavka_time_to_first_byte_seconds_count{source="cache"}': 3,
+    })
+    assert m['stavka_time_to_first_byte_seconds_count{source="fill"}'] == 1, m
+    assert m['stavka_time_to_first_byte_seconds_count{source="cache"}'] == 3, m
+    assert m['stavka_time_to_first_byte_seconds_bucket{source="cache",le="+Inf"}'] == 3
+    assert m['stavka_time_to_first_byte_seconds_count{source="origin"}'] >= 1
+    assert m['stavka_time_to_first_byte_seconds_sum{source="cache"}'] > 0
+    assert m['stavka_cache_objects{tier="memory"}'] == 1
+    assert m['stavka_cache_bytes{tier="memory"}'] >= 5000
+    assert m['stavka_cache_capacity_bytes{tier="memory"}'] == 256 * 1024 * 1024
+    assert m['stavka_cache_evictions_total{tier="memory"}'] == 0
+    assert m["stavka_cache_hits_total"] == 3 and m["stavka_cache_stored_total"] == 1
+    assert origin.request_count == 2
+
+
+def test_memory_tier_evictions_are_counted(stavka, origin):
+    p = stavka(origins=[origin], workers=1, admin=True, config={"cache": {"memory": "1MiB"}})
+    for i in range(12):
+        assert p.get(f"/size/200000?i={i}&hdr=Cache-Control:max-age=60").status == 200
+    m = metrics(p.admin_port)
+    assert m['stavka_cache_evictions_total{tier="memory"}'] >= 1, m
+    assert m['stavka_cache_bytes{tier="memory"}'] <= 1024 * 1024
+    assert m['stavka_cache_objects{tier="memory"}'] < 12
