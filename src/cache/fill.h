@@ -48,10 +48,12 @@ enum class FillState : uint8_t {
 
 // The outcome of a successful revalidation: the stored object (its meta updated in storage,
 // or the handle the fill started from when the object left storage meanwhile) and the
-// freshened response to serve its body with.
+// freshened response to serve its body with, also as decoded for serving (the same opaque
+// decoding as ObjectMeta::decoded).
 struct Revalidation {
   storage::ObjectRef object;
   StoredResponse response;
+  std::shared_ptr<const void> decoded;
 };
 
 // The response head as stored and served, fixed once the head arrives.

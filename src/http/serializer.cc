@@ -71,6 +71,15 @@ void serialize_request_head(const RequestHead& head, std::string& out) {
   out.append(kCrlf);
 }
 
+void serialize_response_start(int status, std::string_view reason, const HeaderMap& fields,
+                              std::string& out) {
+  out.reserve(out.size() + 9 + kMaxDecimal + 1 + reason.size() + 2 + fields_size(fields));
+  out.append("HTTP/1.1 ");
+  append_decimal(static_cast<uint64_t>(status < 0 ? 0 : status), out);
+  out.append(" ").append(reason).append(kCrlf);
+  append_fields(fields, out);
+}
+
 void serialize_response_head(const ResponseHead& head, std::string& out) {
   std::string_view reason = head.reason.empty() ? std::string_view(reason_phrase(head.status))
                                                 : std::string_view(head.reason);
@@ -82,10 +91,7 @@ void serialize_response_head(const ResponseHead& head, std::string& out) {
 
   out.reserve(out.size() + 9 + kMaxDecimal + 1 + reason.size() + 2 + fields_size(head.headers) +
               kContentLength.size() + kMaxDecimal + 2 + kConnectionClose.size() + 2);
-  out.append("HTTP/1.1 ");
-  append_decimal(static_cast<uint64_t>(head.status < 0 ? 0 : head.status), out);
-  out.append(" ").append(reason).append(kCrlf);
-  append_fields(head.headers, out);
+  serialize_response_start(head.status, reason, head.headers, out);
   if (length_allowed) {
     switch (head.framing) {
       case BodyFraming::none:

@@ -35,6 +35,11 @@ void serialize_request_head(const RequestHead& head, std::string& out);
 // field already lists "close".
 void serialize_response_head(const ResponseHead& head, std::string& out);
 
+// The first part of a response head: status line and fields (framing fields skipped), not
+// ended; the caller appends its own framing fields and the blank line.
+void serialize_response_start(int status, std::string_view reason, const HeaderMap& fields,
+                              std::string& out);
+
 // "<hex size>\r\n" for a chunk of size bytes (the caller writes the data and "\r\n").
 // Writes nothing for size 0: a zero-size chunk is the last chunk (use append_last_chunk).
 void append_chunk_header(uint64_t size, std::string& out);

@@ -34,6 +34,7 @@
 #include "proxy/forwarding.h"
 #include "proxy/origin_fetch.h"
 #include "proxy/origin_request.h"
+#include "proxy/stored_head.h"
 #include "runtime/log.h"
 
 namespace stavka::proxy {
@@ -123,27 +124,34 @@ Task<Outcome> send_not_modified(Worker& w, Exchange& ex, const cache::StoredResp
   co_return ex.close_connection ? Outcome::close : Outcome::done;
 }
 
-// Sends a stored object. Returns nullopt when its first block cannot be read (gone or
-// corrupt): nothing was sent and the caller fetches it again.
+// Sends a stored object (head: its decoding). Returns nullopt when its first block cannot be
+// read (gone or corrupt): nothing was sent and the caller fetches it again.
 Task<std::optional<Outcome>> send_stored(Worker& w, Exchange& ex, CacheServices& services,
                                          const storage::ObjectRef& object,
-                                         const cache::StoredResponse& stored,
+                                         const StoredHead& head,
                                          const std::vector<std::string>& strip_fields,
                                          const cache::CacheStatus& params, int64_t now) {
   const storage::ObjectMeta& meta = object->meta();
   ex.source = ResponseSource::cache;
-  std::string age = cache::age_header_value(stored, now);
-  if (cache::evaluate_client_conditionals(ex.request.method, ex.request.headers, stored, now) ==
-      cache::ConditionalResult::not_modified) {
+  std::string age = cache::age_header_value(head.response, now);
+  if (cache::evaluate_client_conditionals(ex.request.method, ex.request.headers, head.response,
+                                          now) == cache::ConditionalResult::not_modified) {
     services.storage->touch(object, now);
-    co_return co_await send_not_modified(w, ex, stored, age, params);
+    co_return co_await send_not_modified(w, ex, head.response, age, params);
   }
-  http::ResponseHead head;
-  head.status = stored.status;
-  head.headers = stored.headers;
-  for (const std::string& field : strip_fields) head.headers.remove(field);
-  bool chunked = false;
-  std::string out = client_head(w, ex, head, meta.size, age, params, &chunked);
+  std::shared_ptr<const StoredHead> stripped;
+  if (!strip_fields.empty()) {
+    // no-cache="field": those fields are not served without revalidation (RFC 9111 §5.2.2.4).
+    cache::StoredResponse response = head.response;
+    for (const std::string& field : strip_fields) response.headers.remove(field);
+    stripped = make_stored_head(std::move(response));
+  }
+  set_status(w, ex, params);
+  ex.close_connection |= !ex.client_keep_alive || w.draining();
+  ex.status = head.response.status;
+  std::string out;
+  assemble_head(stripped ? *stripped : head, age, ex.cache_status, w.config().via_name,
+                meta.size, ex.close_connection, out);
   uint32_t blocks = ex.is_head ? 0 : meta.block_count();
   bool head_sent = false;
   for (uint32_t i = 0; i < blocks || !head_sent; ++i) {
@@ -178,8 +186,10 @@ bool is_origin_error(int status) {
 
 // The parts of an object's meta that follow from its stored response: status, fields, times,
 // end of freshness, validators and surrogate keys (Surrogate-Key, Cache-Tag).
-void describe(storage::ObjectMeta& meta, const cache::StoredResponse& stored,
+void describe(storage::ObjectMeta& meta, const std::shared_ptr<const StoredHead>& head,
               const cache::Freshness& fresh) {
+  const cache::StoredResponse& stored = head->response;
+  meta.decoded = head;
   meta.status = static_cast<uint16_t>(stored.status);
   meta.headers = cache::serialize_fields(stored.headers);
   meta.request_time = stored.request_time;
@@ -206,8 +216,7 @@ void describe(storage::ObjectMeta& meta, const cache::StoredResponse& stored,
 // stale-if-error may serve when the origin fails.
 struct StaleCandidate {
   storage::ObjectRef object;
-  cache::StoredResponse response;
-  cache::ResponseDirectives rcc;
+  std::shared_ptr<const StoredHead> head;
 };
 
 struct FillJob {
@@ -271,15 +280,16 @@ Task<void> run_fill(Worker& w, CacheServices& services, std::shared_ptr<cache::F
     // A 304 has no body; reading to its end returns the connection to the pool.
     if ((co_await origin_owner->next_body()).kind == BodyPiece::done) origin_owner->release();
     const StaleCandidate& old = *job->revalidating;
-    if (cache::not_modified_applies(old.response.headers, origin_owner->head().headers,
+    if (cache::not_modified_applies(old.head->response.headers, origin_owner->head().headers,
                                     response_time)) {
       auto rev = std::make_shared<cache::Revalidation>();
-      rev->response = cache::freshen(old.response, origin_owner->head().headers, request_time,
-                                     response_time);
+      rev->response = cache::freshen(old.head->response, origin_owner->head().headers,
+                                     request_time, response_time);
+      std::shared_ptr<const StoredHead> decoded = make_stored_head(rev->response);
+      rev->decoded = decoded;
       storage::ObjectMeta meta = old.object->meta();
-      describe(meta, rev->response,
-               cache::evaluate_freshness(rev->response,
-                                         cache::response_directives(rev->response.headers),
+      describe(meta, decoded,
+               cache::evaluate_freshness(decoded->response, decoded->rcc,
                                          policy_config(job->spec.sites->config()),
                                          response_time));
       storage::ObjectRef updated = services.storage->update_meta(old.object, std::move(meta));
@@ -330,12 +340,11 @@ Task<void> run_fill(Worker& w, CacheServices& services, std::shared_ptr<cache::F
     meta.host = job->host;
     meta.size = head->size;
     meta.block_size = f.block_size();
-    cache::StoredResponse stored{head->head.status, head->head.headers, request_time,
-                                 response_time};
-    cache::Freshness fresh =
-        cache::evaluate_freshness(stored, rcc, policy_config(job->spec.sites->config()),
-                                  response_time);
-    describe(meta, stored, fresh);
+    std::shared_ptr<const StoredHead> decoded = make_stored_head(
+        {head->head.status, head->head.headers, request_time, response_time});
+    cache::Freshness fresh = cache::evaluate_freshness(
+        decoded->response, rcc, policy_config(job->spec.sites->config()), response_time);
+    describe(meta, decoded, fresh);
     // Stored with no freshness, no validator and no stale allowance, an object could never be
     // served: do not store it, and do not make others wait behind it.
     if (fresh.lifetime.seconds <= 0 && !cache::has_validator(head->head.headers) &&
@@ -414,17 +423,17 @@ Task<std::optional<Outcome>> answer_origin_error(Worker& w, Exchange& ex,
                                                  const http::CacheDirectives& request_cc,
                                                  std::optional<int> origin_status) {
   int64_t now = unix_now();
-  switch (cache::decide_on_origin_error(request_cc, stale.response, stale.rcc,
+  switch (cache::decide_on_origin_error(request_cc, stale.head->response, stale.head->rcc,
                                         policy_config(ex.sites->config()), now,
                                         origin_status)) {
     case cache::ErrorAction::serve_stored: {
       cache::CacheStatus status = forwarded(cache::Fwd::stale, "stale-if-error");
       status.fwd_status = origin_status;
-      status.ttl = cache::evaluate_freshness(stale.response, stale.rcc,
+      status.ttl = cache::evaluate_freshness(stale.head->response, stale.head->rcc,
                                              policy_config(ex.sites->config()), now)
                        .ttl();
       std::optional<Outcome> sent =
-          co_await send_stored(w, ex, services, stale.object, stale.response, {}, status, now);
+          co_await send_stored(w, ex, services, stale.object, *stale.head, {}, status, now);
       if (sent) w.counters().add(Metric::cache_stale_served_total);
       co_return sent;
     }
@@ -476,12 +485,12 @@ Task<Outcome> serve_from_fill(Worker& w, Exchange& ex, CacheServices& services,
       status.fwd_status = 304;
       status.collapsed = !created;
       if (!created) w.counters().add(Metric::cache_collapsed_total);
-      status.ttl = cache::evaluate_freshness(rev->response,
-                                             cache::response_directives(rev->response.headers),
+      auto decoded = std::static_pointer_cast<const StoredHead>(rev->decoded);
+      status.ttl = cache::evaluate_freshness(decoded->response, decoded->rcc,
                                              policy_config(ex.sites->config()), now)
                        .ttl();
-      if (auto sent = co_await send_stored(w, ex, services, rev->object, rev->response, {},
-                                           status, now)) {
+      if (auto sent = co_await send_stored(w, ex, services, rev->object, *decoded, {}, status,
+                                           now)) {
         co_return *sent;
       }
       status.detail = "stored object unreadable";
@@ -594,10 +603,10 @@ std::shared_ptr<FillJob> make_fill_job(Worker& w, Exchange& ex, const cache::Req
                    "http"};
   to_origin_request(origin_request, ex.origin_target, info);
   http::serialize_request_head(origin_request, job->spec.head_bytes);
-  if (revalidate && cache::has_validator(revalidate->response.headers)) {
+  if (revalidate && cache::has_validator(revalidate->head->response.headers)) {
     job->revalidating = *revalidate;
     job->unconditional_head = job->spec.head_bytes;
-    cache::set_conditional_headers(revalidate->response.headers, origin_request.headers);
+    cache::set_conditional_headers(revalidate->head->response.headers, origin_request.headers);
     job->spec.head_bytes.clear();
     http::serialize_request_head(origin_request, job->spec.head_bytes);
     w.counters().add(Metric::cache_revalidations_total);
@@ -644,20 +653,20 @@ Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
   // 1. What is stored, and which variant this request selects.
   std::vector<storage::ObjectRef> variants = services->storage->lookup(key);
   if (!variants.empty()) {
-    std::vector<cache::StoredResponse> stored(variants.size());
+    std::vector<std::shared_ptr<const StoredHead>> heads(variants.size());
     std::vector<cache::VariantCandidate> candidates(variants.size());
     for (size_t i = 0; i < variants.size(); ++i) {
       const storage::ObjectMeta& m = variants[i]->meta();
-      stored[i] = {m.status, cache::parse_fields(m.headers), m.request_time, m.response_time};
-      candidates[i] = {&stored[i].headers, m.variant, m.response_time};
+      heads[i] = stored_head_of(m);
+      candidates[i] = {&heads[i]->response.headers, m.variant, m.response_time};
     }
     std::optional<size_t> pick = cache::select_variant(candidates, ex.request.headers);
     status = forwarded(cache::Fwd::vary_miss);
     if (pick) {
       const storage::ObjectRef& object = variants[*pick];
-      cache::ResponseDirectives rcc = cache::response_directives(stored[*pick].headers);
-      cache::Decision d = cache::decide_lookup(ex.request.method, request_cc, stored[*pick], rcc,
-                                               policy_config(cfg), now);
+      const StoredHead& head = *heads[*pick];
+      cache::Decision d = cache::decide_lookup(ex.request.method, request_cc, head.response,
+                                               head.rcc, policy_config(cfg), now);
       if (d.action == cache::Action::serve || d.action == cache::Action::serve_and_revalidate) {
         cache::CacheStatus hit = cache::cache_status_for(d);
         if (d.stale) w.counters().add(Metric::cache_stale_served_total);
@@ -666,15 +675,15 @@ Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
           bool created = false;
           auto fill = services->fills->find_or_create(key, cfg.cache.block_size, &created);
           if (created) {
-            StaleCandidate candidate{object, stored[*pick], rcc};
+            StaleCandidate candidate{object, heads[*pick]};
             std::shared_ptr<FillJob> job =
                 make_fill_job(w, ex, *url, key, request_cc, &candidate);
             job->background = true;
             runtime::spawn(run_fill(w, *services, fill, std::move(job)));
           }
         }
-        std::optional<Outcome> sent = co_await send_stored(w, ex, *services, object, stored[*pick],
-                                                           d.strip_fields, hit, now);
+        std::optional<Outcome> sent =
+            co_await send_stored(w, ex, *services, object, head, d.strip_fields, hit, now);
         if (sent) {
           w.counters().add(Metric::cache_hits_total);
           co_return *sent;
@@ -686,7 +695,7 @@ Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
       } else {
         w.counters().add(Metric::cache_stale_total);
         status = cache::cache_status_for(d);
-        stale = StaleCandidate{object, std::move(stored[*pick]), std::move(rcc)};
+        stale = StaleCandidate{object, heads[*pick]};
       }
     }
   }

@@ -66,6 +66,11 @@ struct ObjectMeta {
   std::vector<std::string> surrogate_keys;  // from Surrogate-Key and Cache-Tag
   uint64_t hits = 0;
   int64_t last_access = 0;
+  // The layer above's decoding of `headers` (parsed fields, prepared head bytes), made once
+  // when the object is stored so that hits do not parse again. Opaque here: tiers carry it with
+  // the meta in memory, never persist it, and leave it null on metas they build (an object
+  // loaded from disk); whoever changes `headers` sets it anew or clears it.
+  std::shared_ptr<const void> decoded;
 
   uint32_t block_count() const {
     return size == unknown_size ? 0 : static_cast<uint32_t>((size + block_size - 1) / block_size);
