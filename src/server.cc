@@ -23,7 +23,9 @@
 #include "net/socket.h"
 #include "proxy/cache_stage.h"
 #include "proxy/worker.h"
+#include "storage/disk_tier.h"
 #include "storage/memory_tier.h"
+#include "storage/tiered_storage.h"
 #include "runtime/io.h"
 #include "runtime/task.h"
 #include "runtime/log.h"
@@ -105,7 +107,8 @@ runtime::Task<void> accept_loop(proxy::Worker& w, int listen_fd) {
   }
 }
 
-// Waits for in-flight requests to finish, then stops the reactor (deadline: shutdown_grace).
+// Waits for in-flight requests and then this worker's fills to finish, then stops the reactor
+// (deadline: shutdown_grace).
 runtime::Task<void> drain(proxy::Worker& w, std::vector<int> listeners,
                           runtime::Clock::time_point deadline) {
   w.start_drain();
@@ -118,6 +121,12 @@ runtime::Task<void> drain(proxy::Worker& w, std::vector<int> listeners,
         w.reactor().index(), w.open_connections());
     w.abort_connections();
     co_await runtime::sleep(std::chrono::milliseconds(50));
+  }
+  // Fills still storing (a body whose clients are served, blocks or the publish in flight) end
+  // here, so that what the clients got is also what the cache kept.
+  while (w.counters().get(proxy::Metric::cache_fills_in_progress) > 0 &&
+         w.reactor().now() < deadline) {
+    co_await runtime::sleep(std::chrono::milliseconds(10));
   }
   for (int fd : listeners) ::close(fd);
   w.upstreams().close_all();
@@ -221,17 +230,33 @@ int run_server(const RunOptions& options) {
     }
   }
 
-  // The cache: shared by every worker, alive until every worker thread has ended.
-  storage::MemoryTier memory_tier(cfg->cache.memory, n);
-  cache::FillTable fills;
-  proxy::CacheServices cache_services{&memory_tier, &fills};
+  // The cache: shared by every worker, alive until every worker thread has ended. The disk
+  // tier's start-up (reading the manifest, checking files) blocks, before any worker runs.
+  std::unique_ptr<storage::DiskTier> disk_tier;
   if (!cfg->cache.dir.empty()) {
-    log(LogLevel::warn, "cache.dir %s: the disk tier is not built yet; caching in memory only",
-        cfg->cache.dir.c_str());
+    storage::DiskTier::Opened opened =
+        storage::DiskTier::open(cfg->cache.dir, cfg->cache.max_size, n);
+    if (!opened.tier) {
+      log(LogLevel::error, "cache.dir %s: %s", cfg->cache.dir.c_str(), opened.error.c_str());
+      return 1;
+    }
+    disk_tier = std::move(opened.tier);
+    const storage::DiskOpenStats& o = disk_tier->open_stats();
+    log(LogLevel::info,
+        "cache.dir %s: %llu objects loaded, %llu recovered, %llu dropped (missing or corrupt), "
+        "%llu torn writes deleted, %llu evicted",
+        cfg->cache.dir.c_str(), static_cast<unsigned long long>(o.loaded),
+        static_cast<unsigned long long>(o.recovered), static_cast<unsigned long long>(o.dropped),
+        static_cast<unsigned long long>(o.deleted), static_cast<unsigned long long>(o.evicted));
   }
+  storage::TieredStorage storage(std::make_unique<storage::MemoryTier>(cfg->cache.memory, n),
+                                 std::move(disk_tier));
+  cache::FillTable fills;
+  proxy::CacheServices cache_services{&storage, &fills};
 
   admin::AdminContext admin_ctx;
-  admin_ctx.tiers.push_back({"memory", &memory_tier});
+  admin_ctx.tiers.push_back({"memory", storage.memory()});
+  if (storage.disk()) admin_ctx.tiers.push_back({"disk", storage.disk()});
   std::latch started(n);
   std::latch all_ready(1);
   for (unsigned i = 0; i < n; ++i) {
@@ -276,6 +301,11 @@ int run_server(const RunOptions& options) {
         c.workers = cfg->workers;  // the number of workers and listeners is fixed at start
         if (c.listen.size() != cfg->listen.size()) {
           log(LogLevel::warn, "reload: listen addresses change only on restart");
+        }
+        if (c.cache.dir != cfg->cache.dir || c.cache.max_size != cfg->cache.max_size ||
+            c.cache.memory != cfg->cache.memory) {
+          log(LogLevel::warn, "reload: cache.dir, cache.max_size and cache.memory change only "
+                              "on restart");
         }
         next = std::make_shared<const config::Config>(std::move(c));
       } catch (const config::ConfigError& e) {
