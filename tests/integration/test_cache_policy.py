@@ -2,6 +2,7 @@
 which go forward; and how fills behave when their clients leave or read slowly. Each test
 counts the requests that reached the origin."""
 
+import concurrent.futures as cf
 import email.utils
 import socket
 import time
@@ -188,13 +189,14 @@ def test_uncacheable_key_is_remembered_so_requests_are_not_serialised(cached, or
     target = f"/size/10?delay=300&{hdr('Cache-Control', 'private')}"
     http_get(cached.port, target)
     # Known uncacheable now: concurrent requests go to the origin at once, side by side.
-    import concurrent.futures as cf
-    start = time.monotonic()
     with cf.ThreadPoolExecutor(max_workers=5) as pool:
         results = list(pool.map(lambda _: http_get(cached.port, target), range(5)))
     assert all(r.status == 200 for r in results)
-    assert time.monotonic() - start < 1.2, "requests waited behind one another"
     assert origin.request_count == 6
+    # Side by side: every request reached the origin before the first one was answered (the
+    # origin holds each answer 300 ms); behind one another, each would wait for the previous.
+    arrivals = sorted(r.received_at for r in origin.requests[1:])
+    assert arrivals[-1] - arrivals[0] < 0.3, "requests waited behind one another"
 
 
 def test_fill_continues_for_a_remaining_reader_when_the_first_leaves(cached, origin):
@@ -247,11 +249,10 @@ def test_a_stalled_follower_does_not_slow_the_fill_or_the_others(cached, origin)
     stalled.sendall(build_request("GET", target))  # and never reads
     try:
         time.sleep(0.05)
-        start = time.monotonic()
+        # Paced by the stalled reader, this would never end (it holds the socket full and
+        # never reads): completing at all shows the fill ran at the origin's pace.
         r = http_get(cached.port, target, timeout=15)
-        elapsed = time.monotonic() - start
         assert r.body == pattern(size)
-        assert elapsed < 2.5, f"the reader took {elapsed:.2f}s for a 0.5 s origin"
         assert origin.request_count == 1
         time.sleep(0.2)
         assert "hit" in http_get(cached.port, target).header("cache-status")
