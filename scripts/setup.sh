@@ -10,6 +10,7 @@ APT_PACKAGES=(
   clang-19 libclang-rt-19-dev
   python3 python3-pip python3-venv
   nginx-extras wrk procps iproute2 curl
+  varnish trafficserver
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
