@@ -13,7 +13,9 @@
 #include <sys/uio.h>
 
 #include <chrono>
+#include <coroutine>
 #include <ctime>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -240,6 +242,72 @@ struct FillJob {
   std::unique_ptr<OriginRequest> handoff;
 };
 
+// Stores a fill's sealed blocks behind the origin's pace: the fill queues each block as it is
+// sealed and goes on reading the origin; one pump coroutine writes the queue in order. The fill
+// waits for the writes only before publishing. Lives on the fill's worker (no locks); the pump
+// holds a reference, so an abandoned fill's write in flight ends safely, after which the writer
+// is dropped (the write is aborted, nothing is published).
+class BlockStore : public std::enable_shared_from_this<BlockStore> {
+ public:
+  explicit BlockStore(std::unique_ptr<storage::Writer> writer) : writer_(std::move(writer)) {}
+
+  void queue(uint32_t index, storage::BlockRef block) {
+    if (!writer_) return;
+    pending_.emplace_back(index, std::move(block));
+    if (!pumping_) {
+      pumping_ = true;
+      runtime::spawn(pump(shared_from_this()));
+    }
+  }
+
+  // Waits until every queued block is written or the writer failed.
+  auto drained() {
+    struct Awaiter {
+      BlockStore& store;
+      bool await_ready() const noexcept { return !store.pumping_; }
+      void await_suspend(std::coroutine_handle<> h) noexcept { store.drain_waiter_ = h; }
+      void await_resume() const noexcept {}
+    };
+    return Awaiter{*this};
+  }
+
+  // After drained(): publishes the object, or Error::io if a block write failed.
+  Task<storage::Error> publish(storage::ObjectMeta meta) {
+    if (!writer_) co_return storage::Error::io;
+    co_return co_await writer_->publish(std::move(meta));
+  }
+
+  // The object will not be stored: the writer goes once the write in flight (if any) ends.
+  void abort() {
+    aborted_ = true;
+    if (!pumping_) writer_.reset();
+  }
+
+ private:
+  static Task<void> pump(std::shared_ptr<BlockStore> self) {
+    while (!self->pending_.empty() && self->writer_ && !self->aborted_) {
+      auto [index, block] = std::move(self->pending_.front());
+      self->pending_.pop_front();
+      if (co_await self->writer_->write_block(index, std::move(block)) !=
+          storage::Error::none) {
+        self->writer_.reset();  // aborted: the object will not be published
+      }
+    }
+    if (self->aborted_) self->writer_.reset();
+    self->pending_.clear();
+    self->pumping_ = false;
+    if (std::coroutine_handle<> waiter = std::exchange(self->drain_waiter_, {})) {
+      runtime::Reactor::current().post([waiter] { waiter.resume(); });
+    }
+  }
+
+  std::unique_ptr<storage::Writer> writer_;
+  std::deque<std::pair<uint32_t, storage::BlockRef>> pending_;
+  bool pumping_ = false;
+  bool aborted_ = false;
+  std::coroutine_handle<> drain_waiter_;
+};
+
 // Keeps the fill gauge and the table entry right however run_fill ends.
 struct FillScope {
   Worker& w;
@@ -371,32 +439,33 @@ Task<void> run_fill(Worker& w, CacheServices& services, std::shared_ptr<cache::F
   }
   f.set_head(head, true);
 
-  std::vector<std::pair<uint32_t, storage::BlockRef>> sealed;
-  http::HeaderMap trailers_out;
-  bool write_failed = false;
-  auto store_sealed = [&]() -> Task<void> {
-    for (auto& [index, block] : sealed) {
-      if (writer && !write_failed &&
-          co_await writer->write_block(index, std::move(block)) != storage::Error::none) {
-        write_failed = true;
-        writer.reset();
-      }
+  auto store = std::make_shared<BlockStore>(std::move(writer));
+  struct AbortUnlessPublished {
+    BlockStore& store;
+    bool published = false;
+    ~AbortUnlessPublished() {
+      if (!published) store.abort();
     }
+  } guard{*store};
+  std::vector<std::pair<uint32_t, storage::BlockRef>> sealed;
+  auto queue_sealed = [&] {
+    for (auto& [index, block] : sealed) store->queue(index, std::move(block));
     sealed.clear();
   };
+  http::HeaderMap trailers_out;
   while (true) {
     BodyPiece piece = co_await origin.next_body();
     if (piece.kind == BodyPiece::truncated) {
       w.counters().add(Metric::cache_fills_failed_total);
       f.fail();
-      co_return;  // the writer is destroyed unpublished: the write is aborted
+      co_return;  // the guard aborts the write: nothing is published
     }
     for (std::string_view span : piece.spans) f.append(span, &sealed);
     if (piece.kind == BodyPiece::done) {
       if (piece.trailers) trailers_out = *piece.trailers;
       break;
     }
-    co_await store_sealed();
+    queue_sealed();
     if (job->spec.abandoned()) {
       f.fail();
       co_return;
@@ -404,12 +473,12 @@ Task<void> run_fill(Worker& w, CacheServices& services, std::shared_ptr<cache::F
   }
   origin.release();
   f.finish(&sealed, std::move(trailers_out));
-  co_await store_sealed();
-  if (writer) {
-    meta.size = f.received();
-    if (co_await writer->publish(meta) == storage::Error::none) {
-      w.counters().add(Metric::cache_stored_total);
-    }
+  queue_sealed();
+  co_await store->drained();
+  meta.size = f.received();
+  guard.published = true;
+  if (co_await store->publish(meta) == storage::Error::none) {
+    w.counters().add(Metric::cache_stored_total);
   }
 }
 
