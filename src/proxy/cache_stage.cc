@@ -697,20 +697,20 @@ Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
   if (!url || !get_or_head || ex.request.has_body() || ex.request.headers.contains("range")) {
     w.counters().add(Metric::cache_bypass_total);
     set_status(w, ex, forwarded(get_or_head || !caching ? cache::Fwd::bypass : cache::Fwd::method));
-    // Kept before forwarding rewrites the request head for the origin.
-    http::HeaderMap request_headers = url ? ex.request.headers : http::HeaderMap();
-    std::string method = ex.request.method;
-    Outcome outcome = co_await forward_to_origin(w, ex);
     // RFC 9111 §4.4: a non-error answer to an unsafe method invalidates the target URI and a
-    // same-origin Location / Content-Location.
-    if (url) {
-      for (const cache::RequestUrl& gone :
-           cache::invalidated_urls(method, *url, ex.status, ex.response_locations)) {
-        services->storage->remove_all_variants(
-            cache::primary_key(gone, request_headers, key_options(*ex.site->config)));
-      }
+    // same-origin Location / Content-Location, before the client sees the answer.
+    if (url && !http::is_safe_method(ex.request.method)) {
+      // Copied now: forwarding rewrites the request head for the origin.
+      ex.on_origin_head = [services, &ex, url = *url, method = std::string(ex.request.method),
+                           request_headers = ex.request.headers](const http::ResponseHead& head) {
+        for (const cache::RequestUrl& gone :
+             cache::invalidated_urls(method, url, head.status, head.headers)) {
+          services->storage->remove_all_variants(
+              cache::primary_key(gone, request_headers, key_options(*ex.site->config)));
+        }
+      };
     }
-    co_return outcome;
+    co_return co_await forward_to_origin(w, ex);
   }
   const config::Config& cfg = ex.sites->config();
   int64_t now = unix_now();

@@ -7,6 +7,7 @@
 // log, metrics and later the cache and module hooks see one consistent record.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -60,9 +61,10 @@ struct Exchange {
   double upstream_ms = -1;
   ResponseSource source = ResponseSource::origin;  // set by the cache phase; for the TTFB histogram
   std::string cache_status;  // this cache's Cache-Status member (RFC 9211), for response and log
-  // Location and Content-Location of a response to an unsafe method: the cache phase
-  // invalidates them (RFC 9111 §4.4) once the response has gone out.
-  http::HeaderMap response_locations;
+  // Called by relay_response with the origin's response head before any of it goes to the
+  // client: the cache phase invalidates what an unsafe method changed (RFC 9111 §4.4) here, so
+  // a client holding the answer can no longer find the old object.
+  std::function<void(const http::ResponseHead&)> on_origin_head;
 };
 
 }  // namespace stavka::proxy

@@ -128,13 +128,9 @@ Task<Outcome> relay_response(Worker& w, Exchange& ex, OriginRequest& origin) {
   bool origin_sized = head.framing == http::BodyFraming::content_length ||
                       (ex.is_head && head.headers.contains("content-length"));
   bool chunked_out = false;
+  if (ex.on_origin_head) ex.on_origin_head(head);
   to_client_response(head, cfg.via_name);
   if (!ex.cache_status.empty()) cache::append_cache_status(head.headers, ex.cache_status);
-  if (!http::is_safe_method(ex.log_method)) {
-    for (const char* name : {"location", "content-location"}) {
-      if (const std::string* v = head.headers.find(name)) ex.response_locations.add(name, *v);
-    }
-  }
   if (head.status == 204 || head.status == 304) {
     head.framing = http::BodyFraming::none;
   } else if (origin_sized) {
