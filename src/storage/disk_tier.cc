@@ -2,14 +2,14 @@
 // handles, the writer that lays blocks out in a file, block reads with verification, and
 // open(), which builds the index from disk_recovery's result.
 //
-// Threads: see disk_tier.h. Within a shard, `variants`, `objects`, `policy`, `evictions` and
-// `dirty` are guarded by `mutex`. Manifest operations concerning a shard's objects are pushed
-// under that shard's mutex, so the manifest sees them in the index's order (shard mutex, then
-// the manifest queue's mutex; never the other way). Handles (DiskObject) are immutable; an
+// Threads: see disk_tier.h. The index (sharded_index.h) guards itself, the per-object region
+// length and dirty flag and the per-shard dirty list included. Manifest operations concerning a
+// shard's objects are pushed under that shard's mutex, so the manifest sees them in the index's
+// order (shard mutex, then the manifest queue's mutex; never the other way). Handles (DiskObject) are immutable; an
 // ObjectFile's only mutable state is its atomic `doomed` flag. A DiskWriter is confined to
 // the coroutine that owns it.
-// Invariants, per shard, whenever its mutex is free: the same as the memory tier's, with
-// policy charges equal to disk_charge(file length); every object in the index has a complete,
+// Invariants, per shard, whenever its mutex is free: the index's, with policy charges equal to
+// disk_charge(file length); every object in the index has a complete,
 // published file that is not doomed; every object that left the index has a doomed file.
 #include "storage/disk_tier.h"
 
@@ -17,20 +17,18 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <mutex>
 #include <optional>
 #include <tuple>
-#include <unordered_map>
 #include <utility>
 
 #include "runtime/io.h"
 #include "storage/disk_format.h"
 #include "storage/disk_recovery.h"
 #include "storage/file_io.h"
-#include "storage/key_hash.h"
 #include "storage/manifest.h"
 #include "storage/manifest_writer.h"
-#include "storage/s3fifo.h"
+#include "storage/block_tally.h"
+#include "storage/sharded_index.h"
 
 namespace stavka::storage {
 
@@ -72,6 +70,14 @@ class DiskTier::DiskObject final : public StoredObject {
       : owner(owner), file(std::move(file)), meta_(std::move(meta)) {}
   const ObjectMeta& meta() const override { return meta_; }
   uint64_t id() const { return file->id; }
+  std::shared_ptr<const DiskObject> with_meta(ObjectMeta meta) const {
+    return std::make_shared<const DiskObject>(owner, file, std::move(meta));
+  }
+  // Under the shard lock: the file goes when its last handle does, and the row now.
+  void left_index() const {
+    file->doomed.store(true, std::memory_order_release);
+    file->manifest->push(ManifestOp::remove(file->id));
+  }
 
   const DiskTier* const owner;
   const std::shared_ptr<ObjectFile> file;
@@ -80,45 +86,16 @@ class DiskTier::DiskObject final : public StoredObject {
   const ObjectMeta meta_;
 };
 
-struct DiskTier::Shard {
-  struct Slot {
-    std::shared_ptr<const DiskObject> snapshot;  // the version lookup hands out
-    uint64_t hits;                               // live counters (touch); may be ahead of it
-    int64_t last_access;
-    uint32_t region_length;  // of the file's meta region: a rewrite never shrinks it
-    bool dirty;              // counters changed since the manifest last collected them
-  };
-  using Gone = std::vector<std::shared_ptr<const DiskObject>>;
+struct DiskSlotState {
+  uint32_t region_length = 0;  // of the file's meta region: a rewrite never shrinks it
+  bool dirty = false;          // counters changed since the manifest last collected them
+};
+struct DiskShardState {
+  std::vector<uint64_t> dirty;  // ids whose DiskSlotState::dirty is set
+};
 
-  uint64_t find(std::string_view primary_key, std::string_view variant) const {
-    auto v = variants.find(primary_key);
-    if (v == variants.end()) return 0;
-    for (uint64_t id : v->second) {
-      if (objects.at(id).snapshot->meta().variant == variant) return id;
-    }
-    return 0;
-  }
-
-  // Takes id out of both maps (the caller has dropped it from the policy), dooms its file and
-  // queues the row's removal. The handle goes to `gone`, released after the lock.
-  void unlink(uint64_t id, Gone& gone, ManifestWriter& manifest) {
-    auto slot = objects.find(id);
-    const DiskObject& object = *slot->second.snapshot;
-    auto v = variants.find(object.meta().primary_key);
-    std::erase(v->second, id);
-    if (v->second.empty()) variants.erase(v);
-    object.file->doomed.store(true, std::memory_order_release);
-    manifest.push(ManifestOp::remove(id));
-    gone.push_back(std::move(slot->second.snapshot));
-    objects.erase(slot);
-  }
-
-  mutable std::mutex mutex;
-  std::unordered_map<std::string, std::vector<uint64_t>, KeyHash, std::equal_to<>> variants;
-  std::unordered_map<uint64_t, Slot> objects;
-  S3Fifo policy{0};
-  uint64_t evictions = 0;
-  std::vector<uint64_t> dirty;  // ids whose Slot::dirty is set
+struct DiskTier::Index : ShardedIndex<DiskObject, DiskSlotState, DiskShardState> {
+  using ShardedIndex::ShardedIndex;
 };
 
 // Writes a fill's blocks into the object's file at their slots as they come, checking each
@@ -131,10 +108,8 @@ class DiskTier::DiskWriter final : public Writer {
       : tier_(tier),
         id_(id),
         path_(disk_format::object_path(tier.dir_, id)),
-        primary_key_(meta.primary_key),
-        variant_(meta.variant),
-        expected_size_(meta.size),
-        block_size_(meta.block_size) {}
+        block_size_(meta.block_size),
+        tally_(meta, tier.shard_capacity()) {}
   ~DiskWriter() override {
     if (created_ && !published_) {
       tier_.manifest_->push(ManifestOp::unlink_file(path_));
@@ -145,44 +120,20 @@ class DiskTier::DiskWriter final : public Writer {
   runtime::Task<Error> publish(ObjectMeta final_meta) override;
 
  private:
-  Error check(uint32_t index, const BlockRef& block) const;
-  Error check_final(const ObjectMeta& m) const;
-
   DiskTier& tier_;
   const uint64_t id_;
   const std::string path_;
-  const std::string primary_key_;
-  const std::string variant_;
-  const uint64_t expected_size_;  // unknown_size until publish when begin_write did not know it
   const uint32_t block_size_;
-  std::vector<uint32_t> sizes_;  // written block sizes by index; 0 where not written (yet)
-  uint64_t bytes_ = 0;
+  BlockTally tally_;
   bool created_ = false;  // the file may exist
   bool finished_ = false;
   bool published_ = false;
 };
 
-Error DiskTier::DiskWriter::check(uint32_t index, const BlockRef& block) const {
-  if (finished_ || !block || block->size == 0 || block->size > block_size_) return Error::invalid;
-  uint64_t start = static_cast<uint64_t>(index) * block_size_;
-  if (expected_size_ != unknown_size) {
-    if (start >= expected_size_) return Error::invalid;
-    if (block->size != std::min<uint64_t>(block_size_, expected_size_ - start)) {
-      return Error::invalid;
-    }
-  } else if (start + block->size > tier_.shard_capacity_) {
-    return Error::no_space;  // before sizes_ grows to the index
-  }
-  if (index < sizes_.size() && sizes_[index] != 0) return Error::invalid;  // each block once
-  if (bytes_ + block->size > tier_.shard_capacity_) return Error::no_space;
-  return Error::none;
-}
-
 runtime::Task<Error> DiskTier::DiskWriter::write_block(uint32_t index, BlockRef block) {
-  if (Error e = check(index, block); e != Error::none) co_return e;
-  if (index >= sizes_.size()) sizes_.resize(index + 1, 0);
-  sizes_[index] = block->size;
-  bytes_ += block->size;
+  if (finished_ || !block) co_return Error::invalid;
+  if (Error e = tally_.admit(index, block->size); e != Error::none) co_return e;
+  tally_.record(index, block->size);
   created_ = true;
 
   char header[disk_format::block_header_size];
@@ -191,37 +142,20 @@ runtime::Task<Error> DiskTier::DiskWriter::write_block(uint32_t index, BlockRef 
   int result =
       co_await write_file(path_.c_str(), iov, 2, disk_format::slot_offset(index, block_size_));
   if (result < 0) {
-    sizes_[index] = 0;  // may be written again
-    bytes_ -= block->size;
+    tally_.forget(index);  // may be written again
     co_return result == -ENOSPC ? Error::no_space : Error::io;
   }
   co_return Error::none;
 }
 
-Error DiskTier::DiskWriter::check_final(const ObjectMeta& m) const {
-  if (m.size == unknown_size || m.block_size != block_size_ || m.primary_key != primary_key_ ||
-      m.variant != variant_ || (expected_size_ != unknown_size && m.size != expected_size_)) {
-    return Error::invalid;
-  }
-  if (sizes_.size() != m.block_count()) return Error::invalid;  // trailing blocks missing/extra
-  uint64_t total = 0;
-  for (size_t i = 0; i < sizes_.size(); ++i) {
-    uint64_t start = i * static_cast<uint64_t>(block_size_);
-    if (sizes_[i] != std::min<uint64_t>(block_size_, m.size - start)) return Error::invalid;
-    total += sizes_[i];
-  }
-  // Guards against block_count() truncating a size that no written body could have.
-  return total == m.size ? Error::none : Error::invalid;
-}
-
 runtime::Task<Error> DiskTier::DiskWriter::publish(ObjectMeta final_meta) {
   if (finished_) co_return Error::invalid;
   finished_ = true;
-  if (Error e = check_final(final_meta); e != Error::none) co_return e;
+  if (Error e = tally_.check_final(final_meta); e != Error::none) co_return e;
   std::optional<std::string> tail = disk_format::encode_meta_tail(final_meta, id_, 0);
   if (!tail) co_return Error::no_space;
   const auto region = static_cast<uint32_t>(tail->size() - disk_format::footer_size);
-  if (disk_charge(disk_format::file_length(final_meta, region)) > tier_.shard_capacity_) {
+  if (disk_charge(disk_format::file_length(final_meta, region)) > tier_.shard_capacity()) {
     co_return Error::no_space;
   }
   created_ = true;
@@ -241,12 +175,8 @@ runtime::Task<Error> DiskTier::DiskWriter::publish(ObjectMeta final_meta) {
 DiskTier::DiskTier(std::string dir, uint64_t max_size, unsigned shards,
                    std::shared_ptr<ManifestWriter> manifest)
     : dir_(std::move(dir)),
-      capacity_(max_size),
-      shard_count_(std::max(shards, 1u)),
-      shard_capacity_(max_size / shard_count_),
-      shards_(std::make_unique<Shard[]>(shard_count_)),
+      index_(std::make_unique<Index>(max_size, shards)),
       manifest_(std::move(manifest)) {
-  for (unsigned i = 0; i < shard_count_; ++i) shards_[i].policy = S3Fifo(shard_capacity_);
   manifest_->set_counter_source(
       [this](std::vector<CounterUpdate>& out) { return collect_counters(out); });
 }
@@ -281,8 +211,8 @@ DiskTier::Opened DiskTier::open(const std::string& dir, uint64_t max_size, unsig
       ++stats.evicted;
     }
   }
-  for (unsigned i = 0; i < tier->shard_count_; ++i) {
-    stats.evicted += std::exchange(tier->shards_[i].evictions, 0);
+  for (unsigned i = 0; i < tier->shard_count(); ++i) {
+    stats.evicted += std::exchange(tier->index_->shard(i).evictions, 0);
   }
   tier->open_stats_ = stats;
   return {std::move(tier), {}};
@@ -296,12 +226,10 @@ ManifestWriterStats DiskTier::manifest_stats() const {
   return manifest_->stats();
 }
 
+unsigned DiskTier::shard_count() const { return index_->shard_count(); }
+uint64_t DiskTier::shard_capacity() const { return index_->shard_capacity(); }
 unsigned DiskTier::shard_of(std::string_view primary_key) const {
-  return static_cast<unsigned>(mix(hash_of(primary_key)) % shard_count_);
-}
-
-DiskTier::Shard& DiskTier::shard_for(std::string_view primary_key) const {
-  return shards_[shard_of(primary_key)];
+  return index_->shard_of(primary_key);
 }
 
 const DiskTier::DiskObject* DiskTier::own(const ObjectRef& object) const {
@@ -311,59 +239,15 @@ const DiskTier::DiskObject* DiskTier::own(const ObjectRef& object) const {
 
 bool DiskTier::contains(const ObjectRef& object) const {
   const DiskObject* mine = own(object);
-  if (!mine) return false;
-  Shard& shard = shard_for(mine->meta().primary_key);
-  std::lock_guard lock(shard.mutex);
-  return shard.objects.contains(mine->id());
+  return mine && index_->contains(*mine);
 }
 
 std::vector<ObjectRef> DiskTier::lookup(std::string_view primary_key) {
-  Shard& shard = shard_for(primary_key);
-  std::vector<Shard::Slot> found;
-  found.reserve(4);
-  {
-    std::lock_guard lock(shard.mutex);
-    auto v = shard.variants.find(primary_key);
-    if (v == shard.variants.end()) return {};
-    for (uint64_t id : v->second) found.push_back(shard.objects.at(id));
-  }
-  std::vector<ObjectRef> refs;
-  refs.reserve(found.size());
-  for (Shard::Slot& slot : found) {
-    refs.push_back(fresh(shard, std::move(slot.snapshot), slot.hits, slot.last_access));
-  }
-  return refs;
+  return index_->lookup(primary_key);
 }
 
 ObjectRef DiskTier::lookup(std::string_view primary_key, std::string_view variant) {
-  Shard& shard = shard_for(primary_key);
-  Shard::Slot found;
-  {
-    std::lock_guard lock(shard.mutex);
-    uint64_t id = shard.find(primary_key, variant);
-    if (id == 0) return nullptr;
-    found = shard.objects.at(id);
-  }
-  return fresh(shard, std::move(found.snapshot), found.hits, found.last_access);
-}
-
-ObjectRef DiskTier::fresh(Shard& shard, std::shared_ptr<const DiskObject> snapshot, uint64_t hits,
-                          int64_t last_access) {
-  const ObjectMeta& current = snapshot->meta();
-  if (current.hits == hits && current.last_access == last_access) return snapshot;
-  ObjectMeta meta = current;  // copied outside the lock
-  meta.hits = hits;
-  meta.last_access = last_access;
-  auto updated = std::make_shared<const DiskObject>(this, snapshot->file, std::move(meta));
-  {
-    // Installed only over the version it was made from, so a concurrent update_meta wins.
-    std::lock_guard lock(shard.mutex);
-    auto slot = shard.objects.find(snapshot->id());
-    if (slot != shard.objects.end() && slot->second.snapshot == snapshot) {
-      slot->second.snapshot = updated;
-    }
-  }
-  return updated;
+  return index_->lookup(primary_key, variant);
 }
 
 std::unique_ptr<Writer> DiskTier::begin_write(const ObjectMeta& meta) {
@@ -371,7 +255,7 @@ std::unique_ptr<Writer> DiskTier::begin_write(const ObjectMeta& meta) {
   const uint32_t region = disk_format::natural_region_length(meta);
   if (region > disk_format::max_region_size) return nullptr;
   if (meta.size != unknown_size &&
-      disk_charge(disk_format::file_length(meta, region)) > shard_capacity_) {
+      disk_charge(disk_format::file_length(meta, region)) > shard_capacity()) {
     return nullptr;
   }
   const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
@@ -381,35 +265,14 @@ std::unique_ptr<Writer> DiskTier::begin_write(const ObjectMeta& meta) {
 Error DiskTier::insert(uint64_t id, ObjectMeta meta, uint32_t region_length, bool recorded) {
   const uint64_t file_length = disk_format::file_length(meta, region_length);
   const uint64_t charge = disk_charge(file_length);
-  if (charge > shard_capacity_) return Error::no_space;
-  Shard& shard = shard_for(meta.primary_key);
-  const uint64_t key_hash = object_key_hash(meta.primary_key, meta.variant);
-  const uint64_t hits = meta.hits;
-  const int64_t last_access = meta.last_access;
   auto file = std::make_shared<ObjectFile>(id, disk_format::object_path(dir_, id), manifest_);
   auto object = std::make_shared<const DiskObject>(this, std::move(file), std::move(meta));
-  const ObjectMeta& m = object->meta();
-
-  Shard::Gone gone;  // released after the lock
-  std::vector<uint64_t> evicted;
-  std::lock_guard lock(shard.mutex);
-  if (uint64_t old = shard.find(m.primary_key, m.variant)) {
-    shard.policy.remove(old, /*remember_in_ghost=*/true);
-    shard.unlink(old, gone, *manifest_);
-  }
-  shard.policy.insert(id, key_hash, charge, evicted);
-  for (uint64_t victim : evicted) shard.unlink(victim, gone, *manifest_);
-  shard.evictions += evicted.size();
-  if (!recorded) {
-    manifest_->push(ManifestOp::put(object, id, file_length, charge));
-  }
-  shard.objects.emplace(id, Shard::Slot{object, hits, last_access, region_length, false});
-  auto v = shard.variants.find(std::string_view(m.primary_key));
-  if (v == shard.variants.end()) {
-    v = shard.variants.emplace(m.primary_key, std::vector<uint64_t>{}).first;
-  }
-  v->second.push_back(id);
-  return Error::none;
+  return index_->insert(object, charge, DiskSlotState{region_length, false},
+                        [&](Index::Shard&) {
+                          if (!recorded) {
+                            manifest_->push(ManifestOp::put(object, id, file_length, charge));
+                          }
+                        });
 }
 
 runtime::Task<BlockResult> DiskTier::read_block(const ObjectRef& object, uint32_t index) {
@@ -460,12 +323,7 @@ runtime::Task<BlockResult> DiskTier::read_from(std::shared_ptr<const DiskObject>
 void DiskTier::drop_corrupt(const DiskObject& object) {
   corrupt_drops_.fetch_add(1, std::memory_order_relaxed);
   object.file->doomed.store(true, std::memory_order_release);
-  Shard& shard = shard_for(object.meta().primary_key);
-  Shard::Gone gone;
-  std::lock_guard lock(shard.mutex);
-  if (!shard.objects.contains(object.id())) return;  // already gone (and doomed)
-  shard.policy.remove(object.id());
-  shard.unlink(object.id(), gone, *manifest_);
+  index_->remove_id(object.meta().primary_key, object.id());
 }
 
 ObjectRef DiskTier::update_meta(const ObjectRef& object, ObjectMeta meta) {
@@ -478,117 +336,72 @@ ObjectRef DiskTier::update_meta(const ObjectRef& object, ObjectMeta meta) {
   }
   const uint32_t natural = disk_format::natural_region_length(meta);
   if (natural > disk_format::max_region_size) return nullptr;
-  Shard& shard = shard_for(stored.primary_key);
-  const uint64_t id = mine->id();
-
-  Shard::Gone gone;
-  std::vector<uint64_t> evicted;
-  std::shared_ptr<const DiskObject> updated;
-  {
-    std::lock_guard lock(shard.mutex);
-    auto slot = shard.objects.find(id);
-    if (slot == shard.objects.end()) return nullptr;
-    Shard::Slot& s = slot->second;
-    const uint32_t region = std::max(s.region_length, natural);
-    const uint64_t file_length = disk_format::file_length(meta, region);
+  const uint64_t capacity = shard_capacity();
+  return index_->update(*mine, std::move(meta), [&](Index::Slot& slot, ObjectMeta m) {
+    const uint32_t region = std::max(slot.extra.region_length, natural);
+    const uint64_t file_length = disk_format::file_length(m, region);
     const uint64_t charge = disk_charge(file_length);
-    if (charge > shard_capacity_) return nullptr;
-    meta.hits = std::max(meta.hits, s.hits);
-    meta.last_access = std::max(meta.last_access, s.last_access);
-    s.hits = meta.hits;
-    s.last_access = meta.last_access;
-    s.region_length = region;
-    updated = std::make_shared<const DiskObject>(this, s.snapshot->file, std::move(meta));
-    gone.push_back(std::exchange(s.snapshot, updated));
-    ManifestOp op = ManifestOp::put(updated, id, file_length, charge);
+    std::shared_ptr<const DiskObject> updated;
+    if (charge > capacity) return std::pair(updated, charge);  // refused: unchanged
+    slot.extra.region_length = region;
+    updated = mine->with_meta(std::move(m));
+    ManifestOp op = ManifestOp::put(updated, updated->id(), file_length, charge);
     op.rewrite_region = region;
     op.path = updated->file->path;
     manifest_->push(std::move(op));
-    shard.policy.recharge(id, charge, evicted);
-    for (uint64_t victim : evicted) shard.unlink(victim, gone, *manifest_);
-    shard.evictions += evicted.size();
-    if (!shard.objects.contains(id)) return nullptr;  // a larger head made it its own victim
-  }
-  return updated;
+    return std::pair(updated, charge);
+  });
 }
+
+namespace {
+
+// Marks a touched object's counters for the manifest's next collection.
+void mark_dirty(DiskShardState& shard, uint64_t id, DiskSlotState& slot) {
+  if (!std::exchange(slot.dirty, true)) shard.dirty.push_back(id);
+}
+
+}  // namespace
 
 void DiskTier::touch(const ObjectRef& object, int64_t now) {
   const DiskObject* mine = own(object);
   if (!mine) return;
-  Shard& shard = shard_for(mine->meta().primary_key);
-  std::lock_guard lock(shard.mutex);
-  auto slot = shard.objects.find(mine->id());
-  if (slot == shard.objects.end()) return;  // removed, replaced or evicted meanwhile
-  shard.policy.access(mine->id());
-  ++slot->second.hits;
-  slot->second.last_access = std::max(slot->second.last_access, now);
-  if (!std::exchange(slot->second.dirty, true)) shard.dirty.push_back(mine->id());
+  index_->touch(mine->meta().primary_key, mine->id(), now,
+                [](Index::Shard& shard, uint64_t id, Index::Slot& slot) {
+                  mark_dirty(shard.extra, id, slot.extra);
+                });
 }
 
 void DiskTier::touch(std::string_view primary_key, std::string_view variant, int64_t now) {
-  Shard& shard = shard_for(primary_key);
-  std::lock_guard lock(shard.mutex);
-  uint64_t id = shard.find(primary_key, variant);
-  if (id == 0) return;
-  Shard::Slot& slot = shard.objects.at(id);
-  shard.policy.access(id);
-  ++slot.hits;
-  slot.last_access = std::max(slot.last_access, now);
-  if (!std::exchange(slot.dirty, true)) shard.dirty.push_back(id);
+  if (uint64_t id = index_->find(primary_key, variant)) {
+    index_->touch(primary_key, id, now, [](Index::Shard& shard, uint64_t id, Index::Slot& slot) {
+      mark_dirty(shard.extra, id, slot.extra);
+    });
+  }
 }
 
 uint64_t DiskTier::collect_counters(std::vector<CounterUpdate>& out) {
-  for (unsigned i = 0; i < shard_count_; ++i) {
-    Shard& shard = shards_[i];
+  for (unsigned i = 0; i < shard_count(); ++i) {
+    Index::Shard& shard = index_->shard(i);
     std::lock_guard lock(shard.mutex);
-    for (uint64_t id : shard.dirty) {
+    for (uint64_t id : shard.extra.dirty) {
       auto slot = shard.objects.find(id);
-      if (slot == shard.objects.end() || !slot->second.dirty) continue;
-      slot->second.dirty = false;
+      if (slot == shard.objects.end() || !slot->second.extra.dirty) continue;
+      slot->second.extra.dirty = false;
       out.push_back({id, slot->second.hits, slot->second.last_access});
     }
-    shard.dirty.clear();
+    shard.extra.dirty.clear();
   }
   return next_id_.load(std::memory_order_relaxed);
 }
 
 size_t DiskTier::remove(std::string_view primary_key, std::string_view variant) {
-  Shard& shard = shard_for(primary_key);
-  Shard::Gone gone;
-  std::lock_guard lock(shard.mutex);
-  uint64_t id = shard.find(primary_key, variant);
-  if (id == 0) return 0;
-  shard.policy.remove(id);
-  shard.unlink(id, gone, *manifest_);
-  return 1;
+  return index_->remove(primary_key, variant);
 }
 
 size_t DiskTier::remove_all_variants(std::string_view primary_key) {
-  Shard& shard = shard_for(primary_key);
-  Shard::Gone gone;
-  std::lock_guard lock(shard.mutex);
-  size_t removed = 0;
-  for (auto v = shard.variants.find(primary_key); v != shard.variants.end();
-       v = shard.variants.find(primary_key)) {
-    uint64_t id = v->second.back();
-    shard.policy.remove(id);
-    shard.unlink(id, gone, *manifest_);
-    ++removed;
-  }
-  return removed;
+  return index_->remove_all_variants(primary_key);
 }
 
-TierStats DiskTier::stats() const {
-  TierStats total;
-  total.capacity = capacity_;
-  for (unsigned i = 0; i < shard_count_; ++i) {
-    const Shard& shard = shards_[i];
-    std::lock_guard lock(shard.mutex);
-    total.objects += shard.objects.size();
-    total.bytes += shard.policy.charged();
-    total.evictions += shard.evictions;
-  }
-  return total;
-}
+TierStats DiskTier::stats() const { return index_->stats(); }
 
 }  // namespace stavka::storage

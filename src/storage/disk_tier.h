@@ -97,20 +97,19 @@ class DiskTier final : public Storage {
   uint64_t corrupt_drops() const { return corrupt_drops_.load(std::memory_order_relaxed); }
 
   const std::string& dir() const { return dir_; }
-  unsigned shard_count() const { return shard_count_; }
-  uint64_t shard_capacity() const { return shard_capacity_; }
+  unsigned shard_count() const;
+  uint64_t shard_capacity() const;
   unsigned shard_of(std::string_view primary_key) const;
 
  private:
-  struct Shard;
   struct ObjectFile;
   class DiskObject;
   class DiskWriter;
+  struct Index;  // ShardedIndex<DiskObject, ...>
 
   DiskTier(std::string dir, uint64_t max_size, unsigned shards,
            std::shared_ptr<ManifestWriter> manifest);
 
-  Shard& shard_for(std::string_view primary_key) const;
   const DiskObject* own(const ObjectRef& object) const;
   // Installs an object whose file is complete. `recorded`: its row is already in the manifest
   // (start-up), so none is queued. Error::no_space if the file does not fit a shard.
@@ -118,15 +117,10 @@ class DiskTier final : public Storage {
   runtime::Task<BlockResult> read_from(std::shared_ptr<const DiskObject> object, uint32_t index);
   // Takes an object that failed a check out of the index (if it is still there).
   void drop_corrupt(const DiskObject& object);
-  ObjectRef fresh(Shard& shard, std::shared_ptr<const DiskObject> snapshot, uint64_t hits,
-                  int64_t last_access);
   uint64_t collect_counters(std::vector<CounterUpdate>& out);
 
   std::string dir_;
-  uint64_t capacity_;
-  unsigned shard_count_;
-  uint64_t shard_capacity_;
-  std::unique_ptr<Shard[]> shards_;
+  std::unique_ptr<Index> index_;
   std::shared_ptr<ManifestWriter> manifest_;
   std::atomic<uint64_t> next_id_{1};
   std::atomic<uint64_t> corrupt_drops_{0};

@@ -60,29 +60,22 @@ class MemoryTier final : public Storage {
   size_t remove_all_variants(std::string_view primary_key) override;
   TierStats stats() const override;
 
-  unsigned shard_count() const { return shard_count_; }
-  uint64_t shard_capacity() const { return shard_capacity_; }
+  unsigned shard_count() const;
+  uint64_t shard_capacity() const;
   // The shard that holds every variant of primary_key.
   unsigned shard_of(std::string_view primary_key) const;
 
  private:
-  struct Shard;
   class MemoryObject;
   class MemoryWriter;
+  struct Index;  // ShardedIndex<MemoryObject>
 
-  Shard& shard_for(std::string_view primary_key) const;
   // Downcast with an ownership check: nullptr for null refs and refs of another tier.
   const MemoryObject* own(const ObjectRef& object) const;
   // Installs a complete, validated object (MemoryWriter::publish's last step).
   Error insert(ObjectMeta meta, std::vector<BlockRef> blocks);
-  // A handle whose meta carries the counters current in the shard (see "Counters").
-  ObjectRef fresh(Shard& shard, std::shared_ptr<const MemoryObject> snapshot, uint64_t hits,
-                  int64_t last_access);
 
-  uint64_t capacity_;
-  unsigned shard_count_;
-  uint64_t shard_capacity_;
-  std::unique_ptr<Shard[]> shards_;
+  std::unique_ptr<Index> index_;
   std::atomic<uint64_t> next_id_{1};
 };
 

@@ -18,6 +18,7 @@
 #include "storage/disk_format.h"
 #include "storage/manifest_writer.h"
 #include "storage_conformance.h"
+#include "storage_stress.h"
 #include "support/run_on_reactor.h"
 
 namespace stavka::storage {
@@ -350,91 +351,20 @@ TEST_F(DiskTierTest, AbortedWriterLeavesNoFile) {
   EXPECT_TRUE(object_files(dir_.path()).empty());
 }
 
-// Several threads, each on its own reactor, publish, look up, read, touch, update and remove
-// overlapping keys in a tier small enough to evict all the time; every body's seed is in its
-// etag, so a reader can tell each block belongs to the object it looked up. Afterwards the
+// The stress run (storage_stress.h) on a tier small enough to evict all the time. Afterwards the
 // files on disk are exactly the objects in the index, and a reopen finds them all.
 TEST_F(DiskTierTest, ConcurrentUseStaysConsistentAndSurvivesReopen) {
   auto tier = open_tier(dir_.path(), 4 * 60'000, 4);
-  constexpr int threads = 4;
-  constexpr int iterations = 600;
   std::vector<std::string> keys;
   for (int i = 0; i < 12; ++i) keys.push_back("shared/" + std::to_string(i));
-  const std::vector<std::string> variants = {"", "gzip"};
-  std::atomic<int> wrong_bytes{0};
-  std::atomic<int> failures{0};
-
-  auto worker = [&](int thread) {
-    test::run_on_reactor([&]() -> runtime::Task<void> {
-      std::mt19937 rng(thread);
-      for (int i = 0; i < iterations; ++i) {
-        // Half the keys are shared by every thread, half are this thread's own.
-        std::string key = rng() % 2
-                              ? keys[rng() % keys.size()]
-                              : "own/" + std::to_string(thread) + "/" + std::to_string(rng() % 6);
-        const std::string& variant = variants[rng() % variants.size()];
-        unsigned op = rng() % 20;
-        if (op < 7) {
-          uint32_t seed = thread * 1'000'000 + i;
-          std::string body = test_body(rng() % (3 * bs), seed);
-          ObjectMeta meta = test_meta(key, variant, body.size());
-          meta.etag = std::to_string(seed);
-          std::unique_ptr<Writer> writer = tier->begin_write(meta);
-          if (!writer) {
-            ++failures;
-            continue;
-          }
-          std::vector<BlockRef> blocks = cut_blocks(body, bs);
-          for (uint32_t b = 0; b < blocks.size(); ++b) {
-            if (co_await writer->write_block(b, blocks[b]) != Error::none) ++failures;
-          }
-          if (rng() % 10 == 0) continue;  // abandoned fill: the writer aborts
-          if (co_await writer->publish(meta) != Error::none) ++failures;
-        } else if (op < 13) {
-          std::vector<ObjectRef> found;
-          if (op < 11) {
-            if (ObjectRef one = tier->lookup(key, variant)) found.push_back(one);
-          } else {
-            found = tier->lookup(key);
-          }
-          for (const ObjectRef& object : found) {
-            const ObjectMeta& meta = object->meta();
-            if (meta.primary_key != key) ++wrong_bytes;
-            std::string expected = test_body(meta.size, std::stoul(meta.etag));
-            for (uint32_t b = 0; b < meta.block_count(); ++b) {
-              BlockResult r = co_await tier->read_block(object, b);
-              if (r.error != Error::none || !r.block) {
-                ++failures;
-                break;
-              }
-              if (r.block->crc != crc32c(r.block->data.get(), r.block->size) ||
-                  r.block->view() != std::string_view(expected).substr(b * bs, bs)) {
-                ++wrong_bytes;
-              }
-            }
-            tier->touch(object, i);
-          }
-        } else if (op < 15) {
-          if (ObjectRef object = tier->lookup(key, variant)) {
-            ObjectMeta meta = object->meta();
-            meta.headers = "X-Updated-By: " + std::to_string(thread) + "\r\n";
-            ObjectRef updated = tier->update_meta(object, meta);
-            if (updated && updated->meta().etag != meta.etag) ++wrong_bytes;
-          }
-        } else if (op < 18) {
-          tier->remove(key, variant);
-        } else {
-          tier->remove_all_variants(key);
-        }
-      }
-    });
-  };
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) pool.emplace_back(worker, t);
-  for (std::thread& t : pool) t.join();
-
-  EXPECT_EQ(wrong_bytes.load(), 0);
-  EXPECT_EQ(failures.load(), 0);
+  // Half the keys are shared by every thread, half are the thread's own.
+  conformance::StressResult result =
+      conformance::stress(*tier, 4, 600, [&](int thread, std::mt19937& rng) {
+        return rng() % 2 ? keys[rng() % keys.size()]
+                         : "own/" + std::to_string(thread) + "/" + std::to_string(rng() % 6);
+      });
+  EXPECT_EQ(result.wrong_bytes, 0);
+  EXPECT_EQ(result.failures, 0);
   TierStats stats = tier->stats();
   EXPECT_LE(stats.bytes, stats.capacity);
   EXPECT_GT(stats.evictions, 0u);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "storage_conformance.h"
+#include "storage_stress.h"
 #include "support/run_on_reactor.h"
 
 namespace stavka::storage {
@@ -294,91 +295,19 @@ TEST_F(MemoryTierTest, ShardsAreIndependent) {
   EXPECT_LT(stats.objects, 41u);
 }
 
-// Several threads, each on its own reactor, publish, look up, read, touch, update and remove
-// overlapping keys in a tier small enough to evict all the time. Every body encodes its seed in
-// the etag, so a reader can tell that each block it got belongs to the object it looked up.
-// Why this is race-free by design (and TSAN-clean): all shared mutable state is a shard's maps,
+// The stress run (storage_stress.h) on a tier small enough to evict all the time; then the index
+// must still be consistent with the budget. Why this is race-free by design (and TSAN-clean): all shared mutable state is a shard's maps,
 // policy and counter, touched only under that shard's mutex; handles, metas and blocks are
 // immutable once published through that mutex; refcounts are atomic; a Writer and everything a
 // thread reads from a handle stay on that thread.
 TEST_F(MemoryTierTest, ConcurrentUseStaysConsistent) {
   MemoryTier tier(4 * 40'000, 4);
-  constexpr int threads = 4;
-  constexpr int iterations = 4000;
   std::vector<std::string> keys;
   for (int i = 0; i < 12; ++i) keys.push_back("shared/" + std::to_string(i));
-  const std::vector<std::string> variants = {"", "gzip"};
-  std::atomic<int> wrong_bytes{0};
-  std::atomic<int> failures{0};
-
-  auto worker = [&](int thread) {
-    test::run_on_reactor([&]() -> runtime::Task<void> {
-      std::mt19937 rng(thread);
-      for (int i = 0; i < iterations; ++i) {
-        const std::string& key = keys[rng() % keys.size()];
-        const std::string& variant = variants[rng() % variants.size()];
-        unsigned op = rng() % 20;
-        if (op < 7) {
-          uint32_t seed = thread * 1'000'000 + i;
-          std::string body = test_body(rng() % (3 * bs), seed);
-          ObjectMeta meta = test_meta(key, variant, body.size());
-          meta.etag = std::to_string(seed);
-          std::unique_ptr<Writer> writer = tier.begin_write(meta);
-          if (!writer) {
-            ++failures;
-            continue;
-          }
-          std::vector<BlockRef> blocks = cut_blocks(body, bs);
-          for (uint32_t b = 0; b < blocks.size(); ++b) {
-            if (co_await writer->write_block(b, blocks[b]) != Error::none) ++failures;
-          }
-          if (rng() % 10 == 0) continue;  // abandoned fill: the writer aborts
-          if (co_await writer->publish(meta) != Error::none) ++failures;
-        } else if (op < 13) {
-          std::vector<ObjectRef> found;
-          if (op < 11) {
-            if (ObjectRef one = tier.lookup(key, variant)) found.push_back(one);
-          } else {
-            found = tier.lookup(key);
-          }
-          for (const ObjectRef& object : found) {
-            const ObjectMeta& meta = object->meta();
-            if (meta.primary_key != key) ++wrong_bytes;
-            std::string expected = test_body(meta.size, std::stoul(meta.etag));
-            for (uint32_t b = 0; b < meta.block_count(); ++b) {
-              BlockResult r = co_await tier.read_block(object, b);
-              if (r.error != Error::none || !r.block) {
-                ++failures;
-                break;
-              }
-              if (r.block->crc != crc32c(r.block->data.get(), r.block->size) ||
-                  r.block->view() != std::string_view(expected).substr(b * bs, bs)) {
-                ++wrong_bytes;
-              }
-            }
-            tier.touch(object, i);
-          }
-        } else if (op < 15) {
-          if (ObjectRef object = tier.lookup(key, variant)) {
-            ObjectMeta meta = object->meta();
-            meta.headers = "X-Updated-By: " + std::to_string(thread) + "\r\n";
-            ObjectRef updated = tier.update_meta(object, meta);
-            if (updated && updated->meta().etag != meta.etag) ++wrong_bytes;
-          }
-        } else if (op < 18) {
-          tier.remove(key, variant);
-        } else {
-          tier.remove_all_variants(key);
-        }
-      }
-    });
-  };
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) pool.emplace_back(worker, t);
-  for (std::thread& t : pool) t.join();
-
-  EXPECT_EQ(wrong_bytes.load(), 0);
-  EXPECT_EQ(failures.load(), 0);
+  conformance::StressResult result = conformance::stress(
+      tier, 4, 4000, [&](int, std::mt19937& rng) { return keys[rng() % keys.size()]; });
+  EXPECT_EQ(result.wrong_bytes, 0);
+  EXPECT_EQ(result.failures, 0);
   TierStats stats = tier.stats();
   uint64_t objects = 0;
   for (const std::string& key : keys) {

@@ -1,0 +1,300 @@
+// ShardedIndex: the in-memory index both tiers keep, primary key -> variants -> object, cut
+// into shards by a hash of the primary key so that every variant of a URL lives in one shard.
+// Each shard has its own mutex, its slice of the tier's budget (capacity / shards), its own
+// S3-FIFO policy and eviction count. Critical sections are a few map and policy operations;
+// nothing is awaited under a shard lock, and objects leaving the index are released after the
+// lock is (their bodies or files may go with them).
+//
+// Objects are the tier's immutable handles. An Object provides:
+//   uint64_t id() const;                     never reused: a replacement gets a new id
+//   const ObjectMeta& meta() const;
+//   std::shared_ptr<const Object> with_meta(ObjectMeta) const;  a new version, same id and body
+//   void left_index() const;                 called under the shard lock when the object is
+//                                            removed, replaced or evicted
+// Each slot holds the version lookups hand out (`snapshot`) and live hit counters, which may be
+// ahead of it; lookups fold them into a new version outside the lock. `Extra` and `ShardExtra`
+// are the tier's own state per object and per shard, guarded by the same mutex.
+//
+// Invariants, per shard, whenever its mutex is free: every id in `variants` has a slot in
+// `objects` and is in `policy`, and vice versa; one id per (primary key, variant);
+// policy.charged() is the sum of the objects' charges and never exceeds the shard's slice.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "storage/key_hash.h"
+#include "storage/s3fifo.h"
+#include "storage/storage.h"
+
+namespace stavka::storage {
+
+struct NoExtra {};
+
+template <typename Object, typename Extra = NoExtra, typename ShardExtra = NoExtra>
+class ShardedIndex {
+ public:
+  struct Slot {
+    std::shared_ptr<const Object> snapshot;  // the version lookup hands out
+    uint64_t hits = 0;                       // live counters (touch); may be ahead of it
+    int64_t last_access = 0;
+    Extra extra{};
+  };
+  // Objects that left the index under a lock, released after it.
+  using Gone = std::vector<std::shared_ptr<const Object>>;
+
+  struct Shard {
+    // The id stored for (primary_key, variant), or 0. Under the lock.
+    uint64_t find(std::string_view primary_key, std::string_view variant) const {
+      auto v = variants.find(primary_key);
+      if (v == variants.end()) return 0;
+      for (uint64_t id : v->second) {
+        if (objects.at(id).snapshot->meta().variant == variant) return id;
+      }
+      return 0;
+    }
+
+    // Takes id out of the policy (unless it is gone from it already: evicted) and both maps.
+    // Under the lock.
+    void unlink(uint64_t id, Gone& gone, bool in_policy = true) {
+      if (in_policy) policy.remove(id);
+      auto slot = objects.find(id);
+      const Object& object = *slot->second.snapshot;
+      auto v = variants.find(object.meta().primary_key);
+      std::erase(v->second, id);
+      if (v->second.empty()) variants.erase(v);
+      object.left_index();
+      gone.push_back(std::move(slot->second.snapshot));
+      objects.erase(slot);
+    }
+
+    // Evicts what policy.insert / recharge chose. Under the lock.
+    void evict(const std::vector<uint64_t>& evicted, Gone& gone) {
+      for (uint64_t victim : evicted) unlink(victim, gone, /*in_policy=*/false);
+      evictions += evicted.size();
+    }
+
+    mutable std::mutex mutex;
+    std::unordered_map<std::string, std::vector<uint64_t>, KeyHash, std::equal_to<>> variants;
+    std::unordered_map<uint64_t, Slot> objects;
+    S3Fifo policy{0};
+    uint64_t evictions = 0;
+    ShardExtra extra{};
+  };
+
+  ShardedIndex(uint64_t capacity, unsigned shards)
+      : capacity_(capacity),
+        shard_count_(std::max(shards, 1u)),
+        shard_capacity_(capacity / shard_count_),
+        shards_(std::make_unique<Shard[]>(shard_count_)) {
+    for (unsigned i = 0; i < shard_count_; ++i) shards_[i].policy = S3Fifo(shard_capacity_);
+  }
+
+  unsigned shard_count() const { return shard_count_; }
+  uint64_t shard_capacity() const { return shard_capacity_; }
+  unsigned shard_of(std::string_view primary_key) const {
+    return static_cast<unsigned>(mix(hash_of(primary_key)) % shard_count_);
+  }
+  Shard& shard_for(std::string_view primary_key) const { return shards_[shard_of(primary_key)]; }
+  Shard& shard(unsigned i) const { return shards_[i]; }
+
+  // Every variant stored under primary_key, with current counters.
+  std::vector<ObjectRef> lookup(std::string_view primary_key) {
+    Shard& shard = shard_for(primary_key);
+    std::vector<Slot> found;
+    found.reserve(4);  // outside the lock; few URLs have more variants
+    {
+      std::lock_guard lock(shard.mutex);
+      auto v = shard.variants.find(primary_key);
+      if (v == shard.variants.end()) return {};
+      for (uint64_t id : v->second) found.push_back(shard.objects.at(id));
+    }
+    std::vector<ObjectRef> refs;
+    refs.reserve(found.size());
+    for (Slot& slot : found) refs.push_back(fresh(shard, slot));
+    return refs;
+  }
+
+  ObjectRef lookup(std::string_view primary_key, std::string_view variant) {
+    Shard& shard = shard_for(primary_key);
+    Slot found;
+    {
+      std::lock_guard lock(shard.mutex);
+      uint64_t id = shard.find(primary_key, variant);
+      if (id == 0) return nullptr;
+      found = shard.objects.at(id);
+    }
+    return fresh(shard, found);
+  }
+
+  // Whether this very version's object is still in the index.
+  bool contains(const Object& object) const {
+    Shard& shard = shard_for(object.meta().primary_key);
+    std::lock_guard lock(shard.mutex);
+    return shard.objects.contains(object.id());
+  }
+
+  // Installs object at `charge`, replacing the variant stored before (a refetch is a reuse:
+  // its key goes to S3-FIFO's ghost so the new one enters main) and evicting for room.
+  // under_lock(shard) runs last, still under the lock. Error::no_space above a shard's slice.
+  template <typename UnderLock>
+  Error insert(std::shared_ptr<const Object> object, uint64_t charge, Extra extra,
+               UnderLock&& under_lock) {
+    if (charge > shard_capacity_) return Error::no_space;
+    const ObjectMeta& m = object->meta();
+    Shard& shard = shard_for(m.primary_key);
+    const uint64_t id = object->id();
+    const uint64_t key_hash = object_key_hash(m.primary_key, m.variant);
+    Gone gone;  // declared before the lock, so released after it
+    std::vector<uint64_t> evicted;
+    std::lock_guard lock(shard.mutex);
+    if (uint64_t old = shard.find(m.primary_key, m.variant)) {
+      shard.policy.remove(old, /*remember_in_ghost=*/true);
+      shard.unlink(old, gone, /*in_policy=*/false);
+    }
+    shard.policy.insert(id, key_hash, charge, evicted);  // fits: charge <= slice
+    shard.evict(evicted, gone);
+    auto v = shard.variants.find(std::string_view(m.primary_key));
+    if (v == shard.variants.end()) {
+      v = shard.variants.emplace(m.primary_key, std::vector<uint64_t>{}).first;
+    }
+    v->second.push_back(id);
+    shard.objects.emplace(id, Slot{object, m.hits, m.last_access, std::move(extra)});
+    under_lock(shard);
+    return Error::none;
+  }
+
+  // A new version of a stored object with `meta` (same keys, size and block size: the caller
+  // checked). Counters never go back: touches since the caller's snapshot are kept. Under the
+  // lock, build(slot, meta) makes the new version and returns it with its charge, or a null
+  // object to refuse (the stored object is then unchanged). nullptr when the object is gone,
+  // refused, or evicted by its own larger charge.
+  template <typename Build>
+  std::shared_ptr<const Object> update(const Object& object, ObjectMeta meta, Build&& build) {
+    Shard& shard = shard_for(object.meta().primary_key);
+    const uint64_t id = object.id();
+    Gone gone;
+    std::vector<uint64_t> evicted;
+    std::lock_guard lock(shard.mutex);
+    auto slot = shard.objects.find(id);
+    if (slot == shard.objects.end()) return nullptr;
+    Slot& s = slot->second;
+    meta.hits = std::max(meta.hits, s.hits);
+    meta.last_access = std::max(meta.last_access, s.last_access);
+    const uint64_t hits = meta.hits;
+    const int64_t last_access = meta.last_access;
+    auto [updated, charge] = build(s, std::move(meta));
+    if (!updated || charge > shard_capacity_) return nullptr;
+    s.hits = hits;
+    s.last_access = last_access;
+    gone.push_back(std::exchange(s.snapshot, updated));
+    shard.policy.recharge(id, charge, evicted);
+    shard.evict(evicted, gone);
+    if (!shard.objects.contains(id)) return nullptr;  // a larger head made it its own victim
+    return updated;
+  }
+
+  // Records a hit on id; then also(slot) under the lock. False if it left the index.
+  template <typename Also>
+  bool touch(std::string_view primary_key, uint64_t id, int64_t now, Also&& also) {
+    Shard& shard = shard_for(primary_key);
+    std::lock_guard lock(shard.mutex);
+    auto slot = shard.objects.find(id);
+    if (slot == shard.objects.end()) return false;  // removed, replaced or evicted meanwhile
+    shard.policy.access(id);
+    ++slot->second.hits;
+    slot->second.last_access = std::max(slot->second.last_access, now);
+    also(shard, id, slot->second);
+    return true;
+  }
+  bool touch(std::string_view primary_key, uint64_t id, int64_t now) {
+    return touch(primary_key, id, now, [](Shard&, uint64_t, Slot&) {});
+  }
+
+  // The id stored for (primary_key, variant), or 0 (for tiers that act by key).
+  uint64_t find(std::string_view primary_key, std::string_view variant) const {
+    Shard& shard = shard_for(primary_key);
+    std::lock_guard lock(shard.mutex);
+    return shard.find(primary_key, variant);
+  }
+
+  // Takes id out if it is still there (one that failed a check).
+  void remove_id(std::string_view primary_key, uint64_t id) {
+    Shard& shard = shard_for(primary_key);
+    Gone gone;
+    std::lock_guard lock(shard.mutex);
+    if (shard.objects.contains(id)) shard.unlink(id, gone);
+  }
+
+  size_t remove(std::string_view primary_key, std::string_view variant) {
+    Shard& shard = shard_for(primary_key);
+    Gone gone;
+    std::lock_guard lock(shard.mutex);
+    uint64_t id = shard.find(primary_key, variant);
+    if (id == 0) return 0;
+    shard.unlink(id, gone);
+    return 1;
+  }
+
+  size_t remove_all_variants(std::string_view primary_key) {
+    Shard& shard = shard_for(primary_key);
+    Gone gone;
+    std::lock_guard lock(shard.mutex);
+    size_t removed = 0;
+    // unlink() erases the primary key's entry with its last variant, which ends the loop.
+    for (auto v = shard.variants.find(primary_key); v != shard.variants.end();
+         v = shard.variants.find(primary_key)) {
+      shard.unlink(v->second.back(), gone);
+      ++removed;
+    }
+    return removed;
+  }
+
+  TierStats stats() const {
+    TierStats total;
+    total.capacity = capacity_;
+    for (unsigned i = 0; i < shard_count_; ++i) {
+      const Shard& shard = shards_[i];
+      std::lock_guard lock(shard.mutex);
+      total.objects += shard.objects.size();
+      total.bytes += shard.policy.charged();
+      total.evictions += shard.evictions;
+    }
+    return total;
+  }
+
+ private:
+  // The slot's snapshot with its live counters folded in (one meta copy, outside the lock),
+  // installed only over the version it was made from, so a concurrent update wins.
+  ObjectRef fresh(Shard& shard, Slot& slot) {
+    std::shared_ptr<const Object> snapshot = std::move(slot.snapshot);
+    const ObjectMeta& current = snapshot->meta();
+    if (current.hits == slot.hits && current.last_access == slot.last_access) return snapshot;
+    ObjectMeta meta = current;
+    meta.hits = slot.hits;
+    meta.last_access = slot.last_access;
+    std::shared_ptr<const Object> updated = snapshot->with_meta(std::move(meta));
+    std::lock_guard lock(shard.mutex);
+    auto it = shard.objects.find(snapshot->id());
+    if (it != shard.objects.end() && it->second.snapshot == snapshot) {
+      it->second.snapshot = updated;
+    }
+    return updated;
+  }
+
+  uint64_t capacity_;
+  unsigned shard_count_;
+  uint64_t shard_capacity_;
+  std::unique_ptr<Shard[]> shards_;
+};
+
+}  // namespace stavka::storage
