@@ -34,12 +34,12 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from harness import (BENCH_DIR, PEERS_DIR, REPO, SHARED_PEERS_DIR, AtsPeer, BenchError,
+from harness import (BENCH_DIR, PEERS_DIR, REPO, SHARED_PEERS_DIR, AtsPeer, BenchError, alive_check, run_peer,
                      CpuWindow, NginxPeer, Peer, StavkaPeer, VarnishPeer, _dechunk,
                      _raise_nofile, cleanup_workdir, exit_status_text, final_status, fmt,
                      free_ports, http_get, http_request, install_signal_handlers, log,
                      make_workdir, measure_quietly, measure_wrk, memory, pin_threads, proc_tree,
-                     ratio, run_wrk, spawn, stop_all, stop_peer, tail, taskset, wait_ready, warn,
+                     ratio, run_wrk, spawn, stop_all, tail, taskset, wait_ready, warn,
                      write_results)
 from origin import body_for
 
@@ -496,12 +496,7 @@ def bench_peer(args, peer: Peer, workdir: Path, origin_port: int, origin_pid: in
     res: dict = {"name": peer.name, "errors": [], "hits": {}}
     log(f"{peer.name}: starting (pinned to CPU {args.proxy_cpu})")
 
-    def check_alive(phase: str) -> None:
-        if not peer.alive():
-            msg = (f"{peer.name} DIED during {phase}: {exit_status_text(peer.proc.returncode)}; "
-                   f"last lines of {peer.error_log()}:\n{tail(peer.error_log())}")
-            res["errors"].append(msg)
-            raise BenchError(msg)
+    check_alive = alive_check(peer, res)
 
     def run_test(what: str, fn) -> dict | None:
         """Runs one test; its failure is recorded and the next test still runs."""
@@ -519,7 +514,7 @@ def bench_peer(args, peer: Peer, workdir: Path, origin_port: int, origin_pid: in
             warn(msg)
         return None
 
-    try:
+    def body() -> None:
         peer.start(workdir, origin_port, args.proxy_cpu)
         if peer.name == "nginx":
             # The shared nginx template's listener with proxy_cache_lock on is nginx's
@@ -561,19 +556,8 @@ def bench_peer(args, peer: Peer, workdir: Path, origin_port: int, origin_pid: in
             check_alive("the miss test")
         res["pids"] = peer.pids()
         res["memory_after"] = memory(res["pids"])
-    except BenchError as e:
-        if str(e) not in res["errors"]:
-            res["errors"].append(str(e))
-            warn(str(e))
-    except Exception as e:
-        msg = f"{peer.name}: harness error: {type(e).__name__}: {e}"
-        res["errors"].append(msg)
-        warn(msg)
-    finally:
-        if peer.proc is not None:
-            stop_peer(args, peer, res)
-    log(f"{peer.name}: done")
-    return res
+
+    return run_peer(args, peer, res, body)
 
 
 def baseline(args, origin_port: int, origin_pid: int) -> dict:

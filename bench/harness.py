@@ -792,6 +792,37 @@ def measure_quietly(args, name: str, res: dict, attempt):
     return out
 
 
+def alive_check(peer: Peer, res: dict):
+    """check(phase): raises BenchError (recorded in res) if the peer has died by then."""
+    def check(phase: str) -> None:
+        if not peer.alive():
+            msg = (f"{peer.name} DIED during {phase}: {exit_status_text(peer.proc.returncode)}; "
+                   f"last lines of {peer.error_log()}:\n{tail(peer.error_log())}")
+            res["errors"].append(msg)
+            raise BenchError(msg)
+    return check
+
+
+def run_peer(args, peer: Peer, res: dict, body) -> dict:
+    """Runs body() (which starts the peer and measures it): any failure is recorded in
+    res["errors"] and warned about, and the peer is always stopped. Returns res."""
+    try:
+        body()
+    except BenchError as e:
+        if str(e) not in res["errors"]:
+            res["errors"].append(str(e))
+        warn(str(e))
+    except Exception as e:
+        msg = f"{peer.name}: harness error: {type(e).__name__}: {e}"
+        res["errors"].append(msg)
+        warn(msg)
+    finally:
+        if peer.proc is not None:
+            stop_peer(args, peer, res)
+    log(f"{peer.name}: done")
+    return res
+
+
 def stop_peer(args, peer: Peer, res: dict) -> None:
     alive_before_stop = peer.alive()
     s = stop(peer.proc, signal.SIGTERM, args.stop_grace, group=peer.signal_group)

@@ -28,10 +28,10 @@ import sys
 import time
 from pathlib import Path
 
-from harness import (PEERS_DIR, REPO, BenchError, NginxPeer, Peer, StavkaPeer, cleanup_workdir,
+from harness import (PEERS_DIR, REPO, BenchError, alive_check, run_peer, NginxPeer, Peer, StavkaPeer, cleanup_workdir,
                      final_status, fmt, http_get, install_signal_handlers, log, make_workdir,
                      measure_quietly, measure_wrk, memory, proc_tree, ratio, render_template,
-                     run_wrk, spawn, stop_all, stop_peer, tail, taskset, exit_status_text,
+                     run_wrk, spawn, stop_all, tail, taskset, exit_status_text,
                      wait_ready, warn, write_results, _raise_nofile)
 
 # --------------------------------------------------------------------------------------------
@@ -210,14 +210,9 @@ def bench_peer(args, peer: Peer, workdir: Path, origin_port: int, origin_pid: in
     res: dict = {"name": peer.name, "errors": [], "suspect": []}
     log(f"{peer.name}: starting (pinned to CPU {args.proxy_cpu})")
 
-    def check_alive(phase: str) -> None:
-        if not peer.alive():
-            msg = (f"{peer.name} DIED during {phase}: {exit_status_text(peer.proc.returncode)}; "
-                   f"last lines of {peer.log_path}:\n{tail(peer.log_path)}")
-            res["errors"].append(msg)
-            raise BenchError(msg)
+    check_alive = alive_check(peer, res)
 
-    try:
+    def body() -> None:
         peer.start(workdir, origin_port, args.proxy_cpu)
         res["port"] = peer.port
         res["start_command"] = " ".join(peer.proc.args)
@@ -273,19 +268,8 @@ def bench_peer(args, peer: Peer, workdir: Path, origin_port: int, origin_pid: in
         if args.idle > 0:
             res["idle"] = idle_test(args, peer, res)
             check_alive("the idle-connection test")
-    except BenchError as e:
-        if str(e) not in res["errors"]:
-            res["errors"].append(str(e))
-        warn(str(e))
-    except Exception as e:
-        msg = f"{peer.name}: harness error: {type(e).__name__}: {e}"
-        res["errors"].append(msg)
-        warn(msg)
-    finally:
-        if peer.proc is not None:
-            stop_peer(args, peer, res)
-    log(f"{peer.name}: done")
-    return res
+
+    return run_peer(args, peer, res, body)
 
 
 def idle_test(args, peer: Peer, res: dict) -> dict:
