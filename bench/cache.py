@@ -34,12 +34,12 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from harness import (BENCH_DIR, PEERS_DIR, REPO, SHARED_PEERS_DIR, AtsPeer, BenchError, alive_check, run_peer,
-                     CpuWindow, NginxPeer, Peer, StavkaPeer, VarnishPeer, _dechunk,
-                     _raise_nofile, cleanup_workdir, exit_status_text, final_status, fmt,
-                     free_ports, http_get, http_request, install_signal_handlers, log,
-                     make_workdir, measure_quietly, measure_wrk, memory, pin_threads, proc_tree,
-                     ratio, run_wrk, spawn, stop_all, tail, taskset, wait_ready, warn,
+from harness import (BENCH_DIR, PEERS_DIR, REPO, SHARED_PEERS_DIR, AtsPeer, BenchError,
+                     add_machine_args, alive_check, check_cpus, run_peer, stavka_peer, CpuWindow,
+                     NginxPeer, Peer, VarnishPeer, _dechunk, cleanup_workdir, exit_status_text,
+                     final_status, fmt, free_ports, http_get, http_request, install_signal_handlers,
+                     log, make_workdir, measure_quietly, measure_wrk, memory, pin_threads,
+                     proc_tree, ratio, run_wrk, spawn, stop_all, tail, taskset, wait_ready, warn,
                      write_results)
 from origin import body_for
 
@@ -827,22 +827,10 @@ def parse_args(argv=None):
     ap.add_argument("--start-timeout", type=float, default=60,
                     help="seconds a proxy gets to start answering (60)")
     # machine
-    ap.add_argument("--proxy-cpu", type=int, default=0, help="CPU for the proxy (0)")
-    ap.add_argument("--client-cpu", type=int, default=1,
-                    help="CPU for wrk, the origin and the harness (1)")
-    ap.add_argument("--max-background", type=float, default=10,
-                    help="warn when a CPU is busier than this %% before a run (10)")
-    ap.add_argument("--quiet-timeout", type=float, default=120,
-                    help="wait up to this many s for other load to stop before a run (120)")
-    ap.add_argument("--retries", type=int, default=2,
-                    help="measure again (up to this many times) when other processes used "
-                         "a CPU during a measured run (2)")
-    ap.add_argument("--stop-grace", type=float, default=10,
-                    help="seconds a proxy gets to exit after SIGTERM (10)")
+    add_machine_args(ap, "CPU for wrk, the origin and the harness (1)")
     ap.add_argument("--strict", action="store_true",
                     help="exit with status 3 when a Stavka target is missed (otherwise "
                          "targets are reported only)")
-    ap.add_argument("--keep", action="store_true", help="keep the temp dir (configs, logs)")
     ap.add_argument("--out", help="JSON result path (default bench/results/cache-<timestamp>"
                                   ".json)")
     args = ap.parse_args(argv)
@@ -866,11 +854,7 @@ def parse_args(argv=None):
 def make_peer(args, name: str) -> Peer:
     d = Path(args.peers_dir)
     if name == "stavka":
-        b = Path(args.stavka)
-        if not os.access(b, os.X_OK):
-            raise BenchError(f"{b} does not exist or is not executable: build Stavka first, "
-                             f"or run with --only ats,varnish,nginx")
-        return StavkaPeer("stavka", b, Path(args.stavka_conf))
+        return stavka_peer(args, "ats,varnish,nginx")
     if name == "ats":
         extra = None if args.ats_extra == "none" else d / "ats" / args.ats_extra
         return AtsPeer("ats", d / "ats", extra)
@@ -890,13 +874,7 @@ def preflight(args) -> None:
         if not shutil.which(tool):
             raise BenchError(f"{tool} not found: run scripts/setup.sh "
                              f"(apt-get install -y varnish trafficserver nginx-extras wrk)")
-    cpus = os.sched_getaffinity(0)
-    for c in (args.proxy_cpu, args.client_cpu):
-        if c not in cpus:
-            raise BenchError(f"CPU {c} is not available (have {sorted(cpus)})")
-    if args.proxy_cpu == args.client_cpu:
-        raise BenchError("--proxy-cpu and --client-cpu must differ")
-    _raise_nofile()
+    check_cpus(args)
     # System instances (a package's service) steal CPU and ports: say so, never stop them.
     others = []
     for d in os.listdir("/proc"):

@@ -792,6 +792,43 @@ def measure_quietly(args, name: str, res: dict, attempt):
     return out
 
 
+def add_machine_args(ap, client_cpu_help: str) -> None:
+    """The options every benchmark has: where things run, quiet-CPU checks, stopping, the temp
+    dir."""
+    ap.add_argument("--proxy-cpu", type=int, default=0, help="CPU for the proxy (0)")
+    ap.add_argument("--client-cpu", type=int, default=1, help=client_cpu_help)
+    ap.add_argument("--max-background", type=float, default=10,
+                    help="warn when a CPU is busier than this %% before a run (10)")
+    ap.add_argument("--quiet-timeout", type=float, default=120,
+                    help="wait up to this many s for other load to stop before a run (120)")
+    ap.add_argument("--retries", type=int, default=2,
+                    help="measure again (up to this many times) when other processes used "
+                         "a CPU during a measured run (2)")
+    ap.add_argument("--stop-grace", type=float, default=10,
+                    help="seconds a proxy gets to exit after SIGTERM (10)")
+    ap.add_argument("--keep", action="store_true", help="keep the temp dir (configs, logs)")
+
+
+def check_cpus(args) -> None:
+    """The proxy and client CPUs exist and differ; the open-file limit is raised."""
+    cpus = os.sched_getaffinity(0)
+    for c in (args.proxy_cpu, args.client_cpu):
+        if c not in cpus:
+            raise BenchError(f"CPU {c} is not available (have {sorted(cpus)})")
+    if args.proxy_cpu == args.client_cpu:
+        raise BenchError("--proxy-cpu and --client-cpu must differ")
+    _raise_nofile()
+
+
+def stavka_peer(args, without_it: str) -> Peer:
+    """Stavka from --stavka and --stavka-conf; without_it: the --only that leaves it out."""
+    b = Path(args.stavka)
+    if not os.access(b, os.X_OK):
+        raise BenchError(f"{b} does not exist or is not executable: build Stavka first, "
+                         f"or run with --only {without_it}")
+    return StavkaPeer("stavka", b, Path(args.stavka_conf))
+
+
 def alive_check(peer: Peer, res: dict):
     """check(phase): raises BenchError (recorded in res) if the peer has died by then."""
     def check(phase: str) -> None:

@@ -28,11 +28,11 @@ import sys
 import time
 from pathlib import Path
 
-from harness import (PEERS_DIR, REPO, BenchError, alive_check, run_peer, NginxPeer, Peer, StavkaPeer, cleanup_workdir,
-                     final_status, fmt, http_get, install_signal_handlers, log, make_workdir,
-                     measure_quietly, measure_wrk, memory, proc_tree, ratio, render_template,
-                     run_wrk, spawn, stop_all, tail, taskset, exit_status_text,
-                     wait_ready, warn, write_results, _raise_nofile)
+from harness import (PEERS_DIR, REPO, BenchError, add_machine_args, alive_check, check_cpus,
+                     run_peer, stavka_peer, NginxPeer, Peer, cleanup_workdir, final_status, fmt,
+                     http_get, install_signal_handlers, log, make_workdir, measure_quietly,
+                     measure_wrk, memory, proc_tree, ratio, render_template, run_wrk, spawn,
+                     stop_all, tail, taskset, exit_status_text, wait_ready, warn, write_results)
 
 # --------------------------------------------------------------------------------------------
 # Origin status
@@ -438,18 +438,7 @@ def parse_args(argv=None):
     ap.add_argument("--nginx-upstream-keepalive", type=int, metavar="N",
                     help="override the template's upstream 'keepalive 64;' (idle origin "
                          "connections nginx keeps; below --connections it reconnects a lot)")
-    ap.add_argument("--proxy-cpu", type=int, default=0, help="CPU for the proxy (0)")
-    ap.add_argument("--client-cpu", type=int, default=1, help="CPU for wrk + origin (1)")
-    ap.add_argument("--max-background", type=float, default=10,
-                    help="warn when a CPU is busier than this %% before a run (10)")
-    ap.add_argument("--quiet-timeout", type=float, default=120,
-                    help="wait up to this many s for other load to stop before a run (120)")
-    ap.add_argument("--retries", type=int, default=2,
-                    help="measure again (up to this many times) when other processes used "
-                         "a CPU during the measured run (2)")
-    ap.add_argument("--stop-grace", type=float, default=10,
-                    help="seconds a proxy gets to exit after SIGTERM (10)")
-    ap.add_argument("--keep", action="store_true", help="keep the temp dir (configs, logs)")
+    add_machine_args(ap, "CPU for wrk + origin (1)")
     ap.add_argument("--out", help="JSON result path (default bench/results/<timestamp>.json)")
     args = ap.parse_args(argv)
     args.only = [x.strip() for x in args.only.split(",") if x.strip()]
@@ -461,11 +450,7 @@ def parse_args(argv=None):
 
 def make_peer(args, name: str) -> Peer:
     if name == "stavka":
-        b = Path(args.stavka)
-        if not os.access(b, os.X_OK):
-            raise BenchError(f"{b} does not exist or is not executable: build Stavka first, "
-                             f"or run with --only nginx")
-        return StavkaPeer("stavka", b, Path(args.stavka_conf))
+        return stavka_peer(args, "nginx")
     return NginxPeer("nginx", Path(args.nginx_conf), args.nginx_listener,
                      args.nginx_upstream_keepalive)
 
@@ -474,13 +459,7 @@ def preflight(args) -> None:
     for tool in ("nginx", "wrk", "taskset"):
         if not shutil.which(tool):
             raise BenchError(f"{tool} not found: run scripts/setup.sh")
-    cpus = os.sched_getaffinity(0)
-    for c in (args.proxy_cpu, args.client_cpu):
-        if c not in cpus:
-            raise BenchError(f"CPU {c} is not available (have {sorted(cpus)})")
-    if args.proxy_cpu == args.client_cpu:
-        raise BenchError("--proxy-cpu and --client-cpu must differ")
-    _raise_nofile()
+    check_cpus(args)
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if args.idle + 64 > soft:
         raise BenchError(f"--idle {args.idle} needs more than RLIMIT_NOFILE {soft} descriptors")
