@@ -2,9 +2,9 @@
 // max_size bytes, that survives restarts, clean or kill -9. One file per published object in
 // the format of disk_format.h; a SQLite manifest (manifest.h) lists them.
 //
-// Index: like the memory tier's, in memory and cut into shards by a hash of the primary key,
-// each with its own mutex, slice of the budget (max_size / shards) and S3-FIFO policy; a shard
-// maps object ids to their current handle and live counters. An object costs its file's length
+// Index: the tiers' sharded index (sharded_index.h), in memory: shards by a hash of the primary
+// key, each with its own mutex, slice of the budget (max_size / shards) and S3-FIFO policy,
+// mapping object ids to their current handle and live counters. An object costs its file's length
 // rounded up to 4 KiB. Nothing is awaited and no file or SQLite call is made under a shard lock.
 //
 // I/O: every open, read, write and close of an object file on the data path is an io_uring

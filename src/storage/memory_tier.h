@@ -1,8 +1,8 @@
 // MemoryTier: the hot-object tier, a Storage (storage.h) that keeps whole objects in RAM as the
 // very blocks the fill produced (no copy), within a byte budget, evicting by S3-FIFO.
 //
-// Threads: one MemoryTier is shared by every worker. Its index (primary key -> variants) is cut
-// into shards by a hash of the primary key, so all variants of a URL live in one shard; each
+// Threads: one MemoryTier is shared by every worker. Its index (primary key -> variants,
+// sharded_index.h) is cut into shards by a hash of the primary key, so all variants of a URL live in one shard; each
 // shard has its own mutex, its own slice of the budget (capacity / shards) and its own S3-FIFO
 // policy. Critical sections are a few map and list operations: no meta or body is copied and
 // nothing is awaited under a shard lock, and objects leaving the index are destroyed after the
