@@ -23,6 +23,7 @@
 #include "net/socket.h"
 #include "proxy/cache_stage.h"
 #include "proxy/worker.h"
+#include "storage/block_arena.h"
 #include "storage/disk_tier.h"
 #include "storage/memory_tier.h"
 #include "storage/tiered_storage.h"
@@ -88,7 +89,9 @@ runtime::Task<void> accept_loop(proxy::Worker& w, int listen_fd) {
   while (!w.draining()) {
     net::SocketAddress peer;
     peer.length = sizeof peer.storage;
-    int fd = co_await runtime::accept(listen_fd, peer.get(), &peer.length);
+    // Non-blocking: hits are spliced to the socket by direct system calls (runtime/splice.h).
+    int fd = co_await runtime::accept(listen_fd, peer.get(), &peer.length,
+                                      SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) {
       if (w.draining() || fd == -EINVAL || fd == -EBADF) break;
       if (fd == -EMFILE || fd == -ENFILE) {
@@ -230,6 +233,20 @@ int run_server(const RunOptions& options) {
     }
   }
 
+  // Body blocks of 16 KiB and more live in the block arena so that hits are spliced, not
+  // copied. Declared before the cache so that it outlives every block. Without it (turned off,
+  // or refused by the kernel) blocks live on the heap and hits are copied.
+  std::unique_ptr<storage::BlockArena> arena;
+  if (cfg->cache.zero_copy) {
+    std::string error;
+    arena = storage::BlockArena::create(4 * cfg->cache.memory + (uint64_t{1} << 30), &error);
+    if (arena) {
+      storage::install_block_arena(arena.get());
+    } else {
+      log(LogLevel::warn, "cache.zero_copy: %s; hits are copied instead", error.c_str());
+    }
+  }
+
   // The cache: shared by every worker, alive until every worker thread has ended. The disk
   // tier's start-up (reading the manifest, checking files) blocks, before any worker runs.
   std::unique_ptr<storage::DiskTier> disk_tier;
@@ -303,9 +320,9 @@ int run_server(const RunOptions& options) {
           log(LogLevel::warn, "reload: listen addresses change only on restart");
         }
         if (c.cache.dir != cfg->cache.dir || c.cache.max_size != cfg->cache.max_size ||
-            c.cache.memory != cfg->cache.memory) {
-          log(LogLevel::warn, "reload: cache.dir, cache.max_size and cache.memory change only "
-                              "on restart");
+            c.cache.memory != cfg->cache.memory || c.cache.zero_copy != cfg->cache.zero_copy) {
+          log(LogLevel::warn, "reload: cache.dir, cache.max_size, cache.memory and "
+                              "cache.zero_copy change only on restart");
         }
         next = std::make_shared<const config::Config>(std::move(c));
       } catch (const config::ConfigError& e) {

@@ -80,7 +80,7 @@ void Fill::set_head(std::shared_ptr<const FillHead> head, bool shared) {
 
 void Fill::seal_open_block(std::vector<std::pair<uint32_t, storage::BlockRef>>* sealed_out) {
   auto block = std::make_shared<storage::Block>();
-  block->data.reset(new char[open_size_]);
+  block->data = storage::allocate_block_bytes(open_size_);
   std::memcpy(block->data.get(), open_.get(), open_size_);
   block->size = open_size_;
   block->crc = storage::crc32c(block->data.get(), block->size);

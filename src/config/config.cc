@@ -283,7 +283,7 @@ class Loader {
   }
 
   void load_cache(const Section& s, CacheConfig& cache) const {
-    check_keys(s, {"dir", "memory", "max_size", "block_size", "fill_continue_max",
+    check_keys(s, {"dir", "memory", "max_size", "block_size", "zero_copy", "fill_continue_max",
                    "heuristic_fraction", "heuristic_max", "uncacheable_ttl"});
     if (auto v = get_string(s, "dir")) {
       if (v->text.empty()) fail(v->line, "'cache.dir' must not be empty (leave it out instead)");
@@ -295,6 +295,7 @@ class Loader {
     set_size(s, "block_size", 4096, block);
     if (block > (64u << 20)) fail(line_of(*find(s, "block_size")), "'cache.block_size' must be at most 64MiB");
     cache.block_size = static_cast<uint32_t>(block);
+    set_bool(s, "zero_copy", cache.zero_copy);
     set_size(s, "fill_continue_max", 0, cache.fill_continue_max);
     if (const toml::node* node = find(s, "heuristic_fraction")) {
       std::optional<double> v = node->value<double>();

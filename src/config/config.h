@@ -91,6 +91,8 @@ struct CacheConfig {
   uint64_t memory = uint64_t{256} << 20;    // memory tier bytes, split evenly across workers
   uint64_t max_size = uint64_t{10} << 30;   // disk tier bytes (with dir)
   uint32_t block_size = 1u << 20;           // objects are stored in blocks of this size
+  // Blocks of 16 KiB and more in a memory file, so hits are spliced to clients, not copied.
+  bool zero_copy = true;
   // A fill whose client left goes on while others read it, and for a cacheable object up to
   // this many bytes of body (a larger remainder is abandoned: the object is not stored).
   uint64_t fill_continue_max = uint64_t{64} << 20;

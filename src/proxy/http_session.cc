@@ -217,18 +217,37 @@ bool client_has_gone(const ClientConnection& c) {
   return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
-Task<bool> send_to_client(Worker& w, Exchange& ex, iovec* iov, int count) {
-  if (ex.bytes_sent == 0) {
-    auto waited = runtime::Clock::now() - ex.start;
-    w.counters().ttfb(ex.source).observe(static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(waited).count()));
-  }
-  int64_t n = co_await runtime::send_all(ex.client.fd, iov, count,
-                                         ex.sites->config().timeouts.client_send);
-  if (n < 0) co_return false;
+namespace {
+
+// Before a response's first byte: its time to first byte.
+void note_first_byte(Worker& w, const Exchange& ex) {
+  if (ex.bytes_sent != 0) return;
+  auto waited = runtime::Clock::now() - ex.start;
+  w.counters().ttfb(ex.source).observe(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(waited).count()));
+}
+
+bool count_sent(Worker& w, Exchange& ex, int64_t n) {
+  if (n < 0) return false;
   ex.bytes_sent += static_cast<uint64_t>(n);
   w.counters().add(Metric::client_bytes_sent_total, n);
-  co_return true;
+  return true;
+}
+
+}  // namespace
+
+Task<bool> send_to_client(Worker& w, Exchange& ex, iovec* iov, int count) {
+  note_first_byte(w, ex);
+  co_return count_sent(w, ex, co_await runtime::send_all(ex.client.fd, iov, count,
+                                                         ex.sites->config().timeouts.client_send));
+}
+
+Task<bool> send_spliced_to_client(Worker& w, Exchange& ex, std::string_view prefix,
+                                  std::span<const runtime::SpliceRange> ranges) {
+  note_first_byte(w, ex);
+  co_return count_sent(w, ex, co_await runtime::send_spliced(
+                                  ex.client.fd, prefix, ranges,
+                                  ex.sites->config().timeouts.client_send));
 }
 
 Task<Outcome> respond_error(Worker& w, Exchange& ex, int status, std::string_view detail,

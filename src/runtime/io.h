@@ -145,8 +145,10 @@ inline SendBytes send_all(int fd, std::string_view bytes, Duration timeout = no_
   return SendBytes(fd, bytes, timeout);
 }
 
-inline auto accept(int fd, sockaddr* addr, socklen_t* len) {
-  return make_op([=](io_uring_sqe* s) { io_uring_prep_accept(s, fd, addr, len, SOCK_CLOEXEC); });
+// flags: SOCK_CLOEXEC and optionally SOCK_NONBLOCK for the new socket (io_uring operations
+// wait on a non-blocking socket as on a blocking one; direct system calls then never block).
+inline auto accept(int fd, sockaddr* addr, socklen_t* len, int flags = SOCK_CLOEXEC) {
+  return make_op([=](io_uring_sqe* s) { io_uring_prep_accept(s, fd, addr, len, flags); });
 }
 
 inline auto connect(int fd, const sockaddr* addr, socklen_t len, Duration timeout) {

@@ -1,6 +1,6 @@
 // Reactor: one thread's event loop on its own io_uring (thread-per-core, no work stealing).
 //
-// Everything a reactor owns (its ring, timers, receive buffers, the coroutines it runs) is
+// Everything a reactor owns (its ring, timers, receive buffers, pipes, the coroutines it runs) is
 // touched only by its own thread. Other threads reach it only through post(), which is the one
 // thread-safe entry point (see Mailbox in mailbox.h for the lifetime rules of posted work).
 //
@@ -20,6 +20,7 @@
 
 #include "runtime/buffer_pool.h"
 #include "runtime/mailbox.h"
+#include "runtime/pipe_pool.h"
 #include "runtime/timer_heap.h"
 
 namespace stavka::runtime {
@@ -63,6 +64,7 @@ class Reactor {
   void remove_timer(Timer* t) { timers_.remove(t); }
 
   BufferPool& buffers() { return *buffers_; }
+  PipePool& pipes() { return pipes_; }
 
   // Thread-safe: runs fn on this reactor's thread, soon.
   void post(std::function<void()> fn) { mailbox_.post(std::move(fn)); }
@@ -75,6 +77,7 @@ class Reactor {
   unsigned index_;
   io_uring ring_{};
   std::unique_ptr<BufferPool> buffers_;
+  PipePool pipes_;
   TimerHeap timers_;
   Mailbox mailbox_;
   Completion mailbox_completion_{};

@@ -292,7 +292,7 @@ runtime::Task<BlockResult> DiskTier::read_from(std::shared_ptr<const DiskObject>
       std::min<uint64_t>(m.block_size, m.size - static_cast<uint64_t>(index) * m.block_size));
   char header[disk_format::block_header_size];
   auto block = std::make_shared<Block>();
-  block->data = std::make_unique_for_overwrite<char[]>(size);
+  block->data = allocate_block_bytes(size);
   block->size = size;
   iovec iov[2] = {{header, sizeof header}, {block->data.get(), size}};
 

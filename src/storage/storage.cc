@@ -1,7 +1,8 @@
-// The shared pieces of the storage contract (storage.h): CRC32C, block creation, the charge of
-// an entry and error names.
+// The shared pieces of the storage contract (storage.h): CRC32C, block creation (heap or block
+// arena), the charge of an entry and error names.
 //
-// Threads: everything here is a pure function or reads constant data, callable from any worker.
+// Threads: everything here is a pure function, reads constant data or goes through the block
+// arena (thread-safe), callable from any worker.
 // The CRC implementation is chosen once, on first use (a function-local static, so the choice is
 // thread-safe), and never changes afterwards.
 #include "storage/storage.h"
@@ -9,6 +10,7 @@
 #include <array>
 #include <cstring>
 
+#include "storage/block_arena.h"
 #include "storage/crc32c.h"
 
 #if defined(__x86_64__)
@@ -107,12 +109,33 @@ uint32_t crc32c(const void* data, size_t size, uint32_t crc) {
                   : detail::crc32c_software(data, size, crc);
 }
 
+void BlockBytesDeleter::operator()(char* p) const noexcept {
+  if (arena) {
+    arena->release(p, size);
+  } else {
+    delete[] p;
+  }
+}
+
+BlockBytes allocate_block_bytes(uint32_t size) {
+  if (BlockArena* arena = installed_block_arena()) {
+    if (char* p = arena->allocate(size)) return BlockBytes(p, BlockBytesDeleter{arena, size});
+  }
+  return BlockBytes(new char[size]);
+}
+
+FileSpan Block::file_span() const {
+  const BlockArena* arena = data.get_deleter().arena;
+  if (!arena) return {};
+  return {arena->fd(), arena->offset_of(data.get())};
+}
+
 BlockRef make_block(std::string_view bytes) {
   // A block's size is a uint32_t; nothing cuts bodies into pieces that large.
   if (bytes.size() > UINT32_MAX) return nullptr;
   auto block = std::make_shared<Block>();
   block->size = static_cast<uint32_t>(bytes.size());
-  block->data = std::make_unique_for_overwrite<char[]>(bytes.size());
+  block->data = allocate_block_bytes(static_cast<uint32_t>(bytes.size()));
   if (!bytes.empty()) std::memcpy(block->data.get(), bytes.data(), bytes.size());
   block->crc = crc32c(bytes.data(), bytes.size());
   return block;

@@ -37,13 +37,35 @@ constexpr uint64_t unknown_size = UINT64_MAX;
 // CRC32C (Castagnoli) of bytes, continuing from crc (0 to start).
 uint32_t crc32c(const void* data, size_t size, uint32_t crc = 0);
 
-// An immutable piece of a body. Create with make_block(); share freely between threads.
+class BlockArena;
+
+// Frees a block's bytes where they came from: the block arena (block_arena.h) or the heap.
+struct BlockBytesDeleter {
+  BlockArena* arena = nullptr;  // null: the heap
+  uint32_t size = 0;
+  void operator()(char* p) const noexcept;
+};
+using BlockBytes = std::unique_ptr<char[], BlockBytesDeleter>;
+
+// Uninitialised memory for a block of size bytes: from the installed block arena when it takes
+// that size (then the block can be spliced, see Block::file_span), else from the heap.
+BlockBytes allocate_block_bytes(uint32_t size);
+
+// Where a block's bytes can be read by the kernel: a file and an offset, for splice(2).
+struct FileSpan {
+  int fd = -1;  // -1: the bytes are only in memory
+  uint64_t offset = 0;
+};
+
+// An immutable piece of a body. Create with make_block() (or fill allocate_block_bytes()
+// memory); share freely between threads.
 struct Block {
-  std::unique_ptr<char[]> data;
+  BlockBytes data;
   uint32_t size = 0;
   uint32_t crc = 0;  // crc32c(data, size)
 
   std::string_view view() const { return {data.get(), size}; }
+  FileSpan file_span() const;
 };
 using BlockRef = std::shared_ptr<const Block>;
 BlockRef make_block(std::string_view bytes);

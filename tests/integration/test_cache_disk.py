@@ -143,7 +143,10 @@ def test_a_flipped_byte_in_the_first_block_is_refetched_not_served(stavka, origi
     assert origin.request_count == 2
 
 
-def test_a_flipped_byte_in_a_later_block_truncates_and_drops_the_object(stavka, origin, tmp_path):
+def test_a_flipped_byte_found_before_the_first_byte_is_refetched_whole(stavka, origin, tmp_path):
+    """Stored blocks go out in batches of up to 1 MiB (spliced together): a corrupt block in
+    the first batch is found before anything was sent, so the client gets the whole body from
+    the origin instead of a cut one."""
     cache_dir = tmp_path / "cache"
     p = start(stavka, origin, cache_dir)
     n = 300_000  # five 64 KiB blocks
@@ -152,6 +155,23 @@ def test_a_flipped_byte_in_a_later_block_truncates_and_drops_the_object(stavka, 
     # Past block 3's start (3 blocks of 64 KiB, plus their small record headers).
     flip_byte_in(cache_dir, pattern(n)[:64], from_offset=3 * 65536 + 8192)
     p = start(stavka, origin, cache_dir, port=p.port)
+    r = p.get(f"/size/{n}?{CC}")
+    assert r.status == 200 and r.body == pattern(n) and not is_hit(r)
+    assert origin.request_count == 2
+    r = p.get(f"/size/{n}?{CC}")
+    assert r.body == pattern(n) and without_origin(r), r.header("cache-status")
+    assert origin.request_count == 2
+
+
+def test_a_flipped_byte_past_the_first_megabyte_truncates_and_drops_the_object(
+        stavka, origin, tmp_path):
+    cache_dir = tmp_path / "cache"
+    p = start(stavka, origin, cache_dir)
+    n = 1_600_000  # 25 blocks of 64 KiB; the first 16 (1 MiB) go out before block 20 is read
+    assert p.get(f"/size/{n}?{CC}").body == pattern(n)
+    assert p.stop(signal.SIGTERM) == 0
+    flip_byte_in(cache_dir, pattern(n)[:64], from_offset=20 * 65536 + 8192)
+    p = start(stavka, origin, cache_dir, port=p.port)
     with RawConn(p.port) as c:
         c.send(build_request("GET", f"/size/{n}?{CC}"))
         h = c.read_head()
@@ -159,7 +179,7 @@ def test_a_flipped_byte_in_a_later_block_truncates_and_drops_the_object(stavka, 
         got = bytearray()
         with pytest.raises(Exception):
             c.stream_body(h, got.extend)
-        assert len(got) < n, "a corrupt block was served as part of a whole body"
+        assert 1 << 20 <= len(got) < n, "a corrupt block was served as part of a whole body"
         assert bytes(got) == pattern(n)[:len(got)]
     r = p.get(f"/size/{n}?{CC}")
     assert r.body == pattern(n) and not is_hit(r)
