@@ -237,6 +237,9 @@ int run_server(const RunOptions& options) {
   // copied. Declared before the cache so that it outlives every block. Without it (turned off,
   // or refused by the kernel) blocks live on the heap and hits are copied.
   std::unique_ptr<storage::BlockArena> arena;
+  struct Uninstall {
+    ~Uninstall() { storage::install_block_arena(nullptr); }
+  } uninstall_arena;  // destroyed before the arena, after the cache
   if (cfg->cache.zero_copy) {
     std::string error;
     arena = storage::BlockArena::create(4 * cfg->cache.memory + (uint64_t{1} << 30), &error);
@@ -274,6 +277,7 @@ int run_server(const RunOptions& options) {
   admin::AdminContext admin_ctx;
   admin_ctx.tiers.push_back({"memory", storage.memory()});
   if (storage.disk()) admin_ctx.tiers.push_back({"disk", storage.disk()});
+  admin_ctx.arena = arena.get();
   std::latch started(n);
   std::latch all_ready(1);
   for (unsigned i = 0; i < n; ++i) {

@@ -97,6 +97,18 @@ std::string render_metrics(const AdminContext& context) {
       sample(out, m.name, "tier=\"" + context.tiers[i].name + "\"", stats[i].*m.field);
     }
   }
+  if (context.arena) {
+    const storage::BlockArena::Stats a = context.arena->stats();
+    metric_header(out, "stavka_block_arena_bytes", "gauge",
+                  "Bytes of body blocks in the block arena (memory file hits are spliced from)");
+    sample(out, "stavka_block_arena_bytes", "", a.bytes_in_use);
+    metric_header(out, "stavka_block_arena_reserve_bytes", "gauge",
+                  "Address space reserved for the block arena (RAM is used only as written)");
+    sample(out, "stavka_block_arena_reserve_bytes", "", a.reserve);
+    metric_header(out, "stavka_block_arena_full_total", "counter",
+                  "Blocks put on the heap (then copied, not spliced) because the arena was full");
+    sample(out, "stavka_block_arena_full_total", "", a.full);
+  }
   return out;
 }
 

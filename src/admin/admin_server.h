@@ -10,6 +10,7 @@
 
 #include "proxy/metrics.h"
 #include "runtime/task.h"
+#include "storage/block_arena.h"
 #include "storage/storage.h"
 
 namespace stavka::admin {
@@ -23,14 +24,15 @@ struct TierSource {
 struct AdminContext {
   std::vector<const proxy::Counters*> workers;
   std::vector<TierSource> tiers;
+  const storage::BlockArena* arena = nullptr;  // null: blocks live on the heap
   std::string version;
 };
 
 // Accepts admin connections on listen_fd until it is shut down.
 runtime::Task<void> serve_admin(int listen_fd, const AdminContext& context);
 
-// Prometheus text exposition: the workers' summed counters and histograms, and the tiers'
-// stats read at scrape time.
+// Prometheus text exposition: the workers' summed counters and histograms, and the tiers' and
+// the block arena's stats read at scrape time.
 std::string render_metrics(const AdminContext& context);
 
 }  // namespace stavka::admin

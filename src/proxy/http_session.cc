@@ -245,9 +245,10 @@ Task<bool> send_to_client(Worker& w, Exchange& ex, iovec* iov, int count) {
 Task<bool> send_spliced_to_client(Worker& w, Exchange& ex, std::string_view prefix,
                                   std::span<const runtime::SpliceRange> ranges) {
   note_first_byte(w, ex);
-  co_return count_sent(w, ex, co_await runtime::send_spliced(
-                                  ex.client.fd, prefix, ranges,
-                                  ex.sites->config().timeouts.client_send));
+  int64_t n = co_await runtime::send_spliced(ex.client.fd, prefix, ranges,
+                                             ex.sites->config().timeouts.client_send);
+  if (n > 0) w.counters().add(Metric::client_bytes_spliced_total, n);
+  co_return count_sent(w, ex, n);
 }
 
 Task<Outcome> respond_error(Worker& w, Exchange& ex, int status, std::string_view detail,

@@ -32,6 +32,8 @@ namespace stavka::proxy {
   X(origin_retries_total, counter, "Requests retried on another origin connection")           \
   X(origin_bad_responses_total, counter, "Malformed or truncated origin responses")            \
   X(client_bytes_sent_total, counter, "Bytes sent to clients, heads included")                \
+  X(client_bytes_spliced_total, counter,                                                       \
+    "Bytes of those sent by splice from the block arena (heads included), not copied")         \
   X(origin_bytes_received_total, counter, "Bytes received from origins, heads included")       \
   X(cache_hits_total, counter, "Requests answered from a stored object (fresh, or stale allowed)") \
   X(cache_misses_total, counter, "Cacheable requests with nothing usable stored (fill started or joined)") \

@@ -34,6 +34,11 @@ int fill(Cursor& c, const Pipe& pipe) {
       if (n > 0) c.prefix.remove_prefix(static_cast<size_t>(n));
     } else {
       const SpliceRange& r = c.ranges.front();
+      if (c.into_range == r.size) {  // an empty range
+        c.ranges = c.ranges.subspan(1);
+        c.into_range = 0;
+        continue;
+      }
       auto offset = static_cast<loff_t>(r.offset + c.into_range);
       n = ::splice(r.fd, &offset, pipe.write_fd, nullptr, r.size - c.into_range, splice_flags);
       if (n == 0) return -EIO;  // the file is shorter than the range
@@ -53,7 +58,7 @@ int fill(Cursor& c, const Pipe& pipe) {
 Task<int64_t> send_spliced(int sock, std::string_view prefix, std::span<const SpliceRange> ranges,
                            Duration timeout) {
   Reactor& reactor = Reactor::current();
-  const Clock::time_point deadline = reactor.now() + timeout;
+  const Clock::time_point deadline = Clock::now() + timeout;
   Pipe pipe = reactor.pipes().take();
   if (!pipe) co_return -errno;
   Cursor c{prefix, ranges};

@@ -7,6 +7,9 @@
 // waited for, with an io_uring poll. So the socket must be non-blocking (O_NONBLOCK); the file
 // must be one whose pages are in memory (splicing from it never waits for a device).
 //
+// splice(2) has no MSG_NOSIGNAL: a peer that has gone raises SIGPIPE, so the process must ignore
+// that signal (the server does at start) to get -EPIPE instead.
+//
 // Callers keep the files' ranges unchanged until the send completes; after that the kernel may
 // still hold the pages (until the peer acknowledges them), so a range is never rewritten in
 // place afterwards (see block_arena.h for how the arena reuses its pages).

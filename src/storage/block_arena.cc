@@ -10,6 +10,7 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 
 namespace stavka::storage {
 
@@ -20,6 +21,14 @@ constexpr uint64_t page_size = 4096;
 uint64_t round_to_page(uint64_t n) { return (n + page_size - 1) & ~(page_size - 1); }
 
 std::atomic<BlockArena*> installed{nullptr};
+
+// True when the system puts huge pages in shared memory whatever a mapping advises.
+bool shmem_huge_pages_forced() {
+  std::ifstream in("/sys/kernel/mm/transparent_hugepage/shmem_enabled");
+  std::string setting;
+  std::getline(in, setting);
+  return setting.find("[force]") != std::string::npos;
+}
 
 }  // namespace
 
@@ -40,12 +49,23 @@ std::unique_ptr<BlockArena> BlockArena::create(uint64_t reserve, std::string* er
     ::close(fd);
     return nullptr;
   }
+  if (shmem_huge_pages_forced()) {
+    *error = "transparent huge pages are forced on shared memory "
+             "(/sys/kernel/mm/transparent_hugepage/shmem_enabled is \"force\"), so freed pages "
+             "cannot be punched out while sockets still hold them";
+    ::close(fd);
+    return nullptr;
+  }
   void* base = mmap(nullptr, reserve, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
   if (base == MAP_FAILED) {
     *error = std::string("mapping the block arena: ") + std::strerror(errno);
     ::close(fd);
     return nullptr;
   }
+  // Small pages only: punching part of a huge page zeroes it in place when it cannot be split
+  // (a socket still holds it), which would change bytes in flight. Every page of the file is
+  // allocated through this mapping (writes and MADV_POPULATE_WRITE), so the advice covers all.
+  madvise(base, reserve, MADV_NOHUGEPAGE);
   return std::unique_ptr<BlockArena>(
       new BlockArena(fd, static_cast<char*>(base), reserve, std::max<uint32_t>(min_block, 1)));
 }
@@ -107,8 +127,12 @@ char* BlockArena::allocate(uint32_t size) {
     offset = static_cast<uint64_t>(c) * chunk_size + uint64_t{slot} * slot_size(size_class);
   }
   char* p = base_ + offset;
-  // One call instead of a page fault per page (older kernels: the faults happen on first write).
-  madvise(p, round_to_page(size), MADV_POPULATE_WRITE);
+  // One call instead of a page fault per page. EINVAL: a kernel before 5.14, the pages come
+  // with the first writes instead. Anything else (no memory): the caller uses the heap.
+  if (madvise(p, round_to_page(size), MADV_POPULATE_WRITE) != 0 && errno != EINVAL) {
+    release(p, size);
+    return nullptr;
+  }
   return p;
 }
 

@@ -11,6 +11,10 @@
 // before the slot can be handed out again: the old pages live on, detached, until the kernel
 // drops its last reference, and the next block written there gets fresh ones.
 //
+// Huge pages would defeat that (a partly punched huge page still referenced by a socket is
+// zeroed in place), so the mapping is advised against them and the arena refuses to start where
+// the system forces them on shared memory.
+//
 // Slots are carved from 64 MiB chunks, each dedicated to one size class while any of its slots
 // is in use; a chunk whose last slot is released returns to the free pool, so a change in the
 // mix of block sizes does not strand the reserve.
@@ -43,7 +47,8 @@ class BlockArena {
   };
 
   // An arena of `reserve` bytes (rounded up to whole chunks) for blocks of min_block bytes or
-  // more. nullptr with *error set when the kernel refuses the memory file or the mapping.
+  // more. nullptr with *error set when the kernel refuses the memory file or the mapping, or
+  // forces huge pages on shared memory.
   static std::unique_ptr<BlockArena> create(uint64_t reserve, std::string* error,
                                             uint32_t min_block = default_min_block);
   ~BlockArena();
@@ -51,8 +56,8 @@ class BlockArena {
   BlockArena& operator=(const BlockArena&) = delete;
 
   // Writable memory for a block of `size` bytes, its pages already allocated; nullptr when the
-  // size is under min_block or over the largest class, or no slot is free (the caller then uses
-  // the heap).
+  // size is under min_block or over the largest class, no slot is free or the pages cannot be
+  // had (the caller then uses the heap).
   char* allocate(uint32_t size);
   // Returns memory from allocate(size) (the same size).
   void release(char* p, uint32_t size);
