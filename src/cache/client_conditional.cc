@@ -1,4 +1,5 @@
-// Evaluation of a client's If-None-Match / If-Modified-Since against a stored response.
+// Evaluation of a client's If-None-Match / If-Modified-Since, and of If-Range, against a stored
+// response.
 //
 // Stateless. The order of evaluation is RFC 9110 §13.2.2 restricted to what a cache evaluates.
 #include "cache/client_conditional.h"
@@ -56,6 +57,27 @@ ConditionalResult evaluate_client_conditionals(std::string_view method,
   if (!since || *since > now) return ConditionalResult::send_full;
   return stored_modification_time(stored) <= *since ? ConditionalResult::not_modified
                                                      : ConditionalResult::send_full;
+}
+
+bool if_range_allows(const http::HeaderMap& request_headers, const StoredResponse& stored) {
+  std::vector<std::string_view> lines = request_headers.all("if-range");
+  if (lines.empty()) return true;
+  if (lines.size() != 1) return false;
+  std::string_view value = lines[0];
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  if (!value.empty() && (value.front() == '"' || value.front() == 'W')) {
+    std::optional<EntityTag> asked = parse_entity_tag(value);
+    const std::string* etag = stored.headers.find("etag");
+    std::optional<EntityTag> current = etag ? parse_entity_tag(*etag) : std::nullopt;
+    return asked && current && strong_match(*asked, *current);
+  }
+  std::optional<time_t> asked = http::parse_http_date(value);
+  const std::string* lm = stored.headers.find("last-modified");
+  const std::string* date = stored.headers.find("date");
+  std::optional<time_t> modified = lm ? http::parse_http_date(*lm) : std::nullopt;
+  std::optional<time_t> dated = date ? http::parse_http_date(*date) : std::nullopt;
+  // §8.8.2.2: for a cache, a Last-Modified is strong when at least 60 s before the stored Date.
+  return asked && modified && dated && *asked == *modified && *modified + 60 <= *dated;
 }
 
 http::HeaderMap not_modified_fields(const http::HeaderMap& full) {

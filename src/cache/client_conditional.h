@@ -4,7 +4,7 @@
 // Pure functions; any thread; `now` is passed in. Only If-None-Match and If-Modified-Since are
 // evaluated: RFC 9111 §4.3.2 says If-Match and If-Unmodified-Since are not applicable to a
 // cache (they are the origin's to evaluate, for unsafe methods the cache forwards anyway), and
-// If-Range belongs to range handling. Conditions are evaluated only against a stored 200: a
+// If-Range is asked separately (if_range_allows) by range handling. Conditions are evaluated only against a stored 200: a
 // 304 stands in for a 200 (RFC 9110 §15.4.5) and preconditions are ignored when the
 // unconditional answer would not be 2xx (§13.2.1).
 #pragma once
@@ -30,6 +30,14 @@ enum class ConditionalResult : uint8_t {
 ConditionalResult evaluate_client_conditionals(std::string_view method,
                                                const http::HeaderMap& request_headers,
                                                const StoredResponse& stored, int64_t now);
+
+// If-Range (RFC 9110 §13.1.5) against a stored response: true when the request has no If-Range,
+// or its validator matches, so a Range applies; false when the whole representation must be
+// sent instead. An entity-tag matches only by strong comparison (a weak tag never does); an
+// HTTP-date only when it equals the stored Last-Modified exactly and that date is a strong
+// validator (§8.8.2.2, for a cache: at least 60 s before the stored Date). Anything unreadable
+// does not match: the full response is always a correct answer.
+bool if_range_allows(const http::HeaderMap& request_headers, const StoredResponse& stored);
 
 // The fields of a 304 sent in place of the full response whose fields are `full` (RFC 9110
 // §15.4.5): Cache-Control, CDN-Cache-Control, Content-Location, Date, ETag, Expires, Vary,

@@ -15,7 +15,9 @@
 #include <chrono>
 #include <coroutine>
 #include <ctime>
+#include <cstdio>
 #include <deque>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,7 @@
 #include "cache/validation.h"
 #include "cache/vary.h"
 #include "http/date.h"
+#include "http/range.h"
 #include "http/serializer.h"
 #include "proxy/client_io.h"
 #include "proxy/forwarding.h"
@@ -128,9 +131,108 @@ Task<Outcome> send_not_modified(Worker& w, Exchange& ex, const cache::StoredResp
   co_return ex.close_connection ? Outcome::close : Outcome::done;
 }
 
-// Sends a stored object (head: its decoding). Returns nullopt when a block cannot be read (gone
-// or corrupt) before anything was sent: the caller fetches it again. Past that point such a
-// block ends the response early and closes the connection.
+// Sends prefix, then bytes [first, first + length) of a stored object's body. Blocks whose bytes
+// lie in a file (the block arena) are spliced, up to splice_batch bytes per send; others are
+// copied by writev. Returns Outcome::done when all was sent; nullopt when a block cannot be read
+// (gone or corrupt) before this exchange sent anything (the caller fetches the object again);
+// Outcome::close when one cannot be read later (the response is cut: never a short body that
+// looks complete); Outcome::client_gone.
+Task<std::optional<Outcome>> send_body(Worker& w, Exchange& ex, CacheServices& services,
+                                       const storage::ObjectRef& object, std::string_view prefix,
+                                       uint64_t first, uint64_t length) {
+  const storage::ObjectMeta& meta = object->meta();
+  std::vector<storage::BlockRef> batch;
+  std::vector<runtime::SpliceRange> ranges;
+  std::vector<iovec> copied;
+  uint64_t at = first;
+  const uint64_t end = first + length;
+  while (at < end || !prefix.empty()) {
+    batch.clear();
+    ranges.clear();
+    copied.clear();
+    if (!prefix.empty()) copied.push_back({const_cast<char*>(prefix.data()), prefix.size()});
+    uint64_t batch_size = 0;
+    storage::Error error = storage::Error::none;
+    while (at < end && batch_size < splice_batch) {
+      const auto index = static_cast<uint32_t>(at / meta.block_size);
+      storage::BlockResult r = co_await services.storage->read_block(object, index);
+      if (r.error != storage::Error::none) {
+        runtime::log(runtime::LogLevel::warn, "cache: block %u of %s: %s", index,
+                     meta.url.c_str(), storage::error_name(r.error));
+        error = r.error;
+        break;
+      }
+      const uint64_t in_block = at - uint64_t{index} * meta.block_size;
+      const auto take = static_cast<uint32_t>(std::min<uint64_t>(end - at, r.block->size - in_block));
+      storage::FileSpan span = r.block->file_span();
+      if (span.fd < 0 && !batch.empty()) break;  // goes out in the next, copied, send
+      at += take;
+      batch_size += take;
+      if (span.fd >= 0) {
+        ranges.push_back({span.fd, span.offset + in_block, take});
+      } else {
+        copied.push_back({const_cast<char*>(r.block->data.get()) + in_block, take});
+      }
+      batch.push_back(std::move(r.block));
+      if (span.fd < 0) break;  // a copied block goes alone
+    }
+    if (error != storage::Error::none && (batch.empty() || ex.bytes_sent == 0)) {
+      if (ex.bytes_sent == 0) co_return std::nullopt;  // nothing sent: fetch it again
+      co_return Outcome::close;
+    }
+    bool sent;
+    if (!ranges.empty()) {
+      sent = co_await send_spliced_to_client(w, ex, prefix, ranges);
+    } else {
+      sent = co_await send_to_client(w, ex, copied.data(), static_cast<int>(copied.size()));
+    }
+    if (!sent) co_return Outcome::client_gone;
+    prefix = {};
+    if (error != storage::Error::none) co_return Outcome::close;
+  }
+  co_return Outcome::done;
+}
+
+// The Range of a GET for a stored 200 of known size, resolved (RFC 9110 §14); whole when there
+// is none, it is unusable, or If-Range says the client's copy is another representation.
+http::ResolvedRange requested_range(const Exchange& ex, const StoredHead& head, uint64_t size) {
+  std::vector<std::string_view> lines = ex.request.headers.all("range");
+  if (lines.size() != 1 || ex.is_head || head.response.status != 200 ||
+      size == storage::unknown_size ||
+      !cache::if_range_allows(ex.request.headers, head.response)) {
+    return {};
+  }
+  return http::resolve_range(lines[0], size);
+}
+
+// A boundary for multipart/byteranges: random, so no body contains it (RFC 2046 §5.1.1).
+std::string multipart_boundary() {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  char text[40];
+  std::snprintf(text, sizeof text, "stavka-%016llx%08llx",
+                static_cast<unsigned long long>(random()),
+                static_cast<unsigned long long>(random() & 0xFFFFFFFFu));
+  return text;
+}
+
+// 416 for a Range no byte of the stored object satisfies (RFC 9110 §15.5.17).
+Task<Outcome> send_unsatisfiable(Worker& w, Exchange& ex, uint64_t size, std::string_view age,
+                                 const cache::CacheStatus& params) {
+  http::ResponseHead head;
+  head.status = 416;
+  head.headers.add("Date", http::http_date_now());
+  head.headers.add("Content-Range", http::unsatisfied_content_range(size));
+  bool chunked = false;
+  std::string out = client_head(w, ex, head, 0, age, params, &chunked);
+  iovec iov{out.data(), out.size()};
+  if (!co_await send_to_client(w, ex, &iov, 1)) co_return Outcome::client_gone;
+  co_return ex.close_connection ? Outcome::close : Outcome::done;
+}
+
+// Sends a stored object (head: its decoding), or the ranges of it the request asks for. Returns
+// nullopt when a block cannot be read (gone or corrupt) before anything was sent: the caller
+// fetches it again. Past that point such a block ends the response early and closes the
+// connection.
 Task<std::optional<Outcome>> send_stored(Worker& w, Exchange& ex, CacheServices& services,
                                          const storage::ObjectRef& object,
                                          const StoredHead& head,
@@ -144,6 +246,11 @@ Task<std::optional<Outcome>> send_stored(Worker& w, Exchange& ex, CacheServices&
     services.storage->touch(object, now);
     co_return co_await send_not_modified(w, ex, head.response, age, params);
   }
+  const http::ResolvedRange range = requested_range(ex, head, meta.size);
+  if (range.verdict == http::RangeVerdict::unsatisfiable) {
+    services.storage->touch(object, now);
+    co_return co_await send_unsatisfiable(w, ex, meta.size, age, params);
+  }
   std::shared_ptr<const StoredHead> stripped;
   if (!strip_fields.empty()) {
     // no-cache="field": those fields are not served without revalidation (RFC 9111 §5.2.2.4).
@@ -151,58 +258,56 @@ Task<std::optional<Outcome>> send_stored(Worker& w, Exchange& ex, CacheServices&
     for (const std::string& field : strip_fields) response.headers.remove(field);
     stripped = make_stored_head(std::move(response));
   }
+  const StoredHead& served = stripped ? *stripped : head;
   set_status(w, ex, params);
   ex.close_connection |= !ex.client_keep_alive || w.draining();
-  ex.status = head.response.status;
   std::string out;
-  assemble_head(stripped ? *stripped : head, age, ex.cache_status, w.config().via_name,
-                meta.size, ex.close_connection, out);
-  const uint32_t blocks = ex.is_head ? 0 : meta.block_count();
-  // The head goes out with the first body bytes. Blocks whose bytes lie in a file (the block
-  // arena) are spliced, up to splice_batch bytes per send; others are copied by writev.
-  std::string_view head_bytes = out;
-  std::vector<storage::BlockRef> batch;
-  std::vector<runtime::SpliceRange> ranges;
-  uint32_t next = 0;
-  while (next < blocks || !head_bytes.empty()) {
-    batch.clear();
-    ranges.clear();
-    uint64_t batch_size = 0;
-    storage::Error error = storage::Error::none;
-    while (next < blocks && batch_size < splice_batch) {
-      storage::BlockResult r = co_await services.storage->read_block(object, next);
-      if (r.error != storage::Error::none) {
-        runtime::log(runtime::LogLevel::warn, "cache: block %u of %s: %s", next,
-                     meta.url.c_str(), storage::error_name(r.error));
-        error = r.error;
-        break;
-      }
-      storage::FileSpan span = r.block->file_span();
-      if (span.fd < 0 && !batch.empty()) break;  // goes out in the next, copied, send
-      ++next;
-      batch_size += r.block->size;
-      if (span.fd >= 0) ranges.push_back({span.fd, span.offset, r.block->size});
-      batch.push_back(std::move(r.block));
-      if (span.fd < 0) break;  // a copied block goes alone
+  std::optional<Outcome> result;
+  if (range.verdict == http::RangeVerdict::whole) {
+    ex.status = head.response.status;
+    assemble_head(served, age, ex.cache_status, w.config().via_name, meta.size,
+                  ex.close_connection, out);
+    result = co_await send_body(w, ex, services, object, out, 0, ex.is_head ? 0 : meta.size);
+  } else if (range.ranges.size() == 1) {
+    const http::ByteRange& r = range.ranges[0];
+    std::string content_range = http::content_range(r, meta.size);
+    PartialHead partial{content_range, {}};
+    ex.status = 206;
+    assemble_head(served, age, ex.cache_status, w.config().via_name, r.size(),
+                  ex.close_connection, out, &partial);
+    result = co_await send_body(w, ex, services, object, out, r.first, r.size());
+  } else {
+    // multipart/byteranges (RFC 9110 §14.6): each part with the stored type and its range.
+    const std::string boundary = multipart_boundary();
+    const std::string* type = served.response.headers.find("content-type");
+    std::vector<std::string> part_heads;
+    uint64_t total = 0;
+    for (const http::ByteRange& r : range.ranges) {
+      std::string& p = part_heads.emplace_back();
+      p.append("\r\n--").append(boundary).append("\r\n");
+      if (type) p.append("Content-Type: ").append(*type).append("\r\n");
+      p.append("Content-Range: ").append(http::content_range(r, meta.size)).append("\r\n\r\n");
+      total += p.size() + r.size();
     }
-    if (error != storage::Error::none && (batch.empty() || ex.bytes_sent == 0)) {
-      if (ex.bytes_sent == 0) co_return std::nullopt;  // nothing sent: fetch it again
-      co_return Outcome::close;  // truncated: never a short body that looks complete
+    const std::string closing = "\r\n--" + boundary + "--\r\n";
+    total += closing.size();
+    const std::string multipart_type = "multipart/byteranges; boundary=" + boundary;
+    PartialHead partial{{}, multipart_type};
+    ex.status = 206;
+    assemble_head(served, age, ex.cache_status, w.config().via_name, total, ex.close_connection,
+                  out, &partial);
+    out.append(part_heads[0]);
+    for (size_t i = 0; i < range.ranges.size(); ++i) {
+      result = co_await send_body(w, ex, services, object, i == 0 ? out : part_heads[i],
+                                  range.ranges[i].first, range.ranges[i].size());
+      if (result != Outcome::done) break;
     }
-    bool sent;
-    if (!ranges.empty()) {
-      sent = co_await send_spliced_to_client(w, ex, head_bytes, ranges);
-    } else {
-      iovec iov[2];
-      int n = 0;
-      if (!head_bytes.empty()) iov[n++] = {const_cast<char*>(head_bytes.data()), head_bytes.size()};
-      if (!batch.empty()) iov[n++] = {const_cast<char*>(batch[0]->data.get()), batch[0]->size};
-      sent = co_await send_to_client(w, ex, iov, n);
+    if (result == Outcome::done) {
+      iovec iov{const_cast<char*>(closing.data()), closing.size()};
+      if (!co_await send_to_client(w, ex, &iov, 1)) result = Outcome::client_gone;
     }
-    if (!sent) co_return Outcome::client_gone;
-    head_bytes = {};
-    if (error != storage::Error::none) co_return Outcome::close;  // truncated, as above
   }
+  if (result != Outcome::done) co_return result;
   services.storage->touch(object, now);
   co_return ex.close_connection ? Outcome::close : Outcome::done;
 }
@@ -723,7 +828,7 @@ Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
   const bool caching = services && ex.site->config->cache;
   std::optional<cache::RequestUrl> url =
       caching ? cache::request_url("http", ex.authority, ex.origin_target) : std::nullopt;
-  if (!url || !get_or_head || ex.request.has_body() || ex.request.headers.contains("range")) {
+  if (!url || !get_or_head || ex.request.has_body()) {
     w.counters().add(Metric::cache_bypass_total);
     set_status(w, ex, forwarded(get_or_head || !caching ? cache::Fwd::bypass : cache::Fwd::method));
     // RFC 9111 §4.4: a non-error answer to an unsafe method invalidates the target URI and a
@@ -802,9 +907,10 @@ Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
                                      !ex.client_keep_alive);
   }
 
-  // 2. Fetch: HEAD misses and keys known to be uncacheable go straight to the origin.
+  // 2. Fetch: HEAD misses, range requests (until ranges are filled by block) and keys known to
+  // be uncacheable go straight to the origin.
   w.counters().add(Metric::cache_misses_total);
-  if (ex.is_head || request_cc.no_store ||
+  if (ex.is_head || request_cc.no_store || ex.request.headers.contains("range") ||
       services->fills->is_uncacheable(key, std::chrono::steady_clock::now())) {
     set_status(w, ex, status);
     co_return co_await forward_to_origin(w, ex);

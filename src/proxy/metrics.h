@@ -41,7 +41,7 @@ namespace stavka::proxy {
   X(cache_stale_served_total, counter, "Stale objects served (stale-while-revalidate, max-stale, stale-if-error)") \
   X(cache_revalidations_total, counter, "Conditional requests sent to origins for stale objects") \
   X(cache_revalidated_total, counter, "Stale objects the origin confirmed with a 304 (served and kept)") \
-  X(cache_bypass_total, counter, "Requests the cache did not handle (method, Range, site, uncacheable key)") \
+  X(cache_bypass_total, counter, "Requests the cache did not handle (method, body, site, uncacheable key)") \
   X(cache_not_modified_total, counter, "Client conditionals answered 304 from the cache")    \
   X(cache_fills_total, counter, "Fills started (one origin request each)")                   \
   X(cache_fills_in_progress, gauge, "Fills running now")                                      \

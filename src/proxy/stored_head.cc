@@ -1,6 +1,7 @@
 // StoredHead: see stored_head.h.
 #include "proxy/stored_head.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "http/headers.h"
@@ -49,10 +50,31 @@ std::shared_ptr<const StoredHead> stored_head_of(const storage::ObjectMeta& meta
 
 void assemble_head(const StoredHead& head, std::string_view age, std::string_view cache_status,
                    std::string_view via_name, uint64_t content_length, bool close,
-                   std::string& out) {
+                   std::string& out, const PartialHead* partial) {
   out.reserve(out.size() + head.fixed.size() + head.upstream_cache_status.size() +
-              head.upstream_via.size() + cache_status.size() + via_name.size() + 96);
-  out.append(head.fixed);
+              head.upstream_via.size() + cache_status.size() + via_name.size() + 160);
+  if (!partial) {
+    out.append(head.fixed);
+  } else {
+    out.append("HTTP/1.1 206 Partial Content\r\n");
+    std::string_view fields = head.fixed;
+    fields.remove_prefix(std::min(fields.size(), fields.find("\r\n") + 2));  // the status line
+    if (partial->multipart_type.empty()) {
+      out.append(fields);
+      append_field(out, "Content-Range", partial->content_range);
+    } else {
+      // Every stored line but Content-Type, which the parts carry.
+      while (!fields.empty()) {
+        size_t end = fields.find("\r\n");
+        std::string_view line = fields.substr(0, end == std::string_view::npos ? end : end + 2);
+        fields.remove_prefix(line.size());
+        if (!http::iequals(line.substr(0, std::min<size_t>(line.size(), 13)), "content-type:")) {
+          out.append(line);
+        }
+      }
+      append_field(out, "Content-Type", partial->multipart_type);
+    }
+  }
   append_field(out, "Age", age);
   out.append("Cache-Status: ");
   if (!head.upstream_cache_status.empty()) out.append(head.upstream_cache_status).append(", ");

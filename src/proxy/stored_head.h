@@ -37,11 +37,20 @@ std::shared_ptr<const StoredHead> make_stored_head(cache::StoredResponse respons
 // The object's decoding: the one stored with its meta, or made now (objects loaded from disk).
 std::shared_ptr<const StoredHead> stored_head_of(const storage::ObjectMeta& meta);
 
+// What a 206 changes in a stored 200's head (RFC 9110 §15.3.7): the status line, and either
+// Content-Range (one range) or a multipart/byteranges Content-Type in place of the stored one
+// (several ranges; the stored type then goes into each part).
+struct PartialHead {
+  std::string_view content_range;
+  std::string_view multipart_type;
+};
+
 // Appends the client's response head for a stored body of content_length bytes: the fixed part,
 // then Age, Cache-Status (upstream members, then ours), Via (upstream, then ours),
-// Content-Length, and Connection: close when the connection ends after it.
+// Content-Length, and Connection: close when the connection ends after it. With partial, the
+// head of a 206 instead.
 void assemble_head(const StoredHead& head, std::string_view age, std::string_view cache_status,
                    std::string_view via_name, uint64_t content_length, bool close,
-                   std::string& out);
+                   std::string& out, const PartialHead* partial = nullptr);
 
 }  // namespace stavka::proxy

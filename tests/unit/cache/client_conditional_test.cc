@@ -159,5 +159,37 @@ TEST(NotModifiedFields, LastModifiedWhenThereIsNoETag) {
   EXPECT_EQ(out.size(), 1u);
 }
 
+TEST(IfRange, AbsentAllowsTheRange) {
+  EXPECT_TRUE(if_range_allows(fields({}), tagged("\"v1\"")));
+}
+
+TEST(IfRange, EntityTagNeedsAStrongMatch) {
+  EXPECT_TRUE(if_range_allows(fields({{"If-Range", "\"v1\""}}), tagged("\"v1\"")));
+  EXPECT_FALSE(if_range_allows(fields({{"If-Range", "\"v2\""}}), tagged("\"v1\"")));
+  EXPECT_FALSE(if_range_allows(fields({{"If-Range", "W/\"v1\""}}), tagged("\"v1\"")));
+  EXPECT_FALSE(if_range_allows(fields({{"If-Range", "W/\"v1\""}}), tagged("W/\"v1\"")));
+  EXPECT_FALSE(if_range_allows(fields({{"If-Range", "\"v1\""}}), test::stored(200, {})));
+}
+
+TEST(IfRange, DateMustEqualAStrongLastModified) {
+  StoredResponse entry = test::stored(
+      200, fields({{"Last-Modified", date_at(t0 - 60)}, {"Date", date_at(t0)}}));
+  EXPECT_TRUE(if_range_allows(fields({{"If-Range", date_at(t0 - 60)}}), entry));
+  EXPECT_FALSE(if_range_allows(fields({{"If-Range", date_at(t0 - 61)}}), entry));
+  EXPECT_FALSE(if_range_allows(fields({{"If-Range", date_at(t0)}}), entry));
+  // Modified less than 60 s before Date: weak for a cache (RFC 9110 §8.8.2.2).
+  StoredResponse recent = test::stored(
+      200, fields({{"Last-Modified", date_at(t0 - 59)}, {"Date", date_at(t0)}}));
+  EXPECT_FALSE(if_range_allows(fields({{"If-Range", date_at(t0 - 59)}}), recent));
+  StoredResponse undated = test::stored(200, fields({{"Last-Modified", date_at(t0 - 600)}}));
+  EXPECT_FALSE(if_range_allows(fields({{"If-Range", date_at(t0 - 600)}}), undated));
+}
+
+TEST(IfRange, UnreadableOrRepeatedDoesNotMatch) {
+  EXPECT_FALSE(if_range_allows(fields({{"If-Range", "yesterday"}}), tagged("\"v1\"")));
+  EXPECT_FALSE(if_range_allows(fields({{"If-Range", "\"v1\""}, {"If-Range", "\"v1\""}}),
+                               tagged("\"v1\"")));
+}
+
 }  // namespace
 }  // namespace stavka::cache

@@ -23,6 +23,29 @@ TEST(StoredHead, HitHeadHasTheStoredFieldsThenThePerResponseOnes) {
             "Via: 1.1 stavka\r\nContent-Length: 1234\r\n\r\n");
 }
 
+TEST(StoredHead, PartialHeadForOneRangeHasContentRange) {
+  auto head = decode(200, "Content-Type: text/plain\r\nETag: \"v1\"\r\n");
+  std::string out;
+  PartialHead partial{"bytes 0-9/1234", {}};
+  assemble_head(*head, "5", "stavka; hit", "stavka", 10, false, out, &partial);
+  EXPECT_EQ(out,
+            "HTTP/1.1 206 Partial Content\r\nContent-Type: text/plain\r\nETag: \"v1\"\r\n"
+            "Content-Range: bytes 0-9/1234\r\nAge: 5\r\nCache-Status: stavka; hit\r\n"
+            "Via: 1.1 stavka\r\nContent-Length: 10\r\n\r\n");
+}
+
+TEST(StoredHead, PartialHeadForSeveralRangesReplacesTheContentType) {
+  auto head = decode(200, "content-type: video/mp4\r\nETag: \"v1\"\r\n");
+  std::string out;
+  PartialHead partial{{}, "multipart/byteranges; boundary=b"};
+  assemble_head(*head, "0", "stavka; hit", "stavka", 99, true, out, &partial);
+  EXPECT_EQ(out,
+            "HTTP/1.1 206 Partial Content\r\nETag: \"v1\"\r\n"
+            "Content-Type: multipart/byteranges; boundary=b\r\nAge: 0\r\n"
+            "Cache-Status: stavka; hit\r\nVia: 1.1 stavka\r\nContent-Length: 99\r\n"
+            "Connection: close\r\n\r\n");
+}
+
 TEST(StoredHead, UpstreamCacheStatusAndViaComeFirstInOneLineEach) {
   auto head = decode(200, "Via: 1.1 a\r\nCache-Status: edge; hit\r\nVia: 1.0 b\r\n"
                           "Cache-Status: shield; fwd=uri-miss\r\nX-A: 1\r\n");
