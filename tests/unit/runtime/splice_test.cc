@@ -2,10 +2,8 @@
 // full socket waited for, the timeout, short files and a closed peer; and the PipePool.
 #include "runtime/splice.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -20,6 +18,7 @@
 #include "runtime/pipe_pool.h"
 #include "runtime/reactor.h"
 #include "support/run_on_reactor.h"
+#include "support/tcp_pair.h"
 
 namespace stavka::runtime {
 namespace {
@@ -60,36 +59,7 @@ struct TmpFile {
   ~TmpFile() { ::close(fd); }
 };
 
-// A TCP connection over loopback: sender non-blocking (as send_spliced requires), peer blocking.
-// buffer > 0 shrinks both ends' socket buffers, so that a large body has to wait for the peer.
-struct TcpPair {
-  int sender = -1, peer = -1;
-  explicit TcpPair(int buffer = 0) {
-    int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    EXPECT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), len), 0);
-    EXPECT_EQ(listen(listener, 1), 0);
-    EXPECT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-    peer = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (buffer > 0) {  // before connecting: the window is set from it
-      EXPECT_EQ(setsockopt(peer, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer), 0);
-    }
-    EXPECT_EQ(connect(peer, reinterpret_cast<sockaddr*>(&addr), len), 0);
-    sender = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    EXPECT_GE(sender, 0);
-    if (buffer > 0) {
-      EXPECT_EQ(setsockopt(sender, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer), 0);
-    }
-    ::close(listener);
-  }
-  ~TcpPair() {
-    ::close(sender);
-    if (peer >= 0) ::close(peer);
-  }
-};
+using test::TcpPair;
 
 // Reads everything the peer gets until end of stream, on its own thread; pause between reads
 // makes it a slow reader.

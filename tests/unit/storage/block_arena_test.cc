@@ -3,10 +3,8 @@
 // use, and blocks (storage.h) made from an installed arena.
 #include "storage/block_arena.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +18,7 @@
 #include <vector>
 
 #include "storage/storage.h"
+#include "support/tcp_pair.h"
 
 namespace stavka::storage {
 namespace {
@@ -92,29 +91,7 @@ struct Pipe {
   }
 };
 
-// A connected TCP pair over loopback: sender and receiver, both blocking.
-struct TcpPair {
-  int sender = -1, receiver = -1;
-  TcpPair() {
-    int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    EXPECT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), len), 0);
-    EXPECT_EQ(listen(listener, 1), 0);
-    EXPECT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-    sender = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    EXPECT_EQ(connect(sender, reinterpret_cast<sockaddr*>(&addr), len), 0);
-    receiver = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-    EXPECT_GE(receiver, 0);
-    ::close(listener);
-  }
-  ~TcpPair() {
-    ::close(sender);
-    ::close(receiver);
-  }
-};
+using test::TcpPair;
 
 TEST(BlockArena, ReserveIsRoundedUpToWholeChunks) {
   EXPECT_EQ(make_arena(1)->stats().reserve, BlockArena::chunk_size);
@@ -336,7 +313,7 @@ TEST(BlockArena, BytesInASocketSurviveReleaseAndReuseOfTheirSlot) {
   for (uint32_t i = 0; i < size; ++i) pattern_a[i] = static_cast<char>('A' + i % 26);
   std::memcpy(p, pattern_a.data(), size);
 
-  TcpPair tcp;
+  TcpPair tcp(0, false);
   Pipe pipe;
   splice_into(arena->fd(), arena->offset_of(p), size, pipe.write);
   size_t sent = 0;
@@ -352,7 +329,7 @@ TEST(BlockArena, BytesInASocketSurviveReleaseAndReuseOfTheirSlot) {
   ASSERT_EQ(q, p);
   std::memset(q, 'B', size);
 
-  EXPECT_EQ(read_exactly(tcp.receiver, size), pattern_a);
+  EXPECT_EQ(read_exactly(tcp.peer, size), pattern_a);
   arena->release(q, size);
 }
 
