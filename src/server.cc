@@ -208,13 +208,15 @@ int run_server(const RunOptions& options) {
     return 2;
   }
 
+  // Addresses are bound now, so a conflict stops the start before the cache loads, but
+  // connections are refused until the cache and the workers are ready (listen() below).
   unsigned n = cfg->workers;
   std::vector<WorkerSlot> slots(n);
   for (const auto& l : cfg->listen) {
     auto addr = net::make_address(l.host, l.port);
     for (unsigned i = 0; i < n; ++i) {
       std::string error;
-      int fd = addr ? net::open_listener(*addr, 4096, &error) : -1;
+      int fd = addr ? net::open_listener(*addr, 0, &error) : -1;
       if (fd < 0) {
         log(LogLevel::error, "%s", addr ? error.c_str() : "bad listen address");
         return 1;
@@ -226,7 +228,7 @@ int run_server(const RunOptions& options) {
   if (cfg->admin_listen) {
     std::string error;
     auto addr = net::make_address(cfg->admin_listen->host, cfg->admin_listen->port);
-    admin_fd = addr ? net::open_listener(*addr, 256, &error) : -1;
+    admin_fd = addr ? net::open_listener(*addr, 0, &error) : -1;
     if (admin_fd < 0) {
       log(LogLevel::error, "admin listener: %s", error.c_str());
       return 1;
@@ -294,6 +296,23 @@ int run_server(const RunOptions& options) {
       failed = true;
     } else {
       admin_ctx.workers.push_back(&s.worker.load()->counters());
+    }
+  }
+  // Ready: the cache is loaded and every worker runs. Listen before the accept loops start.
+  for (auto& s : slots) {
+    for (int fd : s.listeners) {
+      std::string error;
+      if (!failed && net::start_listening(fd, 4096, &error) < 0) {
+        log(LogLevel::error, "%s", error.c_str());
+        failed = true;
+      }
+    }
+  }
+  if (admin_fd >= 0 && !failed) {
+    std::string error;
+    if (net::start_listening(admin_fd, 256, &error) < 0) {
+      log(LogLevel::error, "admin listener: %s", error.c_str());
+      failed = true;
     }
   }
   all_ready.count_down();

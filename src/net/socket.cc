@@ -75,13 +75,20 @@ int open_listener(const SocketAddress& addr, int backlog, std::string* error) {
     ::close(fd);
     return -e;
   }
-  if (listen(fd, backlog) < 0) {
+  if (backlog > 0 && listen(fd, backlog) < 0) {
     int e = errno;
     *error = "listen on " + addr.text() + ": " + strerror(e);
     ::close(fd);
     return -e;
   }
   return fd;
+}
+
+int start_listening(int fd, int backlog, std::string* error) {
+  if (listen(fd, backlog) == 0) return 0;
+  int e = errno;
+  *error = std::string("listen: ") + strerror(e);
+  return -e;
 }
 
 int open_stream_socket(const SocketAddress& addr) {

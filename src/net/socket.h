@@ -10,9 +10,13 @@
 
 namespace stavka::net {
 
-// A listening TCP socket with SO_REUSEPORT, so each worker has its own and the kernel spreads
-// new connections across them. Returns the fd, or -errno (message in *error).
+// A TCP socket with SO_REUSEPORT, so each worker has its own and the kernel spreads new
+// connections across them, bound to addr. With backlog > 0 it listens at once; with 0 it only
+// holds the address (connections are refused) until start_listening(). Returns the fd, or
+// -errno (message in *error).
 int open_listener(const SocketAddress& addr, int backlog, std::string* error);
+// listen() on a socket from open_listener(addr, 0). 0, or -errno (message in *error).
+int start_listening(int fd, int backlog, std::string* error);
 
 // An unconnected TCP socket of addr's family, close-on-exec, TCP_NODELAY set. -errno on failure.
 int open_stream_socket(const SocketAddress& addr);
