@@ -143,14 +143,15 @@ Task<std::optional<Outcome>> send_body(Worker& w, Exchange& ex, CacheServices& s
   const storage::ObjectMeta& meta = object->meta();
   std::vector<storage::BlockRef> batch;
   std::vector<runtime::SpliceRange> ranges;
-  std::vector<iovec> copied;
+  iovec copied[2];  // the prefix and one copied block: a copied block goes alone
+  int copies = 0;
   uint64_t at = first;
   const uint64_t end = first + length;
   while (at < end || !prefix.empty()) {
     batch.clear();
     ranges.clear();
-    copied.clear();
-    if (!prefix.empty()) copied.push_back({const_cast<char*>(prefix.data()), prefix.size()});
+    copies = 0;
+    if (!prefix.empty()) copied[copies++] = {const_cast<char*>(prefix.data()), prefix.size()};
     uint64_t batch_size = 0;
     storage::Error error = storage::Error::none;
     while (at < end && batch_size < splice_batch) {
@@ -171,7 +172,7 @@ Task<std::optional<Outcome>> send_body(Worker& w, Exchange& ex, CacheServices& s
       if (span.fd >= 0) {
         ranges.push_back({span.fd, span.offset + in_block, take});
       } else {
-        copied.push_back({const_cast<char*>(r.block->data.get()) + in_block, take});
+        copied[copies++] = {const_cast<char*>(r.block->data.get()) + in_block, take};
       }
       batch.push_back(std::move(r.block));
       if (span.fd < 0) break;  // a copied block goes alone
@@ -184,7 +185,7 @@ Task<std::optional<Outcome>> send_body(Worker& w, Exchange& ex, CacheServices& s
     if (!ranges.empty()) {
       sent = co_await send_spliced_to_client(w, ex, prefix, ranges);
     } else {
-      sent = co_await send_to_client(w, ex, copied.data(), static_cast<int>(copied.size()));
+      sent = co_await send_to_client(w, ex, copied, copies);
     }
     if (!sent) co_return Outcome::client_gone;
     prefix = {};
