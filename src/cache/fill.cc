@@ -50,8 +50,65 @@ class Fill::WaitAwaiter {
   std::shared_ptr<WaitSlot> slot_;
 };
 
-Fill::Fill(std::string primary_key, uint32_t block_size)
-    : primary_key_(std::move(primary_key)), block_size_(block_size) {}
+Fill::Fill(std::string primary_key, uint32_t block_size, uint64_t start)
+    : primary_key_(std::move(primary_key)), block_size_(block_size), start_(start) {}
+
+void Fill::want(uint64_t end) {
+  std::lock_guard lock(mutex_);
+  end = std::min(end, want_cap_);
+  if (want_end_ == UINT64_MAX || end > want_end_) want_end_ = end;
+}
+
+void Fill::cap_want(uint64_t end) {
+  std::lock_guard lock(mutex_);
+  want_cap_ = end;
+  want_end_ = std::min(want_end_, end);
+}
+
+uint64_t Fill::want_end() const {
+  std::lock_guard lock(mutex_);
+  return want_end_;
+}
+
+void Fill::note_read(uint64_t end) {
+  std::lock_guard lock(mutex_);
+  furthest_read_ = std::max(furthest_read_, end);
+}
+
+uint64_t Fill::furthest_read() const {
+  std::lock_guard lock(mutex_);
+  return furthest_read_;
+}
+
+void Fill::note_asked(uint64_t end) {
+  std::lock_guard lock(mutex_);
+  asked_end_ = std::max(asked_end_, end);
+}
+
+uint64_t Fill::asked_end() const {
+  std::lock_guard lock(mutex_);
+  return asked_end_;
+}
+
+bool Fill::will_have(uint64_t offset) const {
+  std::lock_guard lock(mutex_);
+  if (offset < start_) return false;
+  const uint64_t base = head_ ? head_->base : start_;
+  switch (state_) {
+    case FillState::head_pending:
+      return !ended_ && offset < want_end_;
+    case FillState::streaming:
+    case FillState::complete:
+      return offset < base + received_ || (!ended_ && offset < want_end_);
+    default:
+      return false;
+  }
+}
+
+void Fill::release_sealed(uint32_t index) {
+  std::lock_guard lock(mutex_);
+  for (uint32_t i = 0; i < index && i < sealed_.size(); ++i) sealed_[i].reset();
+}
 
 void Fill::wake_all_locked(std::vector<Waiter>* out) { out->swap(waiters_); }
 
@@ -241,6 +298,11 @@ runtime::Task<FillChunk> Fill::read(uint64_t offset, size_t max) {
         uint32_t within = static_cast<uint32_t>(offset % block_size_);
         if (block < sealed_.size()) {
           const storage::BlockRef& b = sealed_[block];
+          if (!b) {
+            FillChunk released;
+            released.released = true;
+            co_return released;
+          }
           size_t n = std::min<size_t>(max, b->size - within);
           co_return FillChunk{std::string_view(b->data.get() + within, n), b};
         }

@@ -60,6 +60,9 @@ struct Revalidation {
 struct FillHead {
   http::ResponseHead head;  // fields as they will be stored (hop-by-hop removed)
   uint64_t size = storage::unknown_size;  // body length when the origin said it
+  // A range fill (src/proxy/range_cache): its body is the object's bytes from `base` on, and
+  // size is the whole object's length.
+  uint64_t base = 0;
   bool cacheable = false;
   std::string variant;      // secondary key of the response's Vary for its own request
   std::vector<std::string> vary_fields;  // lower-cased names; empty without Vary
@@ -71,15 +74,38 @@ struct FillHead {
 struct FillChunk {
   std::string_view bytes;
   std::shared_ptr<const void> keep;
+  bool released = false;  // the bytes were stored and let go (release_sealed): read storage
 };
 
 class Fill : public std::enable_shared_from_this<Fill> {
  public:
-  Fill(std::string primary_key, uint32_t block_size);
+  // start: for a range fill, the object offset it was created to fetch from (block-aligned).
+  Fill(std::string primary_key, uint32_t block_size, uint64_t start = 0);
   Fill(const Fill&) = delete;
 
   const std::string& primary_key() const { return primary_key_; }
   uint32_t block_size() const { return block_size_; }
+  uint64_t start() const { return start_; }
+
+  // --- range fills: how far to fetch ---
+  // Object offset the fill fetches up to (exclusive); unlimited unless set. Readers raise it as
+  // they need more (want), never lower it; the writer stops there.
+  void want(uint64_t end);
+  uint64_t want_end() const;
+  // The most want() may reach: where the next stored block begins (set once, at creation).
+  void cap_want(uint64_t end);
+  // Readers report how far they have read (body offset, exclusive), and how far their
+  // clients asked (object offset, exclusive), for the writer's stop rule and read-ahead count.
+  void note_read(uint64_t end);
+  uint64_t furthest_read() const;
+  void note_asked(uint64_t end);
+  uint64_t asked_end() const;
+  // A reader of the object byte at `offset` gets it from this range fill: it started at or
+  // before it and either has it or is still fetching up to past it.
+  bool will_have(uint64_t offset) const;
+  // Lets go of sealed blocks before `index` (they are stored): a reader asking for their bytes
+  // gets a chunk marked released and reads storage instead. Bounds a long fill's memory.
+  void release_sealed(uint32_t index);
 
   // --- writer side (the fill's coroutine) ---
   void set_head(std::shared_ptr<const FillHead> head, bool shared);
@@ -137,6 +163,7 @@ class Fill : public std::enable_shared_from_this<Fill> {
 
   const std::string primary_key_;
   const uint32_t block_size_;
+  const uint64_t start_;
 
   mutable std::mutex mutex_;
   FillState state_ = FillState::head_pending;
@@ -153,6 +180,10 @@ class Fill : public std::enable_shared_from_this<Fill> {
   const char* failure_detail_ = "";
   size_t readers_ = 0;
   std::vector<Waiter> waiters_;
+  uint64_t want_end_ = UINT64_MAX;
+  uint64_t want_cap_ = UINT64_MAX;
+  uint64_t furthest_read_ = 0;
+  uint64_t asked_end_ = 0;
 };
 
 }  // namespace stavka::cache

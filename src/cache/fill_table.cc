@@ -34,6 +34,48 @@ void FillTable::remove(const Fill& fill) {
   if (!current || current.get() == &fill) s.fills.erase(it);
 }
 
+std::shared_ptr<Fill> FillTable::find_or_create_span(const std::string& key, uint64_t offset,
+                                                     uint32_t block_size, uint64_t want_end,
+                                                     bool* created) {
+  Stripe& s = stripe(key);
+  std::lock_guard lock(s.mutex);
+  *created = false;
+  std::vector<std::weak_ptr<Fill>>& spans = s.spans[key];
+  for (size_t i = 0; i < spans.size();) {
+    std::shared_ptr<Fill> fill = spans[i].lock();
+    if (!fill) {
+      spans[i] = std::move(spans.back());
+      spans.pop_back();
+      continue;
+    }
+    if (fill->will_have(offset)) return fill;
+    ++i;
+  }
+  auto fill = std::make_shared<Fill>(key, block_size, offset - offset % block_size);
+  fill->want(want_end);
+  spans.push_back(fill);
+  *created = true;
+  return fill;
+}
+
+void FillTable::remove_span(const Fill& fill) {
+  Stripe& s = stripe(fill.primary_key());
+  std::lock_guard lock(s.mutex);
+  auto it = s.spans.find(fill.primary_key());
+  if (it == s.spans.end()) return;
+  std::vector<std::weak_ptr<Fill>>& spans = it->second;
+  for (size_t i = 0; i < spans.size();) {
+    std::shared_ptr<Fill> current = spans[i].lock();
+    if (!current || current.get() == &fill) {
+      spans[i] = std::move(spans.back());
+      spans.pop_back();
+    } else {
+      ++i;
+    }
+  }
+  if (spans.empty()) s.spans.erase(it);
+}
+
 void FillTable::mark_uncacheable(const std::string& key,
                                  std::chrono::steady_clock::time_point until) {
   Stripe& s = stripe(key);
@@ -62,6 +104,9 @@ size_t FillTable::in_progress() const {
   for (const Stripe& s : stripes_) {
     std::lock_guard lock(s.mutex);
     for (const auto& [key, weak] : s.fills) n += weak.expired() ? 0 : 1;
+    for (const auto& [key, spans] : s.spans) {
+      for (const auto& weak : spans) n += weak.expired() ? 0 : 1;
+    }
   }
   return n;
 }

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "cache/fill.h"
 
@@ -29,6 +30,16 @@ class FillTable {
   // The writer of `fill` ended: later requests for the key start a new fill.
   void remove(const Fill& fill);
 
+  // Range fills (per block, src/proxy/range_cache): several may run for one key, each from its
+  // start() up to its want_end(). Returns one that has or will fetch the byte at `offset`
+  // (Fill::will_have); if there is none, creates one
+  // starting at `offset` floored to block_size and wanting up to `want_end`, and sets *created.
+  std::shared_ptr<Fill> find_or_create_span(const std::string& key, uint64_t offset,
+                                            uint32_t block_size, uint64_t want_end,
+                                            bool* created);
+  // The writer of a range fill ended.
+  void remove_span(const Fill& fill);
+
   // A response for key was not cacheable: until `until` (a steady-clock time), requests for it
   // do not wait behind a fill.
   void mark_uncacheable(const std::string& key, std::chrono::steady_clock::time_point until);
@@ -42,6 +53,7 @@ class FillTable {
     mutable std::mutex mutex;
     std::unordered_map<std::string, std::weak_ptr<Fill>> fills;
     std::unordered_map<std::string, std::chrono::steady_clock::time_point> uncacheable;
+    std::unordered_map<std::string, std::vector<std::weak_ptr<Fill>>> spans;
   };
   Stripe& stripe(std::string_view key) {
     return stripes_[std::hash<std::string_view>{}(key) % stripes_.size()];

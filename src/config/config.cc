@@ -283,18 +283,17 @@ class Loader {
   }
 
   void load_cache(const Section& s, CacheConfig& cache) const {
-    check_keys(s, {"dir", "memory", "max_size", "block_size", "zero_copy", "fill_continue_max",
-                   "heuristic_fraction", "heuristic_max", "uncacheable_ttl"});
+    check_keys(s, {"dir", "memory", "max_size", "block_size", "readahead", "zero_copy",
+                   "fill_continue_max", "heuristic_fraction", "heuristic_max",
+                   "uncacheable_ttl"});
     if (auto v = get_string(s, "dir")) {
       if (v->text.empty()) fail(v->line, "'cache.dir' must not be empty (leave it out instead)");
       cache.dir = v->text;
     }
     set_size(s, "memory", 0, cache.memory);
     set_size(s, "max_size", 1 << 20, cache.max_size);
-    uint64_t block = cache.block_size;
-    set_size(s, "block_size", 4096, block);
-    if (block > (64u << 20)) fail(line_of(*find(s, "block_size")), "'cache.block_size' must be at most 64MiB");
-    cache.block_size = static_cast<uint32_t>(block);
+    set_block_size(s, cache.block_size);
+    set_size(s, "readahead", 0, cache.readahead);
     set_bool(s, "zero_copy", cache.zero_copy);
     set_size(s, "fill_continue_max", 0, cache.fill_continue_max);
     if (const toml::node* node = find(s, "heuristic_fraction")) {
@@ -330,6 +329,16 @@ class Loader {
     field = out;
   }
 
+  // block_size: from 4 KiB to 64 MiB.
+  void set_block_size(const Section& s, uint32_t& field) const {
+    uint64_t block = field;
+    set_size(s, "block_size", 4096, block);
+    if (block > (64u << 20)) {
+      fail(line_of(*find(s, "block_size")), name(s, "block_size") + " must be at most 64MiB");
+    }
+    field = static_cast<uint32_t>(block);
+  }
+
   void set_bool(const Section& s, std::string_view key, bool& field) const {
     const toml::node* node = find(s, key);
     if (!node) return;
@@ -350,7 +359,7 @@ class Loader {
     Section s{table, "[[site]]", "site."};
     check_keys(s, {"name", "hosts", "origins", "origin_host", "origin_down_time",
                    "origin_keepalive", "origin_retries", "cache", "cache_ignore_query",
-                   "cache_key_headers"});
+                   "cache_key_headers", "block_size", "readahead", "fill_whole_objects"});
     for (std::string_view required : {"name", "hosts", "origins"}) {
       if (!find(s, required)) {
         fail(line_of(table),
@@ -427,6 +436,17 @@ class Loader {
         site.cache_key_headers.push_back(std::move(field));
       }
     }
+    if (find(s, "block_size")) {
+      uint32_t block = 0;
+      set_block_size(s, block);
+      site.block_size = block;
+    }
+    if (find(s, "readahead")) {
+      uint64_t readahead = 0;
+      set_size(s, "readahead", 0, readahead);
+      site.readahead = readahead;
+    }
+    set_bool(s, "fill_whole_objects", site.fill_whole_objects);
     return site;
   }
 

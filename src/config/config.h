@@ -58,6 +58,12 @@ struct SiteConfig {
   // the values of these request fields (lower-cased names).
   bool cache_ignore_query = false;
   std::vector<std::string> cache_key_headers;
+  // Per-site cache.block_size and cache.readahead (unset: the [cache] values).
+  std::optional<uint32_t> block_size;
+  std::optional<uint64_t> readahead;
+  // An origin that ignores Range and answers a range fill with a 200: fill the whole object
+  // (true), or stop at the client's range plus read-ahead and close that connection (false).
+  bool fill_whole_objects = false;
 };
 
 struct Timeouts {
@@ -91,6 +97,8 @@ struct CacheConfig {
   uint64_t memory = uint64_t{256} << 20;    // memory tier bytes, split evenly across workers
   uint64_t max_size = uint64_t{10} << 30;   // disk tier bytes (with dir)
   uint32_t block_size = 1u << 20;           // objects are stored in blocks of this size
+  // A range fill fetches this many bytes past the end of the client's range (0: none).
+  uint64_t readahead = uint64_t{4} << 20;
   // Blocks of 16 KiB and more in a memory file, so hits are spliced to clients, not copied.
   bool zero_copy = true;
   // A fill whose client left goes on while others read it, and for a cacheable object up to
@@ -142,6 +150,14 @@ std::string_view embedded_default_toml();
 ListenAddress parse_listen_address(std::string_view text);
 OriginUrl parse_origin_url(std::string_view text);
 Millis parse_duration(std::string_view text);  // "250ms", "10s", "5m", "1h"
+
+// The block size and read-ahead in force for a site.
+inline uint32_t block_size_for(const Config& c, const SiteConfig& site) {
+  return site.block_size.value_or(c.cache.block_size);
+}
+inline uint64_t readahead_for(const Config& c, const SiteConfig& site) {
+  return site.readahead.value_or(c.cache.readahead);
+}
 
 // A Config with sites that fits `stavka run --origin URL` (one site, hosts ["*"]).
 SiteConfig site_for_origin(const OriginUrl& origin);

@@ -117,6 +117,42 @@ ResolvedRange resolve_range(std::string_view field, uint64_t length) {
   return out;
 }
 
+std::optional<RangeSpan> range_span(std::string_view field) {
+  size_t eq = field.find('=');
+  if (eq == std::string_view::npos || !unit_is_bytes(field.substr(0, eq))) return std::nullopt;
+  std::optional<std::vector<Spec>> specs = parse_set(field.substr(eq + 1));
+  if (!specs) return std::nullopt;
+  RangeSpan span{UINT64_MAX, uint64_t{0}};
+  for (const Spec& s : *specs) {
+    if (!s.first) return std::nullopt;
+    span.first = std::min(span.first, *s.first);
+    if (!s.last) {
+      span.last.reset();
+    } else if (span.last) {
+      span.last = std::max(*span.last, *s.last);
+    }
+  }
+  return span;
+}
+
+std::optional<ContentRange> parse_content_range(std::string_view value) {
+  while (!value.empty() && is_ows(value.front())) value.remove_prefix(1);
+  while (!value.empty() && is_ows(value.back())) value.remove_suffix(1);
+  size_t space = value.find(' ');
+  if (space == std::string_view::npos || !unit_is_bytes(value.substr(0, space))) {
+    return std::nullopt;
+  }
+  value.remove_prefix(space + 1);
+  size_t slash = value.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  std::optional<Spec> spec = parse_spec(value.substr(0, slash));
+  std::optional<uint64_t> length = position(value.substr(slash + 1));
+  if (!spec || !spec->first || !spec->last || !length || *spec->last >= *length) {
+    return std::nullopt;
+  }
+  return ContentRange{{*spec->first, *spec->last}, *length};
+}
+
 std::string content_range(const ByteRange& range, uint64_t length) {
   return "bytes " + std::to_string(range.first) + "-" + std::to_string(range.last) + "/" +
          std::to_string(length);

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,6 +56,24 @@ constexpr uint64_t coalesce_gap = 80;
 // The Range field value (one line; a Range field repeated is malformed, pass it joined) resolved
 // against a representation of `length` bytes.
 ResolvedRange resolve_range(std::string_view field, uint64_t length);
+
+// What a Range field asks for before the representation's length is known: the first position
+// any member needs and, when every member has a last position, the greatest of them (else
+// nullopt: to the end). nullopt for a field resolve_range would ignore, or one with a suffix
+// range (its position depends on the length).
+struct RangeSpan {
+  uint64_t first = 0;
+  std::optional<uint64_t> last;
+};
+std::optional<RangeSpan> range_span(std::string_view field);
+
+// A 206's Content-Range (§14.4): "bytes first-last/length". nullopt when malformed, when the
+// length is "*" (unknown), or when the range does not lie inside the length.
+struct ContentRange {
+  ByteRange range;
+  uint64_t length = 0;
+};
+std::optional<ContentRange> parse_content_range(std::string_view value);
 
 // "bytes first-last/length", and "bytes */length" for a 416.
 std::string content_range(const ByteRange& range, uint64_t length);

@@ -9,6 +9,7 @@
 // the body is complete. A fill whose response may not be shared (uncacheable) is read only by
 // the request that started it; the others go to the origin themselves.
 #include "proxy/cache_stage.h"
+#include "proxy/cache_serving.h"
 
 #include <sys/uio.h>
 
@@ -39,6 +40,7 @@
 #include "proxy/forwarding.h"
 #include "proxy/origin_fetch.h"
 #include "proxy/origin_request.h"
+#include "proxy/range_cache.h"
 #include "proxy/stored_head.h"
 #include "runtime/log.h"
 
@@ -51,6 +53,10 @@ namespace {
 constexpr size_t read_chunk = 64 * 1024;
 // Bytes of stored blocks spliced per send: what a default pipe enlarged to 1 MiB holds.
 constexpr uint64_t splice_batch = 1u << 20;
+
+}  // namespace
+
+// --- shared with range_cache.cc (declared in cache_serving.h) ------------------------------
 
 int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -66,7 +72,7 @@ cache::PolicyConfig policy_config(const config::Config& cfg) {
   return p;
 }
 
-cache::CacheKeyOptions key_options(const config::SiteConfig& site) {
+static cache::CacheKeyOptions key_options(const config::SiteConfig& site) {
   return {site.cache_ignore_query, site.cache_key_headers};
 }
 
@@ -75,7 +81,7 @@ void set_status(const Worker& w, Exchange& ex, const cache::CacheStatus& status)
   ex.cache_status = cache::format_cache_status(w.config().via_name, status);
 }
 
-cache::CacheStatus forwarded(cache::Fwd fwd, std::string detail = {}) {
+cache::CacheStatus forwarded(cache::Fwd fwd, std::string detail) {
   cache::CacheStatus s;
   s.fwd = fwd;
   s.detail = std::move(detail);
@@ -196,7 +202,7 @@ Task<std::optional<Outcome>> send_body(Worker& w, Exchange& ex, CacheServices& s
 
 // The Range of a GET for a stored 200 of known size, resolved (RFC 9110 §14); whole when there
 // is none, it is unusable, or If-Range says the client's copy is another representation.
-http::ResolvedRange requested_range(const Exchange& ex, const StoredHead& head, uint64_t size) {
+static http::ResolvedRange requested_range(const Exchange& ex, const StoredHead& head, uint64_t size) {
   std::vector<std::string_view> lines = ex.request.headers.all("range");
   if (lines.size() != 1 || ex.is_head || head.response.status != 200 ||
       size == storage::unknown_size ||
@@ -230,11 +236,54 @@ Task<Outcome> send_unsatisfiable(Worker& w, Exchange& ex, uint64_t size, std::st
   co_return ex.close_connection ? Outcome::close : Outcome::done;
 }
 
+BodyPlan plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_view age,
+                   uint64_t size, const http::ResolvedRange& range) {
+  BodyPlan plan;
+  ex.close_connection |= !ex.client_keep_alive || w.draining();
+  if (range.verdict != http::RangeVerdict::partial) {
+    ex.status = served.response.status;
+    assemble_head(served, age, ex.cache_status, w.config().via_name, size, ex.close_connection,
+                  plan.head);
+    if (!ex.is_head && size > 0) plan.spans.push_back({0, size - 1});
+  } else if (range.ranges.size() == 1) {
+    const http::ByteRange& r = range.ranges[0];
+    std::string content_range = http::content_range(r, size);
+    PartialHead partial{content_range, {}};
+    ex.status = 206;
+    assemble_head(served, age, ex.cache_status, w.config().via_name, r.size(),
+                  ex.close_connection, plan.head, &partial);
+    plan.spans.push_back(r);
+  } else {
+    // multipart/byteranges (RFC 9110 §14.6): each part with the stored type and its range.
+    const std::string boundary = multipart_boundary();
+    const std::string* type = served.response.headers.find("content-type");
+    uint64_t total = 0;
+    for (const http::ByteRange& r : range.ranges) {
+      std::string& p = plan.part_heads.emplace_back();
+      p.append("\r\n--").append(boundary).append("\r\n");
+      if (type) p.append("Content-Type: ").append(*type).append("\r\n");
+      p.append("Content-Range: ").append(http::content_range(r, size)).append("\r\n\r\n");
+      total += p.size() + r.size();
+    }
+    plan.closing = "\r\n--" + boundary + "--\r\n";
+    total += plan.closing.size();
+    const std::string multipart_type = "multipart/byteranges; boundary=" + boundary;
+    PartialHead partial{{}, multipart_type};
+    ex.status = 206;
+    assemble_head(served, age, ex.cache_status, w.config().via_name, total, ex.close_connection,
+                  plan.head, &partial);
+    plan.head.append(plan.part_heads[0]);
+    plan.part_heads[0].clear();
+    plan.spans = range.ranges;
+  }
+  return plan;
+}
+
 // Sends a stored object (head: its decoding), or the ranges of it the request asks for. Returns
 // nullopt when a block cannot be read (gone or corrupt) before anything was sent: the caller
 // fetches it again. Past that point such a block ends the response early and closes the
 // connection.
-Task<std::optional<Outcome>> send_stored(Worker& w, Exchange& ex, CacheServices& services,
+static Task<std::optional<Outcome>> send_stored(Worker& w, Exchange& ex, CacheServices& services,
                                          const storage::ObjectRef& object,
                                          const StoredHead& head,
                                          const std::vector<std::string>& strip_fields,
@@ -261,52 +310,16 @@ Task<std::optional<Outcome>> send_stored(Worker& w, Exchange& ex, CacheServices&
   }
   const StoredHead& served = stripped ? *stripped : head;
   set_status(w, ex, params);
-  ex.close_connection |= !ex.client_keep_alive || w.draining();
-  std::string out;
-  std::optional<Outcome> result;
-  if (range.verdict == http::RangeVerdict::whole) {
-    ex.status = head.response.status;
-    assemble_head(served, age, ex.cache_status, w.config().via_name, meta.size,
-                  ex.close_connection, out);
-    result = co_await send_body(w, ex, services, object, out, 0, ex.is_head ? 0 : meta.size);
-  } else if (range.ranges.size() == 1) {
-    const http::ByteRange& r = range.ranges[0];
-    std::string content_range = http::content_range(r, meta.size);
-    PartialHead partial{content_range, {}};
-    ex.status = 206;
-    assemble_head(served, age, ex.cache_status, w.config().via_name, r.size(),
-                  ex.close_connection, out, &partial);
-    result = co_await send_body(w, ex, services, object, out, r.first, r.size());
-  } else {
-    // multipart/byteranges (RFC 9110 §14.6): each part with the stored type and its range.
-    const std::string boundary = multipart_boundary();
-    const std::string* type = served.response.headers.find("content-type");
-    std::vector<std::string> part_heads;
-    uint64_t total = 0;
-    for (const http::ByteRange& r : range.ranges) {
-      std::string& p = part_heads.emplace_back();
-      p.append("\r\n--").append(boundary).append("\r\n");
-      if (type) p.append("Content-Type: ").append(*type).append("\r\n");
-      p.append("Content-Range: ").append(http::content_range(r, meta.size)).append("\r\n\r\n");
-      total += p.size() + r.size();
-    }
-    const std::string closing = "\r\n--" + boundary + "--\r\n";
-    total += closing.size();
-    const std::string multipart_type = "multipart/byteranges; boundary=" + boundary;
-    PartialHead partial{{}, multipart_type};
-    ex.status = 206;
-    assemble_head(served, age, ex.cache_status, w.config().via_name, total, ex.close_connection,
-                  out, &partial);
-    out.append(part_heads[0]);
-    for (size_t i = 0; i < range.ranges.size(); ++i) {
-      result = co_await send_body(w, ex, services, object, i == 0 ? out : part_heads[i],
-                                  range.ranges[i].first, range.ranges[i].size());
-      if (result != Outcome::done) break;
-    }
-    if (result == Outcome::done) {
-      iovec iov{const_cast<char*>(closing.data()), closing.size()};
-      if (!co_await send_to_client(w, ex, &iov, 1)) result = Outcome::client_gone;
-    }
+  BodyPlan plan = plan_body(w, ex, served, age, meta.size, range);
+  std::optional<Outcome> result = Outcome::done;
+  if (plan.spans.empty()) result = co_await send_body(w, ex, services, object, plan.head, 0, 0);
+  for (size_t i = 0; i < plan.spans.size() && result == Outcome::done; ++i) {
+    result = co_await send_body(w, ex, services, object, plan.prefix(i), plan.spans[i].first,
+                                plan.spans[i].size());
+  }
+  if (result == Outcome::done && !plan.closing.empty()) {
+    iovec iov{plan.closing.data(), plan.closing.size()};
+    if (!co_await send_to_client(w, ex, &iov, 1)) result = Outcome::client_gone;
   }
   if (result != Outcome::done) co_return result;
   services.storage->touch(object, now);
@@ -315,9 +328,26 @@ Task<std::optional<Outcome>> send_stored(Worker& w, Exchange& ex, CacheServices&
 
 // --- fills -----------------------------------------------------------------------------------
 
+// The origin request of a fill for ex: a GET of its target with no client conditionals and no
+// Range (a fill fetches for every reader, not for one client).
+http::RequestHead fill_request(const Exchange& ex) {
+  http::RequestHead origin_request;
+  origin_request.method = "GET";
+  origin_request.target = ex.request.target;
+  origin_request.headers = ex.request.headers;
+  for (const char* name : {"if-none-match", "if-modified-since", "if-match",
+                           "if-unmodified-since", "if-range", "range"}) {
+    origin_request.headers.remove(name);
+  }
+  ForwardInfo info{ex.client.peer_ip, ex.authority, ex.site->config->origin_host,
+                   ex.sites->config().via_name, "http"};
+  to_origin_request(origin_request, ex.origin_target, info);
+  return origin_request;
+}
+
 // 500, 502, 503 and 504: the statuses stale-if-error covers (RFC 5861 §4). Such an answer to a
 // revalidation never replaces the stored object.
-bool is_origin_error(int status) {
+static bool is_origin_error(int status) {
   return status == 500 || status == 502 || status == 503 || status == 504;
 }
 
@@ -348,6 +378,8 @@ void describe(storage::ObjectMeta& meta, const std::shared_ptr<const StoredHead>
     }
   }
 }
+
+namespace {
 
 // A stored object the request found stale: what a revalidation is conditional on, and what
 // stale-if-error may serve when the origin fails.
@@ -794,18 +826,7 @@ std::shared_ptr<FillJob> make_fill_job(Worker& w, Exchange& ex, const cache::Req
   job->request_cc = request_cc;
   job->continue_max = cfg.cache.fill_continue_max;
   job->uncacheable_ttl = cfg.cache.uncacheable_ttl;
-  // The fill fetches the whole representation for everyone: no client conditionals.
-  http::RequestHead origin_request;
-  origin_request.method = "GET";
-  origin_request.target = ex.request.target;
-  origin_request.headers = ex.request.headers;
-  for (const char* name : {"if-none-match", "if-modified-since", "if-match",
-                           "if-unmodified-since", "if-range", "range"}) {
-    origin_request.headers.remove(name);
-  }
-  ForwardInfo info{ex.client.peer_ip, ex.authority, ex.site->config->origin_host, cfg.via_name,
-                   "http"};
-  to_origin_request(origin_request, ex.origin_target, info);
+  http::RequestHead origin_request = fill_request(ex);
   http::serialize_request_head(origin_request, job->spec.head_bytes);
   if (revalidate && cache::has_validator(revalidate->head->response.headers)) {
     job->revalidating = *revalidate;
@@ -840,8 +861,10 @@ Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
                            request_headers = ex.request.headers](const http::ResponseHead& head) {
         for (const cache::RequestUrl& gone :
              cache::invalidated_urls(method, url, head.status, head.headers)) {
-          services->storage->remove_all_variants(
-              cache::primary_key(gone, request_headers, key_options(*ex.site->config)));
+          std::string gone_key =
+              cache::primary_key(gone, request_headers, key_options(*ex.site->config));
+          services->storage->remove_all_variants(gone_key);
+          services->storage->remove_all_variants(block_key(gone_key));
         }
       };
     }
@@ -877,7 +900,8 @@ Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
         if (d.action == cache::Action::serve_and_revalidate) {
           // One background fetch refreshes the object; this request does not wait for it.
           bool created = false;
-          auto fill = services->fills->find_or_create(key, cfg.cache.block_size, &created);
+          auto fill = services->fills->find_or_create(
+              key, config::block_size_for(cfg, *ex.site->config), &created);
           if (created) {
             StaleCandidate candidate{object, heads[*pick]};
             std::shared_ptr<FillJob> job =
@@ -908,17 +932,21 @@ Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
                                      !ex.client_keep_alive);
   }
 
-  // 2. Fetch: HEAD misses, range requests (until ranges are filled by block) and keys known to
-  // be uncacheable go straight to the origin.
+  // 2. Fetch: HEAD misses and keys known to be uncacheable go straight to the origin; range
+  // requests, and requests for objects stored as blocks, are served block by block.
+  const bool uncacheable = services->fills->is_uncacheable(key, std::chrono::steady_clock::now());
+  if (!ex.is_head && !request_cc.no_store && !uncacheable &&
+      (ex.request.headers.contains("range") || has_blocks(*services, key))) {
+    co_return co_await serve_blocks(w, ex, *services, key, *url, request_cc);
+  }
   w.counters().add(Metric::cache_misses_total);
-  if (ex.is_head || request_cc.no_store || ex.request.headers.contains("range") ||
-      services->fills->is_uncacheable(key, std::chrono::steady_clock::now())) {
+  if (ex.is_head || request_cc.no_store || uncacheable) {
     set_status(w, ex, status);
     co_return co_await forward_to_origin(w, ex);
   }
   bool created = false;
-  std::shared_ptr<cache::Fill> fill =
-      services->fills->find_or_create(key, cfg.cache.block_size, &created);
+  std::shared_ptr<cache::Fill> fill = services->fills->find_or_create(
+      key, config::block_size_for(cfg, *ex.site->config), &created);
   std::shared_ptr<FillJob> job;
   if (created) {
     job = make_fill_job(w, ex, *url, key, request_cc, stale ? &*stale : nullptr);

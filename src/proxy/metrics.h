@@ -48,6 +48,10 @@ namespace stavka::proxy {
   X(cache_collapsed_total, counter, "Requests that joined a fill already in progress")       \
   X(cache_stored_total, counter, "Objects published to storage")                            \
   X(cache_uncacheable_total, counter, "Fill responses found uncacheable (followers sent to the origin)") \
+  X(cache_range_fills_total, counter, "Fills that asked an origin for a block-aligned range (part of cache_fills_total)") \
+  X(cache_range_fill_bytes_total, counter, "Body bytes origins sent to range fills (stored as blocks)") \
+  X(cache_readahead_bytes_total, counter, "Bytes range fills fetched past the end of what their clients asked for") \
+  X(cache_partial_hits_total, counter, "Requests answered partly from stored blocks and partly from the origin") \
   X(cache_fills_failed_total, counter, "Fills ended by an origin failure (readers saw an error or a truncated body)")
 
 // Where a response came from, the label of the time-to-first-byte histogram.

@@ -610,6 +610,7 @@ class RecordedRequest(HeaderMixin):
         self.body_complete = threading.Event()
         self.peer_closed = threading.Event()  # the proxy closed the connection while we waited/sent
         self.response_sent = threading.Event()
+        self.body_sent = 0  # response body bytes written to the socket (/ranged)
 
     def q(self, name: str, default=None):
         v = self.query.get(name)
@@ -698,6 +699,13 @@ class Origin:
                                         ``Trailer: X-Checksum, X-Trailer-Two`` and those trailers
                                         (X-Checksum = sha256 hex of the body)
     /slow (size, rate=bytes/s, chunk)   Content-Length body sent at a limited rate
+    /ranged/N (rate=bytes/s, etag, lm, ignore=1)
+                                        N pattern bytes, honouring one `bytes=` Range with a
+                                        206 and Content-Range (416 when unsatisfiable; several
+                                        ranges: 200). ETag: the `etag` parameter (default
+                                        "r<N>"; etag=none: no ETag), Last-Modified with lm=1;
+                                        ignore=1 answers 200 whatever the Range; rate paces the
+                                        body. RecordedRequest.body_sent counts body bytes sent
     /hang                               reads the request, never answers; records the proxy
                                         closing the connection (RecordedRequest.peer_closed)
     /close-mid-body (size, sent)        head with Content-Length: size, `sent` bytes, then close
@@ -939,6 +947,49 @@ class Origin:
                 req.peer_closed.set()
                 return
 
+    def _ranged(self, s: socket.socket, req: RecordedRequest, n: int, status: int,
+                hdrs: list[tuple[str, str]], head_only: bool, keep: bool) -> bool:
+        etag = req.q("etag", f'"r{n}"')
+        if etag != "none":
+            hdrs = hdrs + [("ETag", etag)]
+        if req.q("lm") == "1":
+            hdrs = hdrs + [("Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT")]
+        hdrs = hdrs + [("Accept-Ranges", "bytes"), ("Content-Type", "video/mp4")]
+        first, last = 0, n - 1
+        spec = req.header("range")
+        m = re.fullmatch(r"bytes=(\d*)-(\d*)", spec or "")
+        if status == 200 and m and req.q("ignore") != "1" and (m.group(1) or m.group(2)):
+            if m.group(1):
+                first = int(m.group(1))
+                last = min(int(m.group(2)), n - 1) if m.group(2) else n - 1
+            else:
+                first = max(0, n - int(m.group(2)))
+            if first >= n or first > last:
+                self._send_head(s, 416, hdrs + [("Content-Range", f"bytes */{n}"),
+                                                ("Content-Length", "0")])
+                return keep
+            status = 206
+            hdrs = hdrs + [("Content-Range", f"bytes {first}-{last}/{n}")]
+        size = last - first + 1
+        self._send_head(s, status, hdrs + [("Content-Length", str(size))])
+        if head_only:
+            return keep
+        rate = float(req.q("rate", 0))
+        start = time.monotonic()
+        at = first
+        while at <= last:
+            take = min(16 * KiB, last + 1 - at)
+            if self._stop.is_set() or not self._send(s, req, pattern(take, at)):
+                return False
+            req.body_sent += take
+            at += take
+            if rate:
+                ahead = (at - first) / rate - (time.monotonic() - start)
+                if ahead > 0:
+                    time.sleep(ahead)
+        req.response_sent.set()
+        return keep
+
     def _dispatch(self, s: socket.socket, reader: _Reader, req: RecordedRequest) -> bool:
         path = req.path
         if path in self.handlers:
@@ -976,6 +1027,9 @@ class Origin:
                         return False
             req.response_sent.set()
             return keep and req.q("close_after") != "1"
+
+        if path.startswith("/ranged/"):
+            return self._ranged(s, req, int(path.split("/")[2]), status, hdrs, head_only, keep)
 
         if path == "/slow":
             n = req.qint("size", 1 * MiB)

@@ -1,0 +1,78 @@
+// What the two halves of the cache phase share: cache_stage.cc (whole objects: lookups, fills,
+// revalidation) and range_cache.cc (objects stored block by block and filled by range). Internal
+// to src/proxy; each function is documented where it is defined, in cache_stage.cc.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cache/cache_status.h"
+#include "cache/freshness.h"
+#include "cache/policy_config.h"
+#include "cache/stored_response.h"
+#include "config/config.h"
+#include "http/message.h"
+#include "http/range.h"
+#include "proxy/cache_stage.h"
+#include "proxy/exchange.h"
+#include "proxy/stored_head.h"
+#include "runtime/task.h"
+#include "storage/storage.h"
+
+namespace stavka::proxy {
+
+int64_t unix_now();
+cache::PolicyConfig policy_config(const config::Config& cfg);
+
+// Cache-Status for the exchange (response and access log).
+void set_status(const Worker& w, Exchange& ex, const cache::CacheStatus& status);
+cache::CacheStatus forwarded(cache::Fwd fwd, std::string detail = {});
+
+// The client's head for a response from the cache, framed for the client.
+std::string client_head(Worker& w, Exchange& ex, const http::ResponseHead& stored, uint64_t size,
+                        std::string_view age, const cache::CacheStatus& status, bool* chunked);
+
+runtime::Task<Outcome> send_not_modified(Worker& w, Exchange& ex,
+                                         const cache::StoredResponse& stored,
+                                         std::string_view age, const cache::CacheStatus& params);
+runtime::Task<Outcome> send_unsatisfiable(Worker& w, Exchange& ex, uint64_t size,
+                                          std::string_view age,
+                                          const cache::CacheStatus& params);
+
+// prefix, then bytes [first, first + length) of a stored object's body (spliced where it can).
+// nullopt: a block could not be read before anything was sent.
+runtime::Task<std::optional<Outcome>> send_body(Worker& w, Exchange& ex, CacheServices& services,
+                                                const storage::ObjectRef& object,
+                                                std::string_view prefix, uint64_t first,
+                                                uint64_t length);
+
+std::string multipart_boundary();
+
+// A fill's origin request for ex: GET, no client conditionals, no Range.
+http::RequestHead fill_request(const Exchange& ex);
+
+// How a response carrying a stored body (or ranges of it) goes out: the head, then each span
+// of the body preceded by prefix(i), then closing. Sets ex.status and the connection's fate.
+struct BodyPlan {
+  std::string head;
+  std::vector<http::ByteRange> spans;   // empty: the head alone (HEAD, empty body)
+  std::vector<std::string> part_heads;  // multipart/byteranges: each part's head (the first
+                                        // one is already at the end of head)
+  std::string closing;                  // multipart/byteranges: the closing delimiter
+  std::string_view prefix(size_t i) const {
+    return i == 0 ? std::string_view(head) : std::string_view(part_heads[i]);
+  }
+};
+// range: whole (200 with every byte), or the resolved ranges (206, multipart when several).
+BodyPlan plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_view age,
+                   uint64_t size, const http::ResolvedRange& range);
+
+// Fills in the meta fields that follow from a stored response.
+void describe(storage::ObjectMeta& meta, const std::shared_ptr<const StoredHead>& head,
+              const cache::Freshness& fresh);
+
+}  // namespace stavka::proxy
