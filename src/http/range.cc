@@ -122,7 +122,7 @@ std::optional<RangeSpan> range_span(std::string_view field) {
   if (eq == std::string_view::npos || !unit_is_bytes(field.substr(0, eq))) return std::nullopt;
   std::optional<std::vector<Spec>> specs = parse_set(field.substr(eq + 1));
   if (!specs) return std::nullopt;
-  RangeSpan span{UINT64_MAX, uint64_t{0}};
+  RangeSpan span{UINT64_MAX, uint64_t{0}, specs->size()};
   for (const Spec& s : *specs) {
     if (!s.first) return std::nullopt;
     span.first = std::min(span.first, *s.first);

@@ -64,6 +64,7 @@ ResolvedRange resolve_range(std::string_view field, uint64_t length);
 struct RangeSpan {
   uint64_t first = 0;
   std::optional<uint64_t> last;
+  size_t members = 1;
 };
 std::optional<RangeSpan> range_span(std::string_view field);
 

@@ -356,8 +356,9 @@ Task<void> run_range_fill(Worker& w, CacheServices& services, std::shared_ptr<ca
   head->cacheable = answered && storability.storable() && !validator.empty() && vary &&
                     vary->empty() && fresh.lifetime.seconds > 0;
   if (!head->cacheable) {
-    // Not stored as blocks: every reader asks the origin itself, as its client asked.
-    if (answered) {
+    // Not stored as blocks: every reader asks the origin itself, as its client asked. An
+    // answer the cache may not store at all also keeps later requests from waiting on fills.
+    if (answered && (!storability.storable() || fresh.lifetime.seconds <= 0)) {
       w.counters().add(Metric::cache_uncacheable_total);
       services.fills->mark_uncacheable(job->key,
                                        std::chrono::steady_clock::now() + job->uncacheable_ttl);
@@ -477,14 +478,16 @@ std::shared_ptr<cache::Fill> join_range_fill(BlockRequest& c, uint64_t at, uint6
   c.attach(fill);
   if (created) {
     // Only the missing span: the fill ends where the next stored block begins.
+    std::optional<uint64_t> origin_end;  // none: open-ended
+    if (!open) origin_end = want;
     const uint64_t next = next_stored_block(c, fill->start() / c.block_size);
     if (next != UINT64_MAX) {
-      fill->cap_want(next * c.block_size);
-      open = false;
+      const uint64_t cap = next * c.block_size;
+      fill->cap_want(cap);
+      origin_end = open ? cap : std::min(want, cap);
     }
     fill->want(want);
-    std::shared_ptr<RangeFillJob> job = make_range_job(
-        c, fill->start(), open ? std::nullopt : std::optional<uint64_t>(fill->want_end()));
+    std::shared_ptr<RangeFillJob> job = make_range_job(c, fill->start(), origin_end);
     runtime::spawn(run_range_fill(c.w, c.services, fill, std::move(job)));
   } else {
     fill->want(want);
@@ -644,9 +647,11 @@ Task<Outcome> serve_blocks(Worker& w, Exchange& ex, CacheServices& services,
     ref = block_reference(c, block->meta(), first_index);
   }
   if (!ref) {
-    const bool open = !span.last;
-    const uint64_t want = saturating_add(
-        round_up(open ? span.first + 1 : *span.last + 1, c.block_size), c.readahead);
+    // Several ranges: this fill fetches the first one's first block (and read-ahead); the
+    // others get fills of their own when their turn comes.
+    const bool open = !span.last && span.members == 1;
+    const uint64_t end = span.last && span.members == 1 ? *span.last + 1 : span.first + 1;
+    const uint64_t want = saturating_add(round_up(end, c.block_size), c.readahead);
     std::shared_ptr<cache::Fill> fill = join_range_fill(c, span.first, want, open);
     fill->note_asked(open ? UINT64_MAX : *span.last + 1);
     std::optional<cache::FillState> state = co_await wait_for_head(ex, *fill);

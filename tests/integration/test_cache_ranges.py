@@ -170,16 +170,3 @@ def test_conditionals_come_before_range_and_head_ignores_it(stavka, origin):
     r = p.request("HEAD", target, headers=[("Range", "bytes=0-9")])
     assert r.status == 200 and r.header("content-length") == str(n) and r.body == b""
     assert origin.request_count == 1
-
-
-def test_a_range_on_a_miss_goes_to_the_origin_with_its_range(stavka, origin):
-    """Until ranges are filled by block, a range for an object not stored is forwarded as it
-    is, and its answer is not stored."""
-    p = start(stavka, origin)
-    n = 1_000
-    r = ranged(p, url(n), "bytes=0-9")
-    assert r.status == 200  # this test origin ignores Range
-    assert origin.last().header("range") == "bytes=0-9"
-    assert origin.request_count == 1
-    assert p.get(url(n)).body == pattern(n)
-    assert origin.request_count == 2
