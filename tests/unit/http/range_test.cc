@@ -88,5 +88,54 @@ TEST(Range, ContentRangeValues) {
   EXPECT_EQ(unsatisfied_content_range(1000), "bytes */1000");
 }
 
+TEST(RangeSpan, FirstAndLastBeforeTheLengthIsKnown) {
+  auto span = range_span("bytes=500-999");
+  ASSERT_TRUE(span);
+  EXPECT_EQ(span->first, 500u);
+  EXPECT_EQ(span->last, 999u);
+  EXPECT_EQ(span->members, 1u);
+  span = range_span("bytes=50-");
+  ASSERT_TRUE(span);
+  EXPECT_EQ(span->first, 50u);
+  EXPECT_FALSE(span->last);
+}
+
+TEST(RangeSpan, SeveralMembersSpanFromTheLowestToTheHighest) {
+  auto span = range_span("bytes=600-699, 10-19");
+  ASSERT_TRUE(span);
+  EXPECT_EQ(span->first, 10u);
+  EXPECT_EQ(span->last, 699u);
+  EXPECT_EQ(span->members, 2u);
+  span = range_span("bytes=0-9,100-");
+  ASSERT_TRUE(span);
+  EXPECT_FALSE(span->last) << "one open member makes the whole span open";
+}
+
+TEST(RangeSpan, UnknownWithoutTheLengthOrIgnored) {
+  EXPECT_FALSE(range_span("bytes=-500"));       // a suffix needs the length
+  EXPECT_FALSE(range_span("bytes=0-9,-5"));
+  EXPECT_FALSE(range_span("bytes=9-0"));        // malformed: resolve_range ignores it too
+  EXPECT_FALSE(range_span("items=0-9"));
+  EXPECT_FALSE(range_span("bytes="));
+}
+
+TEST(ContentRange, ParsesARangeAndItsLength) {
+  auto cr = parse_content_range("bytes 196608-393215/1000000");
+  ASSERT_TRUE(cr);
+  EXPECT_EQ(cr->range, (ByteRange{196608, 393215}));
+  EXPECT_EQ(cr->length, 1000000u);
+  cr = parse_content_range("  BYTES 0-0/1 ");
+  ASSERT_TRUE(cr);
+  EXPECT_EQ(cr->length, 1u);
+}
+
+TEST(ContentRange, RejectsWhatCannotPlaceBytes) {
+  for (const char* bad : {"bytes 0-9/*", "bytes */100", "bytes 10-9/100", "bytes 0-100/100",
+                          "bytes 0-9", "items 0-9/100", "bytes 0-9/1x", "bytes -9/100", "",
+                          "bytes 0 -9/100"}) {
+    EXPECT_FALSE(parse_content_range(bad)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace stavka::http
