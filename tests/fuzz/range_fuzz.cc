@@ -1,4 +1,4 @@
-// libFuzzer target for resolve_range.
+// libFuzzer target for resolve_range, range_span and parse_content_range.
 //
 // Single-threaded; no state survives between inputs. The first 8 bytes of the input are the
 // representation length (little-endian, reduced below 2^40), the rest the Range field value.
@@ -9,10 +9,16 @@
 //   a field whose unit is not "bytes" is always whole; an unsatisfiable verdict needs a
 //   well-formed field, so appending ", 0-0" to it gives partial when length > 0 (and the
 //   extra member stays within max_ranges).
+// range_span: known only for a field resolve_range does not ignore; then every range resolved
+//   against a length past the span's last position starts at or after its first and, when the
+//   span is closed, ends at or before its last. parse_content_range (the same bytes read as a
+//   Content-Range value): a range that lies inside its length, which content_range() writes
+//   back as an equal value.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -63,6 +69,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string more(field);
     more += ", 0-0";
     FUZZ_CHECK(stavka::http::resolve_range(more, length).verdict == RangeVerdict::partial);
+  }
+  if (std::optional<stavka::http::RangeSpan> span = stavka::http::range_span(field)) {
+    FUZZ_CHECK(r.verdict != RangeVerdict::whole || length == 0);
+    const uint64_t past = span->last ? *span->last + 1 : span->first + 1;
+    stavka::http::ResolvedRange wide = stavka::http::resolve_range(field, past);
+    FUZZ_CHECK(wide.verdict == RangeVerdict::partial);
+    for (const ByteRange& a : wide.ranges) {
+      FUZZ_CHECK(a.first >= span->first);
+      if (span->last) FUZZ_CHECK(a.last <= *span->last);
+    }
+  }
+  if (auto cr = stavka::http::parse_content_range(field)) {
+    FUZZ_CHECK(cr->range.first <= cr->range.last && cr->range.last < cr->length);
+    auto again = stavka::http::parse_content_range(stavka::http::content_range(cr->range, cr->length));
+    FUZZ_CHECK(again && again->range == cr->range && again->length == cr->length);
   }
   return 0;
 }
