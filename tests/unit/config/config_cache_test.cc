@@ -25,6 +25,7 @@ TEST(ConfigCache, Defaults) {
   EXPECT_EQ(c.cache.memory, uint64_t{256} << 20);
   EXPECT_EQ(c.cache.max_size, uint64_t{10} << 30);
   EXPECT_EQ(c.cache.block_size, 1u << 20);
+  EXPECT_EQ(c.cache.readahead, uint64_t{4} << 20);
   EXPECT_EQ(c.cache.fill_continue_max, uint64_t{64} << 20);
   EXPECT_DOUBLE_EQ(c.cache.heuristic_fraction, 0.1);
   EXPECT_EQ(c.cache.heuristic_max, std::chrono::hours(24));
@@ -37,6 +38,7 @@ dir = "/var/cache/stavka"
 memory = "64MiB"
 max_size = "2GB"
 block_size = 65536
+readahead = 0
 fill_continue_max = "1KiB"
 heuristic_fraction = 0.25
 heuristic_max = "1h"
@@ -49,6 +51,14 @@ origins = ["http://127.0.0.1:8081"]
 cache = false
 cache_ignore_query = true
 cache_key_headers = ["X-Device", "accept-language"]
+block_size = "256KiB"
+readahead = "1MiB"
+fill_whole_objects = true
+
+[[site]]
+name = "b"
+hosts = ["b.example"]
+origins = ["http://127.0.0.1:8082"]
 )",
                          "t.toml");
   EXPECT_EQ(c.cache.dir, "/var/cache/stavka");
@@ -56,10 +66,17 @@ cache_key_headers = ["X-Device", "accept-language"]
   EXPECT_EQ(c.cache.max_size, uint64_t{2'000'000'000});
   EXPECT_EQ(c.cache.block_size, 65536u);
   EXPECT_EQ(c.cache.fill_continue_max, 1024u);
+  EXPECT_EQ(c.cache.readahead, 0u);
+  EXPECT_EQ(block_size_for(c, c.sites[0]), 256u * 1024);
+  EXPECT_EQ(readahead_for(c, c.sites[0]), 1u << 20);
+  EXPECT_TRUE(c.sites[0].fill_whole_objects);
+  EXPECT_EQ(block_size_for(c, c.sites[1]), 65536u) << "unset: the [cache] value";
+  EXPECT_EQ(readahead_for(c, c.sites[1]), 0u);
+  EXPECT_FALSE(c.sites[1].fill_whole_objects);
   EXPECT_DOUBLE_EQ(c.cache.heuristic_fraction, 0.25);
   EXPECT_EQ(c.cache.heuristic_max, std::chrono::hours(1));
   EXPECT_EQ(c.cache.uncacheable_ttl, Millis(0));
-  ASSERT_EQ(c.sites.size(), 1u);
+  ASSERT_EQ(c.sites.size(), 2u);
   EXPECT_FALSE(c.sites[0].cache);
   EXPECT_TRUE(c.sites[0].cache_ignore_query);
   EXPECT_EQ(c.sites[0].cache_key_headers,
@@ -117,6 +134,15 @@ TEST(ConfigCache, Rejections) {
             "t.toml:5: 'site.cache_key_headers' needs header names, got 'X Device'");
   EXPECT_EQ(error_of(site + "cache_key_headers = [\"A\", \"a\"]\n"),
             "t.toml:5: header 'a' is listed twice in 'site.cache_key_headers'");
+  EXPECT_EQ(error_of(site + "block_size = \"2KiB\"\n"),
+            "t.toml:5: 'site.block_size' must be at least 4096 bytes");
+  EXPECT_EQ(error_of(site + "block_size = \"65MiB\"\n"),
+            "t.toml:5: 'site.block_size' must be at most 64MiB");
+  EXPECT_EQ(error_of(site + "readahead = -1\n"), "t.toml:5: 'site.readahead' must not be negative");
+  EXPECT_TRUE(error_of("[cache]\nreadahead = \"4 apples\"\n")
+                  .starts_with("t.toml:2: bad size '4 apples' for 'cache.readahead': "));
+  EXPECT_EQ(error_of(site + "fill_whole_objects = 1\n"),
+            "t.toml:5: 'site.fill_whole_objects' must be true or false, got integer");
 }
 
 }  // namespace
