@@ -4,8 +4,9 @@
 // Pure functions; any thread. The verdict carries a reason that names the rule which refused
 // the response, in words fit for a log line or a Cache-Status detail ("response-no-store").
 //
-// Scope for now: a GET's final response, whole. A request with Range and a 206 are refused with
-// their own reasons until range handling lands; HEAD is served from a stored GET by the caller
+// Scope: a GET's final response, whole. A request with Range and a 206 are refused with their own
+// reasons: ranges are stored as blocks of the whole (src/proxy/range_cache), whose fills ask this
+// about the representation (status 200, no Range). HEAD is served from a stored GET by the caller
 // and its own responses are never stored here.
 #pragma once
 
@@ -22,7 +23,7 @@ namespace stavka::cache {
 enum class StoreReason : uint8_t {
   storable,
   method,                // only GET responses are stored
-  range_request,         // the request had Range (range handling is later work)
+  range_request,         // the request had Range (its answer is not the whole representation)
   request_no_store,      // §5.2.1.5
   status_not_final,      // 1xx
   partial_content,       // 206
@@ -46,7 +47,7 @@ struct Storability {
 };
 
 // Status codes whose caching requirements this cache implements, for must-understand
-// (§5.2.2.3): the final codes RFC 9110 defines, except 206 (no range support yet) and 304.
+// (§5.2.2.3): the final codes RFC 9110 defines, except 206 (a part, stored as blocks of the whole) and 304.
 bool is_understood_status(int status);
 
 // §3, for a response to `method` with request fields `request_headers` (already parsed into

@@ -8,8 +8,9 @@
 // included, is a reader of it: the origin's bytes go to all of them and to storage at once.
 //
 // What this stage does not handle goes to forward_to_origin with a Cache-Status saying why:
-// methods other than GET and HEAD, requests with a body or Range (ranges come with block
-// fills), sites with cache = false, keys recently found uncacheable.
+// methods other than GET and HEAD, requests with a body, sites with cache = false, keys recently
+// found uncacheable. A GET with Range that finds no fresh whole object, and a GET of an object
+// stored as blocks, go to serve_blocks (range_cache.h).
 #pragma once
 
 #include <memory>
