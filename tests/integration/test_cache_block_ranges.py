@@ -7,6 +7,7 @@ bytes the client got.
 Block size 64 KiB and read-ahead 128 KiB unless a test says otherwise. The test origin's
 /ranged/N path honours one range (harness.Origin)."""
 
+import signal
 import socket
 import threading
 import time
@@ -323,3 +324,23 @@ def test_a_client_that_leaves_stops_the_fill_at_its_read_ahead(stavka, origin):
     # Open-ended: the fill stays one read-ahead past what was read, and stops without a reader.
     assert wait_until(lambda: origin.requests[0].peer_closed.is_set(), 5)
     assert settled(origin) < 2_000_000
+
+
+def test_blocks_survive_a_restart_on_the_disk_tier(stavka, origin, tmp_path):
+    s = {"name": "s", "hosts": ["*"], "origins": [origin.url]}
+    cfg = {"log": {"access": "off"},
+           "cache": {"dir": str(tmp_path / "cache"), "max_size": "64MiB", "memory": 0,
+                     "block_size": "64KiB", "readahead": 0}}
+    p = stavka(sites=[s], workers=1, config=cfg)
+    n = 1_000_000
+    check_206(ranged(p, target(n), "bytes=100000-200000"), n, 100_000, 200_000)
+    settled(origin)
+    assert p.stop(signal.SIGTERM) == 0
+    p = stavka(sites=[s], workers=1, config=cfg, port=p.port)
+    r = ranged(p, target(n), "bytes=131072-196607")  # block 2, read back from disk
+    check_206(r, n, 131_072, 196_607)
+    assert status_of(r).startswith("stavka; hit")
+    r = ranged(p, target(n), "bytes=60000-270000")  # blocks 1-3 stored; 0 and 4 fetched
+    check_206(r, n, 60_000, 270_000)
+    assert "fwd=partial" in status_of(r)
+    assert asked(origin) == ["bytes=65536-262143", "bytes=0-65535", "bytes=262144-327679"]
