@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import math
-import os
 import resource
 import selectors
 import shutil
@@ -40,7 +39,7 @@ from harness import (BENCH_DIR, PEERS_DIR, REPO, SHARED_PEERS_DIR, AtsPeer, Benc
                      final_status, fmt, free_ports, http_get, http_request, install_signal_handlers,
                      log, make_workdir, measure_quietly, measure_wrk, memory, pin_threads,
                      proc_tree, ratio, run_wrk, spawn, stop_all, tail, taskset, wait_ready, warn,
-                     write_results)
+                     warn_system_instances, write_results)
 from origin import body_for
 
 PEER_NAMES = ("stavka", "ats", "varnish", "nginx")
@@ -886,9 +885,6 @@ def make_peer(args, name: str) -> Peer:
 
 
 TOOLS = {"nginx": "nginx", "varnish": "varnishd", "ats": "traffic_server"}
-# process names of system instances that would compete for the CPUs ([TS_MAIN] is how ATS
-# renames its main thread; cache-main is Varnish's child process)
-SYSTEM_PROCS = ("varnishd", "cache-main", "traffic_server", "[TS_MAIN]", "traffic_manager")
 
 
 def preflight(args) -> None:
@@ -897,20 +893,7 @@ def preflight(args) -> None:
             raise BenchError(f"{tool} not found: run scripts/setup.sh "
                              f"(apt-get install -y varnish trafficserver nginx-extras wrk)")
     check_cpus(args)
-    # System instances (a package's service) steal CPU and ports: say so, never stop them.
-    others = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                comm = Path(f"/proc/{d}/comm").read_text().strip()
-            except OSError:
-                continue
-            if comm in SYSTEM_PROCS:
-                others.append(f"{d} ({comm})")
-    if others:
-        warn(f"other varnishd / traffic_server processes are running: {', '.join(others)}; "
-             f"stop the system services (systemctl stop varnish trafficserver) so they do not "
-             f"take CPU time during the benchmark")
+    warn_system_instances()
 
 
 def main(argv=None) -> int:

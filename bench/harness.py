@@ -809,6 +809,28 @@ def add_machine_args(ap, client_cpu_help: str) -> None:
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (configs, logs)")
 
 
+# process names of system instances that would compete for the CPUs ([TS_MAIN] is how ATS
+# renames its main thread; cache-main is Varnish's child process)
+SYSTEM_PROCS = ("varnishd", "cache-main", "traffic_server", "[TS_MAIN]", "traffic_manager")
+
+
+def warn_system_instances() -> None:
+    """System instances (a package's service) steal CPU and ports: say so, never stop them."""
+    others = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                comm = Path(f"/proc/{d}/comm").read_text().strip()
+            except OSError:
+                continue
+            if comm in SYSTEM_PROCS:
+                others.append(f"{d} ({comm})")
+    if others:
+        warn(f"other varnishd / traffic_server processes are running: {', '.join(others)}; "
+             f"stop the system services (systemctl stop varnish trafficserver) so they do not "
+             f"take CPU time during the benchmark")
+
+
 def check_cpus(args) -> None:
     """The proxy and client CPUs exist and differ; the open-file limit is raised."""
     cpus = os.sched_getaffinity(0)
