@@ -586,12 +586,15 @@ Task<Outcome> send_span(BlockRequest& c, std::string_view prefix, uint64_t at, u
   co_return Outcome::done;
 }
 
-// Whether every block the plan's spans cover is stored and usable, and whether any is.
-std::pair<bool, bool> stored_coverage(const BlockRequest& c, const BodyPlan& plan) {
+// Whether every block the spans cover is stored and usable, and whether any is (for
+// Cache-Status; stops looking once both are known).
+std::pair<bool, bool> stored_coverage(const BlockRequest& c,
+                                      const std::vector<http::ByteRange>& spans) {
   bool all = true;
   bool any = false;
-  for (const http::ByteRange& r : plan.spans) {
-    for (uint64_t index = r.first / c.block_size; index <= r.last / c.block_size; ++index) {
+  for (const http::ByteRange& r : spans) {
+    for (uint64_t index = r.first / c.block_size;
+         index <= r.last / c.block_size && (all || !any); ++index) {
       bool present = usable_block(c, index) != nullptr;
       all &= present;
       any |= present;
@@ -690,13 +693,13 @@ Task<Outcome> serve_blocks(Worker& w, Exchange& ex, CacheServices& services,
     co_return co_await send_unsatisfiable(w, ex, c.ref.size, age, status);
   }
   // The plan fixes the head; Cache-Status goes in it, so coverage is looked at first.
-  BodyPlan probe;
+  std::vector<http::ByteRange> wanted;
   if (range.verdict == http::RangeVerdict::partial) {
-    probe.spans = range.ranges;
+    wanted = range.ranges;
   } else if (c.ref.size > 0) {
-    probe.spans.push_back({0, c.ref.size - 1});
+    wanted.push_back({0, c.ref.size - 1});
   }
-  auto [all_stored, any_stored] = stored_coverage(c, probe);
+  auto [all_stored, any_stored] = stored_coverage(c, wanted);
   if (all_stored) {
     status.hit = true;
     status.ttl = cache::evaluate_freshness(response, c.ref.head->rcc, c.policy, c.now).ttl();
