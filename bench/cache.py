@@ -33,13 +33,13 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from harness import (BENCH_DIR, PEERS_DIR, REPO, SHARED_PEERS_DIR, AtsPeer, BenchError,
+from harness import (BenchRun, BENCH_DIR, PEERS_DIR, REPO, SHARED_PEERS_DIR, AtsPeer, BenchError,
                      add_machine_args, alive_check, check_cpus, run_peer, stavka_peer, CpuWindow,
-                     NginxPeer, Peer, VarnishPeer, _dechunk, cleanup_workdir, exit_status_text,
-                     final_status, fmt, free_ports, http_get, http_request, install_signal_handlers,
-                     log, make_workdir, measure_quietly, measure_wrk, memory, pin_threads,
-                     proc_tree, ratio, run_wrk, spawn, stop_all, tail, taskset, wait_ready, warn,
-                     warn_system_instances, write_results)
+                     NginxPeer, Peer, VarnishPeer, _dechunk, exit_status_text, final_status, fmt,
+                     free_ports, http_get, http_request, install_signal_handlers, log,
+                     make_workdir, measure_quietly, measure_wrk, memory, pin_threads, proc_tree,
+                     ratio, run_wrk, spawn, tail, taskset, wait_ready, warn, warn_system_instances,
+                     write_results)
 from origin import body_for
 
 PEER_NAMES = ("stavka", "ats", "varnish", "nginx")
@@ -903,11 +903,11 @@ def main(argv=None) -> int:
     workdir = None
     results: list[dict] = []
     base = None
-    rc = 0
-    try:
+    with BenchRun(args, results) as run:
         preflight(args)
         peers = [make_peer(args, n) for n in args.only]
         workdir = make_workdir(args.client_cpu, prefix="stavka-cache-bench-")
+        run.workdir = workdir
         log(f"work dir {workdir}")
         origin, origin_port, origin_dir = start_origin(args, workdir)
         log(f"origin: bench/origin.py on 127.0.0.1:{origin_port} (CPU {args.client_cpu})")
@@ -918,16 +918,7 @@ def main(argv=None) -> int:
             if origin.poll() is not None:
                 raise BenchError(f"origin died ({exit_status_text(origin.returncode)}): "
                                  f"{tail(origin_dir / 'origin.log')}")
-    except KeyboardInterrupt:
-        print("\n[bench] interrupted; stopping everything", file=sys.stderr)
-        rc = 130
-    except BenchError as e:
-        warn(str(e))
-        rc = 1
-    finally:
-        stop_all()
-        cleanup_workdir(workdir, args.keep or bool(rc and rc != 130)
-                        or any(r["errors"] for r in results))
+    rc = run.rc
 
     targets: list[dict] = []
     if results or base:

@@ -129,6 +129,33 @@ def stop(p: subprocess.Popen, sig: int = signal.SIGTERM, grace: float = 10.0,
     return info
 
 
+class BenchRun:
+    """What every benchmark's main() runs its peers inside: Ctrl-C (rc 130) and a BenchError
+    (warned, rc 1) end the run quietly; on the way out every process started is stopped and the
+    work dir removed, unless --keep, a failure or a peer's recorded error asks to keep it. Set
+    `workdir` once it exists; read `rc` afterwards."""
+
+    def __init__(self, args, results: list[dict]):
+        self.args, self.results = args, results
+        self.workdir: Path | None = None
+        self.rc = 0
+
+    def __enter__(self) -> "BenchRun":
+        return self
+
+    def __exit__(self, kind, error, trace) -> bool:
+        if kind is KeyboardInterrupt:
+            print("\n[bench] interrupted; stopping everything", file=sys.stderr)
+            self.rc = 130
+        elif kind is not None and issubclass(kind, BenchError):
+            warn(str(error))
+            self.rc = 1
+        stop_all()
+        cleanup_workdir(self.workdir, self.args.keep or bool(self.rc and self.rc != 130)
+                        or any(r["errors"] for r in self.results))
+        return self.rc != 0
+
+
 def stop_all() -> None:
     for p in list(reversed(CHILDREN)):
         try:

@@ -32,12 +32,12 @@ import time
 import tomllib
 from pathlib import Path
 
-from harness import (BENCH_DIR, PEERS_DIR, REPO, SHARED_PEERS_DIR, BenchError, CpuWindow,
+from harness import (BenchRun, BENCH_DIR, PEERS_DIR, REPO, SHARED_PEERS_DIR, BenchError, CpuWindow,
                      NginxPeer, Peer, VarnishPeer, add_machine_args, alive_check, check_cpus,
-                     cleanup_workdir, exit_status_text, final_status, fmt, free_ports,
-                     install_signal_handlers, log, make_workdir, measure_quietly, memory,
-                     pin_threads, proc_tree, ratio, run_peer, spawn, stavka_peer, stop_all, tail,
-                     taskset, wait_ready, warn, warn_system_instances, write_results)
+                     exit_status_text, final_status, fmt, free_ports, install_signal_handlers, log,
+                     make_workdir, measure_quietly, memory, pin_threads, proc_tree, ratio,
+                     run_peer, spawn, stavka_peer, tail, taskset, wait_ready, warn,
+                     warn_system_instances, write_results)
 from cache import (Response, origin_stats, parse_size, self_cpu_s, size_text)
 from origin import body_for, body_slice
 
@@ -777,11 +777,11 @@ def main(argv=None) -> int:
     workdir = None
     results: list[dict] = []
     base = None
-    rc = 0
-    try:
+    with BenchRun(args, results) as run:
         preflight(args)
         peers = [make_peer(args, n) for n in args.only]
         workdir = make_workdir(args.client_cpu, prefix="stavka-range-bench-")
+        run.workdir = workdir
         log(f"work dir {workdir}")
         origin, origin_port, origin_dir = start_origin(args, workdir)
         log(f"origin: bench/origin.py on 127.0.0.1:{origin_port} (CPU {args.client_cpu})")
@@ -792,16 +792,7 @@ def main(argv=None) -> int:
             if origin.poll() is not None:
                 raise BenchError(f"origin died ({exit_status_text(origin.returncode)}): "
                                  f"{tail(origin_dir / 'origin.log')}")
-    except KeyboardInterrupt:
-        print("\n[bench] interrupted; stopping everything", file=sys.stderr)
-        rc = 130
-    except BenchError as e:
-        warn(str(e))
-        rc = 1
-    finally:
-        stop_all()
-        cleanup_workdir(workdir, args.keep or bool(rc and rc != 130)
-                        or any(r["errors"] for r in results))
+    rc = run.rc
 
     targets: list[dict] = []
     rows = ([base] if base else []) + results

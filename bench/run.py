@@ -28,11 +28,11 @@ import sys
 import time
 from pathlib import Path
 
-from harness import (PEERS_DIR, REPO, BenchError, add_machine_args, alive_check, check_cpus,
-                     run_peer, stavka_peer, NginxPeer, Peer, cleanup_workdir, final_status, fmt,
+from harness import (BenchRun, PEERS_DIR, REPO, BenchError, add_machine_args, alive_check,
+                     check_cpus, run_peer, stavka_peer, NginxPeer, Peer, final_status, fmt,
                      http_get, install_signal_handlers, log, make_workdir, measure_quietly,
-                     measure_wrk, memory, proc_tree, ratio, render_template, run_wrk, spawn,
-                     stop_all, tail, taskset, exit_status_text, wait_ready, warn, write_results)
+                     measure_wrk, memory, proc_tree, ratio, render_template, run_wrk, spawn, tail,
+                     taskset, exit_status_text, wait_ready, warn, write_results)
 
 # --------------------------------------------------------------------------------------------
 # Origin status
@@ -472,11 +472,11 @@ def main(argv=None) -> int:
 
     workdir = None
     results: list[dict] = []
-    rc = 0
-    try:
+    with BenchRun(args, results) as run:
         preflight(args)
         peers = [make_peer(args, n) for n in args.only]
         workdir = make_workdir(args.client_cpu)  # the harness itself moves off the proxy CPU
+        run.workdir = workdir
         body = (b"stavka-bench " * (args.size // 13 + 1))[:args.size]
         log(f"work dir {workdir}")
         origin, origin_port, origin_dir = start_origin(args, workdir, body)
@@ -491,16 +491,7 @@ def main(argv=None) -> int:
         origin_log = tail(origin_dir / "error.log", 20)
         if "[alert]" in origin_log or "[crit]" in origin_log or "[emerg]" in origin_log:
             warn(f"origin error log has alerts:\n{origin_log}")
-    except KeyboardInterrupt:
-        print("\n[bench] interrupted; stopping everything", file=sys.stderr)
-        rc = 130
-    except BenchError as e:
-        warn(str(e))
-        rc = 1
-    finally:
-        stop_all()
-        cleanup_workdir(workdir, args.keep or bool(rc and rc != 130)
-                        or any(r["errors"] for r in results))
+    rc = run.rc
 
     if results:
         table = print_report(args, results)
