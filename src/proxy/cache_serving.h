@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,9 +58,14 @@ http::RequestHead fill_request(const Exchange& ex);
 
 // How a response carrying a stored body (or ranges of it) goes out: the head, then each span
 // of the body preceded by prefix(i), then closing. Sets ex.status and the connection's fate.
+// Filled in place by plan_body (spans may point into the plan itself: not copyable), without a
+// heap allocation for a whole body or a single range.
 struct BodyPlan {
+  BodyPlan() = default;
+  BodyPlan(const BodyPlan&) = delete;
   std::string head;
-  std::vector<http::ByteRange> spans;   // empty: the head alone (HEAD, empty body)
+  std::span<const http::ByteRange> spans;  // empty: the head alone (HEAD, empty body)
+  http::ByteRange one;                      // the single span, when there is one
   std::vector<std::string> part_heads;  // multipart/byteranges: each part's head (the first
                                         // one is already at the end of head)
   std::string closing;                  // multipart/byteranges: the closing delimiter
@@ -68,8 +74,9 @@ struct BodyPlan {
   }
 };
 // range: whole (200 with every byte), or the resolved ranges (206, multipart when several).
-BodyPlan plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_view age,
-                   uint64_t size, const http::ResolvedRange& range);
+// range must outlive the plan (several ranges are not copied).
+void plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_view age,
+               uint64_t size, const http::ResolvedRange& range, BodyPlan& plan);
 
 // Fills in the meta fields that follow from a stored response.
 void describe(storage::ObjectMeta& meta, const std::shared_ptr<const StoredHead>& head,

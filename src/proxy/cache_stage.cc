@@ -236,15 +236,17 @@ Task<Outcome> send_unsatisfiable(Worker& w, Exchange& ex, uint64_t size, std::st
   co_return ex.close_connection ? Outcome::close : Outcome::done;
 }
 
-BodyPlan plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_view age,
-                   uint64_t size, const http::ResolvedRange& range) {
-  BodyPlan plan;
+void plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_view age,
+               uint64_t size, const http::ResolvedRange& range, BodyPlan& plan) {
   ex.close_connection |= !ex.client_keep_alive || w.draining();
   if (range.verdict != http::RangeVerdict::partial) {
     ex.status = served.response.status;
     assemble_head(served, age, ex.cache_status, w.config().via_name, size, ex.close_connection,
                   plan.head);
-    if (!ex.is_head && size > 0) plan.spans.push_back({0, size - 1});
+    if (!ex.is_head && size > 0) {
+      plan.one = {0, size - 1};
+      plan.spans = {&plan.one, 1};
+    }
   } else if (range.ranges.size() == 1) {
     const http::ByteRange& r = range.ranges[0];
     std::string content_range = http::content_range(r, size);
@@ -252,7 +254,8 @@ BodyPlan plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::strin
     ex.status = 206;
     assemble_head(served, age, ex.cache_status, w.config().via_name, r.size(),
                   ex.close_connection, plan.head, &partial);
-    plan.spans.push_back(r);
+    plan.one = r;
+    plan.spans = {&plan.one, 1};
   } else {
     // multipart/byteranges (RFC 9110 §14.6): each part with the stored type and its range.
     const std::string boundary = multipart_boundary();
@@ -276,7 +279,6 @@ BodyPlan plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::strin
     plan.part_heads[0].clear();
     plan.spans = range.ranges;
   }
-  return plan;
 }
 
 // Sends a stored object (head: its decoding), or the ranges of it the request asks for. Returns
@@ -310,7 +312,8 @@ static Task<std::optional<Outcome>> send_stored(Worker& w, Exchange& ex, CacheSe
   }
   const StoredHead& served = stripped ? *stripped : head;
   set_status(w, ex, params);
-  BodyPlan plan = plan_body(w, ex, served, age, meta.size, range);
+  BodyPlan plan;
+  plan_body(w, ex, served, age, meta.size, range, plan);
   std::optional<Outcome> result = Outcome::done;
   if (plan.spans.empty()) result = co_await send_body(w, ex, services, object, plan.head, 0, 0);
   for (size_t i = 0; i < plan.spans.size() && result == Outcome::done; ++i) {

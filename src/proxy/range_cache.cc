@@ -711,7 +711,8 @@ Task<Outcome> serve_blocks(Worker& w, Exchange& ex, CacheServices& services,
     ex.source = ResponseSource::fill;
   }
   set_status(w, ex, status);
-  BodyPlan plan = plan_body(w, ex, *c.ref.head, age, c.ref.size, range);
+  BodyPlan plan;
+  plan_body(w, ex, *c.ref.head, age, c.ref.size, range, plan);
 
   // 3. The body. The last span runs to the end of the object when the client's range does, and
   // for a whole response: its fills then stay one read-ahead ahead of this reader.
