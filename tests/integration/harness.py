@@ -979,9 +979,9 @@ class Origin:
         at = first
         while at <= last:
             take = min(16 * KiB, last + 1 - at)
+            req.body_sent += take  # counted before the send: a reader never sees it short
             if self._stop.is_set() or not self._send(s, req, pattern(take, at)):
                 return False
-            req.body_sent += take
             at += take
             if rate:
                 ahead = (at - first) / rate - (time.monotonic() - start)

@@ -124,7 +124,8 @@ def test_the_first_byte_leaves_before_its_block_is_complete(stavka, origin):
         body = c.read_body(head)
     assert body.body == pattern(100, 70_000)
     assert asked(origin) == ["bytes=65536-262143"]
-    # 70000 - 65536 = 4464 bytes had to come first; the block is 65536 bytes
+    # 70000 - 65536 = 4464 bytes had to come first (the origin sends 16 KiB pieces, one per
+    # quarter second here); the block is 65536 bytes
     assert 4_464 <= sent_at_head < 40_000
 
 
@@ -139,6 +140,7 @@ def test_an_open_ended_range_and_then_the_whole_object(stavka, origin):
     assert r.status == 200 and r.body == pattern(n)
     assert "fwd=partial" in status_of(r)
     assert asked(origin)[1] == "bytes=0-458751"
+    settled(origin)
     r = p.get(target(n))
     assert r.status == 200 and r.body == pattern(n) and status_of(r).startswith("stavka; hit")
     assert origin.request_count == 2
@@ -179,6 +181,7 @@ def test_several_ranges_of_a_cold_object_are_multipart(stavka, origin):
                    (f"bytes 600000-600009/{n}", pattern(10, 600_000))]
     assert int(r.header("content-length")) == len(r.body)
     assert asked(origin) == ["bytes=0-65535", "bytes=589824-655359"]
+    settled(origin)  # a block is stored just after its last byte went out
     r = ranged(p, target(n), "bytes=10-19,600000-600009")
     assert r.status == 206 and status_of(r).startswith("stavka; hit")
     assert origin.request_count == 2
@@ -238,16 +241,21 @@ def test_a_changed_validator_drops_the_old_blocks(stavka, origin):
     p = start(stavka, origin, cache={"readahead": 0}, site={"cache_ignore_query": True})
     n = 1_000_000
     v1, v2 = target(n, '&etag="v1"'), target(n, '&etag="v2"')
+    # Each step waits until the fills before it have stored their blocks and left.
     check_206(ranged(p, v1, "bytes=0-9"), n, 0, 9)              # block 0, v1
+    settled(origin)
     check_206(ranged(p, v2, "bytes=200000-200009"), n, 200_000, 200_009)  # block 3, v2
+    settled(origin)
     assert origin.request_count == 2
     # block 0 of v1 went when v2 arrived: asked again, and answered with v2
     r = ranged(p, v2, "bytes=0-9")
     check_206(r, n, 0, 9)
     assert r.header("etag") == '"v2"' and origin.request_count == 3
+    settled(origin)
     # A response that began with stored v2 blocks and meets v1 at the origin is cut.
     with pytest.raises(IncompleteResponse):
         ranged(p, v1, "bytes=0-300000")
+    settled(origin)
     r = ranged(p, v1, "bytes=0-9")  # the v2 blocks are gone, v1 is stored now
     check_206(r, n, 0, 9)
     assert r.header("etag") == '"v1"'
@@ -307,6 +315,7 @@ def test_an_unsafe_method_drops_the_blocks(stavka, origin):
     p = start(stavka, origin)
     n = 100_000
     check_206(ranged(p, target(n), "bytes=0-9"), n, 0, 9)
+    settled(origin)  # the fill has stored its blocks and left
     assert p.request("POST", target(n), body=b"x").status == 200
     check_206(ranged(p, target(n), "bytes=0-9"), n, 0, 9)
     assert [q.method for q in origin.requests] == ["GET", "POST", "GET"]
