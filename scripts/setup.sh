@@ -11,6 +11,9 @@ APT_PACKAGES=(
   python3 python3-pip python3-venv
   nginx-extras wrk procps iproute2 curl
   varnish trafficserver
+  # WebAssembly modules: Debian's Rust 1.63 has the wasm32 targets (rustup's has none here);
+  # C modules use clang-19 with wasi-libc; wabt assembles the ABI test modules.
+  rustc cargo libstd-rust-dev-wasm32 wasi-libc wabt
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

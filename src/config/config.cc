@@ -60,7 +60,10 @@ struct Located {
 
 class Loader {
  public:
-  explicit Loader(std::string_view source) : source_(source) {}
+  // base_dir: the config file's folder, against which relative module paths are resolved ("" for
+  // text not from a file: the working directory).
+  explicit Loader(std::string_view source, std::string base_dir = "")
+      : source_(source), base_dir_(std::move(base_dir)) {}
 
   Config load(std::string_view text) {
     toml::table root;
@@ -73,7 +76,7 @@ class Loader {
     c.source = source_;
     Section top{root, "", ""};
     check_keys(top, {"workers", "listen", "admin_listen", "via_name", "timeouts", "limits",
-                     "log", "cache", "site"});
+                     "log", "cache", "site", "module"});
     set_uint(top, "workers", 0, 1024, c.workers);
     load_listen(top, c);
     if (auto v = get_string(top, "via_name")) {
@@ -99,6 +102,8 @@ class Loader {
       load_cache(s, c.cache);
     }
     if (const toml::node* sites = find(top, "site")) load_sites(*sites, c);
+    if (const toml::node* modules = find(top, "module")) load_modules(*modules, c);
+    check_site_modules(c);
     return c;
   }
 
@@ -359,7 +364,8 @@ class Loader {
     Section s{table, "[[site]]", "site."};
     check_keys(s, {"name", "hosts", "origins", "origin_host", "origin_down_time",
                    "origin_keepalive", "origin_retries", "cache", "cache_ignore_query",
-                   "cache_key_headers", "block_size", "readahead", "fill_whole_objects"});
+                   "cache_key_headers", "block_size", "readahead", "fill_whole_objects",
+                   "modules"});
     for (std::string_view required : {"name", "hosts", "origins"}) {
       if (!find(s, required)) {
         fail(line_of(table),
@@ -447,12 +453,138 @@ class Loader {
       site.readahead = readahead;
     }
     set_bool(s, "fill_whole_objects", site.fill_whole_objects);
+    if (find(s, "modules")) {
+      for (const Located& item : get_list(s, "modules")) {
+        if (std::find(site.modules.begin(), site.modules.end(), item.text) != site.modules.end()) {
+          fail(item.line, "module " + in_quotes(item.text) + " is listed twice in site " +
+                              in_quotes(site.name));
+        }
+        site.modules.push_back(item.text);
+        module_lines_.push_back({site.name, item});
+      }
+    }
     return site;
+  }
+
+  void load_modules(const toml::node& node, Config& c) {
+    const auto* array = node.as_array();
+    if (!array || (!array->empty() && !array->is_array_of_tables())) {
+      fail(line_of(node), "'module' must be an array of tables, written as [[module]] sections");
+    }
+    for (const toml::node& element : *array) c.modules.push_back(load_module(*element.as_table()));
+  }
+
+  ModuleConfig load_module(const toml::table& table) {
+    Section s{table, "[[module]]", "module."};
+    check_keys(s, {"name", "file", "root_id", "vm_configuration", "configuration", "isolation",
+                   "on_error", "cpu_limit", "memory_limit", "max_faults", "fault_window",
+                   "allow_wasi", "wasi_dirs", "environment", "upstreams"});
+    for (std::string_view required : {"name", "file"}) {
+      if (!find(s, required)) {
+        fail(line_of(table),
+             "[[module]] is missing the required key '" + std::string(required) + "'");
+      }
+    }
+    ModuleConfig m;
+    Located name = *get_string(s, "name");
+    if (name.text.empty() || !std::all_of(name.text.begin(), name.text.end(), [](char c) {
+          return is_alnum(c) || c == '-' || c == '_';
+        })) {
+      fail(name.line,
+           "'module.name' must be letters, digits, '-' or '_', got " + in_quotes(name.text));
+    }
+    m.name = name.text;
+    auto [first, unique] = line_of_module_.emplace(m.name, name.line);
+    if (!unique) {
+      fail(name.line, "duplicate module name " + in_quotes(m.name) +
+                          " (first defined at line " + std::to_string(first->second) + ")");
+    }
+    Located file = *get_string(s, "file");
+    if (file.text.empty()) fail(file.line, "'module.file' must not be empty");
+    m.file = resolve_path(file.text);
+    if (auto v = get_string(s, "root_id")) m.root_id = v->text;
+    if (auto v = get_string(s, "vm_configuration")) m.vm_configuration = v->text;
+    if (auto v = get_string(s, "configuration")) m.configuration = v->text;
+    if (auto v = get_string(s, "isolation")) {
+      if (v->text == "worker") m.isolation = ModuleIsolation::worker;
+      else if (v->text == "request") m.isolation = ModuleIsolation::request;
+      else fail(v->line, "'module.isolation' must be \"worker\" or \"request\", got " + in_quotes(v->text));
+    }
+    if (auto v = get_string(s, "on_error")) {
+      if (v->text == "fail-open") m.on_error = ModuleOnError::fail_open;
+      else if (v->text == "fail-closed") m.on_error = ModuleOnError::fail_closed;
+      else fail(v->line, "'module.on_error' must be \"fail-open\" or \"fail-closed\", got " + in_quotes(v->text));
+    }
+    set_duration(s, "cpu_limit", false, m.cpu_limit);
+    if (m.cpu_limit > Millis(60000)) fail(line_of(*find(s, "cpu_limit")), "'module.cpu_limit' must be at most 60s");
+    set_size(s, "memory_limit", 1 << 16, m.memory_limit);
+    if (m.memory_limit > (uint64_t{4} << 30)) {
+      fail(line_of(*find(s, "memory_limit")), "'module.memory_limit' must be at most 4GiB");
+    }
+    set_uint(s, "max_faults", 1, 1000000, m.max_faults);
+    set_duration(s, "fault_window", false, m.fault_window);
+    set_bool(s, "allow_wasi", m.allow_wasi);
+    if (find(s, "wasi_dirs")) {
+      for (const Located& item : get_list(s, "wasi_dirs")) {
+        std::error_code ec;
+        std::string dir = resolve_path(item.text);
+        if (!std::filesystem::is_directory(dir, ec)) {
+          fail(item.line, "'module.wasi_dirs' entry " + in_quotes(item.text) + " is not a folder");
+        }
+        m.wasi_dirs.push_back(std::move(dir));
+      }
+      if (!m.allow_wasi) {
+        fail(line_of(*find(s, "wasi_dirs")), "'module.wasi_dirs' needs allow_wasi = true");
+      }
+    }
+    if (const toml::table* env = get_table(s, "environment")) {
+      for (const auto& [key, value] : *env) {
+        const auto* text = value.as_string();
+        if (!text) fail(line_of(value), "'module.environment." + printable(key.str()) + "' must be a string");
+        if (key.str().find('=') != std::string_view::npos) {
+          fail(line_of(value), "'module.environment' names must not contain '='");
+        }
+        m.environment.emplace_back(std::string(key.str()), text->get());
+      }
+    }
+    if (const toml::table* ups = get_table(s, "upstreams")) {
+      for (const auto& [key, value] : *ups) {
+        const auto* text = value.as_string();
+        if (!text) fail(line_of(value), "'module.upstreams." + printable(key.str()) + "' must be an origin URL string");
+        OriginUrl origin;
+        if (Problem problem = try_parse_origin(text->get(), origin)) {
+          fail(line_of(value), "bad upstream " + in_quotes(text->get()) + " for 'module.upstreams." +
+                                   printable(key.str()) + "': " + *problem);
+        }
+        m.upstreams.emplace_back(std::string(key.str()), std::move(origin));
+      }
+    }
+    return m;
+  }
+
+  // Every module a site names must be defined.
+  void check_site_modules(const Config& c) const {
+    for (const auto& [site, item] : module_lines_) {
+      if (!find_module(c, item.text)) {
+        fail(item.line, "site " + in_quotes(site) + " names module " + in_quotes(item.text) +
+                            ", which no [[module]] defines");
+      }
+    }
+  }
+
+  // A path relative to the config file's folder (the working directory for embedded text).
+  std::string resolve_path(const std::string& path) const {
+    std::filesystem::path p(path);
+    if (p.is_absolute() || base_dir_.empty()) return path;
+    return (std::filesystem::path(base_dir_) / p).lexically_normal().string();
   }
 
   std::string source_;
   std::map<std::string, std::string> site_of_host_;  // host pattern -> the site claiming it
   std::map<std::string, int> line_of_site_;          // site name -> line of its name
+  std::map<std::string, int> line_of_module_;        // module name -> line of its name
+  std::vector<std::pair<std::string, Located>> module_lines_;  // (site, module it names)
+  std::string base_dir_;
 };
 
 std::string format_error(const std::string& file, int line, const std::string& message) {
@@ -489,11 +621,19 @@ Config load_file(const std::string& path) {
   }
   std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   if (in.bad()) throw ConfigError(path, 0, std::string("cannot read: ") + std::strerror(errno));
-  return load_string(text, path);
+  std::string base_dir = std::filesystem::path(path).parent_path().string();
+  return Loader(path, base_dir.empty() ? "." : base_dir).load(text);
 }
 
 Config load_string(std::string_view toml, std::string_view source_name) {
   return Loader(source_name).load(toml);
+}
+
+const ModuleConfig* find_module(const Config& c, std::string_view name) {
+  for (const ModuleConfig& m : c.modules) {
+    if (m.name == name) return &m;
+  }
+  return nullptr;
 }
 
 std::string_view embedded_default_toml() { return kEmbeddedDefault; }

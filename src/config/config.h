@@ -34,6 +34,7 @@ struct OriginUrl {
   std::string host;    // numeric address
   uint16_t port = 80;
   std::string text;    // as written
+  bool operator==(const OriginUrl&) const = default;
 };
 
 struct SiteConfig {
@@ -64,6 +65,43 @@ struct SiteConfig {
   // An origin that ignores Range and answers a range fill with a 200: fill the whole object
   // (true), or stop at the client's range plus read-ahead and close that connection (false).
   bool fill_whole_objects = false;
+  // Modules run for this site's requests, by name ([[module]] sections), in this order for the
+  // request phases and in reverse order for the response phases.
+  std::vector<std::string> modules;
+};
+
+// A WebAssembly module on the Proxy-Wasm ABI ([[module]]; see docs/modules.md).
+enum class ModuleIsolation : uint8_t {
+  worker,   // one long-lived instance per worker; a context per request
+  request,  // a fresh instance per request
+};
+enum class ModuleOnError : uint8_t {
+  fail_open,    // a module fault lets the request go on without the module
+  fail_closed,  // a module fault ends the request with 503 (or cuts it if the response began)
+};
+
+struct ModuleConfig {
+  std::string name;
+  std::string file;        // the .wasm, relative paths resolved against the config file's folder
+  std::string root_id;     // plugin root id the SDK dispatches on; "" for the default root
+  std::string vm_configuration;  // given to proxy_on_vm_start
+  std::string configuration;     // plugin configuration, given to proxy_on_configure
+  ModuleIsolation isolation = ModuleIsolation::worker;
+  ModuleOnError on_error = ModuleOnError::fail_closed;
+  Millis cpu_limit{10};                    // per call into the module (epoch interruption)
+  uint64_t memory_limit = uint64_t{64} << 20;  // linear memory per instance
+  // Faults (traps, overruns, broken calls) within fault_window that disable the module until
+  // it is loaded again (reload or push).
+  uint32_t max_faults = 10;
+  Millis fault_window{std::chrono::seconds(60)};
+  // WASI beyond the basics (log output, clocks, random): read-only access to these folders.
+  bool allow_wasi = false;
+  std::vector<std::string> wasi_dirs;
+  std::vector<std::pair<std::string, std::string>> environment;  // WASI environ, name → value
+  // Upstreams proxy_http_call may reach, by the name the module uses.
+  std::vector<std::pair<std::string, OriginUrl>> upstreams;
+
+  bool operator==(const ModuleConfig&) const = default;
 };
 
 struct Timeouts {
@@ -123,6 +161,7 @@ struct Config {
   LogConfig log;
   CacheConfig cache;
   std::vector<SiteConfig> sites;
+  std::vector<ModuleConfig> modules;
 
   std::string source;  // file path it was loaded from, or "<embedded>"
 };
@@ -158,6 +197,9 @@ inline uint32_t block_size_for(const Config& c, const SiteConfig& site) {
 inline uint64_t readahead_for(const Config& c, const SiteConfig& site) {
   return site.readahead.value_or(c.cache.readahead);
 }
+
+// The module named `name`, or nullptr.
+const ModuleConfig* find_module(const Config& c, std::string_view name);
 
 // A Config with sites that fits `stavka run --origin URL` (one site, hosts ["*"]).
 SiteConfig site_for_origin(const OriginUrl& origin);

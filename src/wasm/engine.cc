@@ -1,0 +1,69 @@
+#include "wasm/engine.h"
+
+namespace stavka::wasm {
+
+namespace {
+
+// Pool sizes. Slots are virtual address space until used: a memory slot reserves its largest
+// size plus guard pages, and memory.grow past a module's memory_limit is refused by the store's
+// limiter (instance.cc), not by the pool.
+constexpr uint32_t pool_instances = 1000;
+
+}  // namespace
+
+Engine& Engine::get() {
+  static Engine engine;
+  return engine;
+}
+
+Engine::Engine() {
+  wasm_config_t* config = wasm_config_new();
+  wasmtime_config_strategy_set(config, WASMTIME_STRATEGY_CRANELIFT);
+  wasmtime_config_cranelift_opt_level_set(config, WASMTIME_OPT_LEVEL_SPEED);
+  wasmtime_config_epoch_interruption_set(config, true);
+  wasmtime_pooling_allocation_config_t* pool = wasmtime_pooling_allocation_config_new();
+  wasmtime_pooling_allocation_config_total_core_instances_set(pool, pool_instances);
+  wasmtime_pooling_allocation_config_total_memories_set(pool, pool_instances);
+  wasmtime_pooling_allocation_config_total_tables_set(pool, pool_instances);
+  // A freed slot keeps this much of its memory mapped and zeroed by memset rather than by
+  // madvise: cheaper for the small heaps of per-request instances.
+  wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(pool, 1 << 20);
+  wasmtime_pooling_allocation_config_table_keep_resident_set(pool, 64 << 10);
+  wasmtime_pooling_allocation_strategy_set(config, pool);
+  wasmtime_pooling_allocation_config_delete(pool);
+  engine_ = wasm_engine_new_with_config(config);  // takes the config
+  ticker_ = std::thread([this] { tick(); });
+}
+
+Engine::~Engine() {
+  stopping_ = true;
+  if (ticker_.joinable()) ticker_.join();
+  wasm_engine_delete(engine_);
+}
+
+void Engine::tick() {
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    std::this_thread::sleep_for(epoch_tick);
+    wasmtime_engine_increment_epoch(engine_);
+  }
+}
+
+std::string take_message(wasmtime_error_t* error) {
+  wasm_name_t message;
+  wasmtime_error_message(error, &message);
+  std::string out(message.data, message.size);
+  wasm_byte_vec_delete(&message);
+  wasmtime_error_delete(error);
+  return out;
+}
+
+std::string take_message(wasm_trap_t* trap) {
+  wasm_message_t message;
+  wasm_trap_message(trap, &message);
+  std::string out(message.data, message.size);
+  while (!out.empty() && out.back() == '\0') out.pop_back();
+  wasm_trap_delete(trap);
+  return out;
+}
+
+}  // namespace stavka::wasm

@@ -1,0 +1,188 @@
+#include "wasm/filter_chain.h"
+
+#include "runtime/log.h"
+#include "runtime/reactor.h"
+#include "wasm/instance.h"
+#include "wasm/shared_state.h"
+#include "wasm/worker_modules.h"
+
+namespace stavka::wasm {
+
+namespace {
+
+// Calls e in the context c stands for: host functions then act on c's stream.
+bool invoke(HttpContext& c, Export e, std::initializer_list<uint32_t> args, uint32_t* result = nullptr) {
+  Instance& in = *c.instance;
+  in.set_effective(c.id);
+  bool ok = in.call(e, args, result);
+  in.set_effective(Instance::root_id);
+  return ok;
+}
+
+uint32_t header_count(const http::HeaderMap& headers, uint32_t pseudo) {
+  return static_cast<uint32_t>(headers.size()) + pseudo;
+}
+
+}  // namespace
+
+// Waits for the module to resume or answer the request, or for the limit.
+struct FilterChain::PauseAwaiter : runtime::Timer {
+  FilterChain* chain;
+  runtime::Duration limit;
+  bool timed_out = false;
+
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) {
+    chain->waiter_ = h;
+    deadline = runtime::Reactor::current().now() + limit;
+    fire = [](runtime::Timer* t) {
+      auto* self = static_cast<PauseAwaiter*>(t);
+      self->timed_out = true;
+      std::coroutine_handle<> waiter = self->chain->waiter_;
+      self->chain->waiter_ = {};
+      if (waiter) waiter.resume();
+    };
+    runtime::Reactor::current().add_timer(this);
+  }
+  bool await_resume() {
+    runtime::Reactor::current().remove_timer(this);
+    return !timed_out;
+  }
+};
+
+void FilterChain::begin(WorkerModules& worker, const std::vector<const Module*>& modules,
+                        Stream& stream) {
+  stream_ = &stream;
+  for (const Module* m : modules) {
+    if (count_ == max_modules) break;
+    HttpContext& c = contexts_[count_++];
+    c.module = m;
+    c.stream = &stream;
+    c.chain = this;
+    if (m->disabled()) {
+      fault(c);
+      continue;
+    }
+    c.instance = worker.instance_for(*m);
+    if (!c.instance) {
+      fault(c);
+      continue;
+    }
+    c.id = c.instance->new_context_id();
+    c.instance->add_context(&c, c.id);
+    if (!invoke(c, Export::context_create, {c.id, Instance::root_id})) fault(c);
+  }
+}
+
+bool FilterChain::fault(HttpContext& c) {
+  if (c.failed) return c.module->config().on_error == config::ModuleOnError::fail_open;
+  c.failed = true;
+  ModuleStats& stats = c.module->stats();
+  if (c.module->config().on_error == config::ModuleOnError::fail_open) {
+    stats.failed_open.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  stats.failed_closed.fetch_add(1, std::memory_order_relaxed);
+  failed_closed_ = true;
+  return false;
+}
+
+runtime::Task<Verdict> FilterChain::request_headers(runtime::Duration pause_limit) {
+  if (failed_closed_) co_return Verdict::fail;
+  stream_->phase = Phase::request_headers;
+  const bool end_of_stream = !stream_->request->has_body();
+  for (size_t i = 0; i < count_; ++i) {
+    HttpContext& c = contexts_[i];
+    if (c.failed) continue;
+    uint32_t action = 0;
+    resume_pending_ = false;
+    if (!invoke(c, Export::request_headers,
+                {c.id, header_count(stream_->request->headers, 4), end_of_stream ? 1u : 0u}, &action)) {
+      if (!fault(c)) co_return Verdict::fail;
+      continue;
+    }
+    if (stream_->local_response || stream_->reset) co_return Verdict::respond;
+    if (action != static_cast<uint32_t>(Action::pause)) continue;
+    // Paused: wait for proxy_continue_stream or proxy_send_local_response.
+    if (!resume_pending_) {
+      PauseAwaiter pause;
+      pause.chain = this;
+      pause.limit = pause_limit;
+      if (!co_await pause) {
+        LocalResponse r;
+        r.status = 504;
+        r.details = "module " + c.module->name() + " did not resume the request in time";
+        r.body = "504 Gateway Timeout: " + r.details + "\n";
+        stream_->local_response = std::move(r);
+        co_return Verdict::respond;
+      }
+    }
+    resume_pending_ = false;
+    if (stream_->local_response || stream_->reset) co_return Verdict::respond;
+    if (c.instance->broken() && !fault(c)) co_return Verdict::fail;
+  }
+  co_return Verdict::proceed;
+}
+
+Verdict FilterChain::response_headers(bool end_of_stream) {
+  if (count_ == 0) return Verdict::proceed;
+  if (failed_closed_) return Verdict::fail;
+  stream_->phase = Phase::response_headers;
+  for (size_t i = count_; i-- > 0;) {
+    HttpContext& c = contexts_[i];
+    if (c.failed) continue;
+    uint32_t action = 0;
+    if (!invoke(c, Export::response_headers,
+                {c.id, header_count(stream_->response->headers, 1), end_of_stream ? 1u : 0u}, &action)) {
+      if (!fault(c)) return Verdict::fail;
+      continue;
+    }
+    if (stream_->local_response || stream_->reset) return Verdict::respond;
+    if (action == static_cast<uint32_t>(Action::pause) && !warned_pause_) {
+      warned_pause_ = true;
+      runtime::log(runtime::LogLevel::warn,
+                   "module %s: paused a response; pausing responses is not supported, it goes on",
+                   c.module->name().c_str());
+    }
+  }
+  response_done_ = true;
+  return Verdict::proceed;
+}
+
+void FilterChain::end() {
+  if (ended_) return;
+  ended_ = true;
+  if (alive_) *alive_ = nullptr;
+  if (stream_) stream_->phase = Phase::done;
+  for (size_t i = count_; i-- > 0;) {
+    HttpContext& c = contexts_[i];
+    if (!c.instance) continue;
+    if (c.id != 0 && !c.instance->broken()) {
+      invoke(c, Export::done, {c.id}) && invoke(c, Export::log, {c.id}) &&
+          invoke(c, Export::context_delete, {c.id});
+    }
+    c.instance->remove_context(c.id);
+    c.instance.reset();
+  }
+  count_ = 0;
+}
+
+void FilterChain::resume() {
+  resume_pending_ = true;
+  if (!waiter_) return;
+  // Never resume the request from inside a call into a module: post it to this reactor.
+  if (!alive_) alive_ = std::make_shared<FilterChain*>(this);
+  std::weak_ptr<FilterChain*> weak = alive_;
+  runtime::Reactor::current().post([weak] {
+    std::shared_ptr<FilterChain*> alive = weak.lock();
+    if (!alive || !*alive) return;
+    FilterChain* chain = *alive;
+    std::coroutine_handle<> waiter = chain->waiter_;
+    chain->waiter_ = {};
+    if (waiter) waiter.resume();
+  });
+}
+
+void FilterChain::answered() { resume(); }
+
+}  // namespace stavka::wasm

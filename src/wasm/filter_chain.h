@@ -1,0 +1,93 @@
+// FilterChain: one request's HTTP contexts, one per module its site runs, and the phases the
+// proxy runs them through.
+//
+// Lives in the request's Exchange on the serving worker. begin() creates a context in each
+// module's instance (the worker's, or a fresh one for isolation = "request"); the request phase
+// runs the modules in the site's order, the response phase in reverse order; end() runs
+// proxy_on_done, proxy_on_log and proxy_on_delete and lets go of the instances.
+//
+// A module that faults (trap, CPU limit, memory limit, broken ABI) is handled by its on_error:
+// fail-open drops it from the rest of this request; fail-closed ends the request (503 before the
+// response began). A disabled module is treated as if it had faulted.
+#pragma once
+
+#include <coroutine>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "runtime/task.h"
+#include "runtime/timer_heap.h"
+#include "runtime/io.h"
+#include "wasm/stream.h"
+
+namespace stavka::wasm {
+
+class Instance;
+class Module;
+class WorkerModules;
+class FilterChain;
+
+struct HttpContext {
+  std::shared_ptr<Instance> instance;
+  const Module* module = nullptr;
+  uint32_t id = 0;
+  Stream* stream = nullptr;
+  FilterChain* chain = nullptr;
+  bool failed = false;  // faulted during this request (fail-open: skipped from then on)
+};
+
+// What the proxy does after a phase.
+enum class Verdict : uint8_t {
+  proceed,  // go on with the (possibly changed) request or response
+  respond,  // answer with stream.local_response instead
+  fail,     // a fail-closed module faulted: 503 (or cut the response if it began)
+};
+
+class FilterChain {
+ public:
+  static constexpr size_t max_modules = 8;
+
+  FilterChain() = default;
+  ~FilterChain() { end(); }
+  FilterChain(const FilterChain&) = delete;
+
+  // Creates the contexts. `modules` is the site's chain from the ModuleSet the request holds.
+  void begin(WorkerModules& worker, const std::vector<const Module*>& modules, Stream& stream);
+  bool active() const { return count_ > 0; }
+
+  // proxy_on_request_headers in each module; a module that pauses holds the request until it
+  // resumes it (proxy_continue_stream), answers it, or `pause_limit` passes (then 504).
+  runtime::Task<Verdict> request_headers(runtime::Duration pause_limit);
+  // proxy_on_response_headers in each module, last first, on stream.response. A module that
+  // pauses here is resumed at once (pausing a response is not supported; logged).
+  Verdict response_headers(bool end_of_stream);
+  bool response_done() const { return response_done_; }
+
+  // The stream ends: done, log, delete in every context. Idempotent.
+  void end();
+
+  // From host functions.
+  void resume();            // proxy_continue_stream(request)
+  void answered();          // proxy_send_local_response while paused
+  Stream* stream() const { return stream_; }
+
+ private:
+  struct PauseAwaiter;
+  bool fault(HttpContext& c);  // true: the chain goes on without c (fail-open)
+
+  HttpContext contexts_[max_modules];
+  size_t count_ = 0;
+  Stream* stream_ = nullptr;
+  bool failed_closed_ = false;
+  bool response_done_ = false;
+  bool ended_ = false;
+  bool warned_pause_ = false;
+  // A paused request phase: the coroutine waiting, and whether a resume came (possibly before
+  // the wait began, from within the callback that paused).
+  std::coroutine_handle<> waiter_;
+  bool resume_pending_ = false;
+  std::shared_ptr<FilterChain*> alive_;  // for the posted resumption; cleared by end()
+};
+
+}  // namespace stavka::wasm

@@ -1,0 +1,78 @@
+// Stream: what one request shows its modules and what they ask of it.
+//
+// Lives in the request's Exchange (proxy layer), on the worker serving it; every module's HTTP
+// context for that request points here. The proxy fills the fields it knows before each phase
+// (the heads, the cache's view); modules read and change them through host functions; the proxy
+// then acts on what they left (a local response, a new cache key, a TTL, a bypass).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "http/message.h"
+
+namespace stavka::wasm {
+
+// A response a module sends in place of the origin's or the cache's (proxy_send_local_response).
+struct LocalResponse {
+  int status = 0;
+  std::string details;  // why, for the log
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// The cache's side of a request, as modules see it (properties stavka.cache.*; docs/modules.md).
+struct CacheView {
+  // Settable.
+  std::string key;              // the primary cache key; a module may replace it before lookup
+  bool key_changed = false;
+  bool bypass = false;          // request phase: no lookup, no store; response phase: no store
+  std::optional<int64_t> ttl;   // seconds of freshness for what this response stores
+  std::optional<uint64_t> readahead;
+  std::optional<std::string> surrogate_keys;  // space-separated tags stored with the object
+  // Read-only.
+  std::string status;                  // this cache's Cache-Status member; "" before it is known
+  std::optional<uint64_t> object_size;  // of the object served, when known
+  std::optional<int64_t> age;           // seconds, of a stored object served
+};
+
+enum class Phase : uint8_t { request_headers, response_headers, done };
+
+struct Stream {
+  // The request: the head modules read and change in the request phases. `path` is the
+  // origin-form target (what :path shows); `authority` the Host.
+  http::RequestHead* request = nullptr;
+  std::string* path = nullptr;
+  std::string* authority = nullptr;
+  std::string_view scheme = "http";
+  std::string_view client_ip;
+  uint16_t client_port = 0;
+  std::string_view site;
+  int64_t start_unix_ns = 0;
+  uint64_t request_bytes = 0;
+
+  // The response, during response phases: the head about to be sent (or stored).
+  http::ResponseHead* response = nullptr;
+  // True during the response phase of an origin response that may be stored (a fill): TTL,
+  // bypass and surrogate keys set then decide what is stored.
+  bool response_from_origin = false;
+
+  CacheView cache;
+  Phase phase = Phase::request_headers;
+
+  // Set by a module: the request is answered with this instead; or the stream is reset (the
+  // connection closed without an answer).
+  std::optional<LocalResponse> local_response;
+  bool reset = false;
+
+  // Properties modules set under names the host does not define, readable by every module of
+  // this request (as Envoy's filter state).
+  std::vector<std::pair<std::string, std::string>> properties;
+
+  int client_fd = -1;  // for destination.* (the local address), looked up when asked
+};
+
+}  // namespace stavka::wasm

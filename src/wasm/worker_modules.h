@@ -1,0 +1,103 @@
+// WorkerModules: one worker's side of the modules: its instances of the ModuleSet in force,
+// their timers, HTTP calls and queue wake-ups, and the proxy's services modules reach (HTTP
+// calls to upstreams, purges).
+//
+// Owned by the worker and used on its thread only. apply() takes a new ModuleSet (start, reload,
+// push): instances of modules that did not change are kept; new ones are started now (the
+// module was compiled and test-started off the reactor, so this is instantiation plus the root
+// context's start, bounded by the module's CPU limit). Instances of the old set stay alive
+// while requests that began with them hold them.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "config/config.h"
+#include "http/headers.h"
+#include "runtime/reactor.h"
+#include "runtime/task.h"
+#include "wasm/abi.h"
+#include "wasm/codec/map_codec.h"
+#include "wasm/module.h"
+
+namespace stavka::wasm {
+
+class Instance;
+
+// An HTTP call a module makes (proxy_http_call), as the proxy performs it.
+struct HttpCallSpec {
+  config::OriginUrl upstream;
+  std::string method = "GET";
+  std::string path = "/";
+  std::string authority;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::chrono::milliseconds timeout{5000};
+};
+struct HttpCallResult {
+  int status = 0;  // 0: no response (connect failure, timeout, malformed answer)
+  http::HeaderMap headers;
+  std::string body;
+};
+using HttpCaller = std::function<runtime::Task<HttpCallResult>(HttpCallSpec)>;
+using Purger = std::function<std::optional<uint64_t>(std::string_view)>;
+
+class WorkerModules {
+ public:
+  explicit WorkerModules(runtime::Reactor& reactor);
+  ~WorkerModules();
+  WorkerModules(const WorkerModules&) = delete;
+
+  void apply(std::shared_ptr<const ModuleSet> set);
+  const std::shared_ptr<const ModuleSet>& set() const { return set_; }
+
+  // The instance a new request of `module` runs in: this worker's (a new one if the last
+  // faulted), or a fresh one for isolation = "request". nullptr when none can be started.
+  std::shared_ptr<Instance> instance_for(const Module& module);
+
+  void set_http_caller(HttpCaller caller) { http_caller_ = std::move(caller); }
+  void set_purgers(Purger url, Purger tag) {
+    purge_url_ = std::move(url);
+    purge_tag_ = std::move(tag);
+  }
+
+  // Services for host functions (this worker's thread).
+  void tick_period_changed(Instance& instance);
+  std::function<void(uint32_t)> queue_notifier(const std::string& module);
+  Status http_call(Instance& instance, std::string_view upstream, const Pairs& headers,
+                   std::string_view body, uint32_t timeout_ms, uint32_t* token);
+  std::optional<uint64_t> purge_url(std::string_view url) { return purge_url_ ? purge_url_(url) : std::nullopt; }
+  std::optional<uint64_t> purge_tag(std::string_view tag) { return purge_tag_ ? purge_tag_(tag) : std::nullopt; }
+
+  // Draining: timers stop, no new calls are made.
+  void stop();
+
+ private:
+  struct Entry {
+    std::shared_ptr<const Module> module;
+    std::shared_ptr<Instance> instance;  // isolation = "worker"
+    int64_t last_start_failure_ms = -1000000;
+  };
+  std::shared_ptr<Instance> start(Entry& entry);
+  bool current(const Instance& instance) const;
+  runtime::Task<void> tick_loop(std::weak_ptr<Instance> weak);
+  runtime::Task<void> run_call(std::weak_ptr<Instance> weak, uint32_t context_id, uint32_t token,
+                               HttpCallSpec spec);
+
+  runtime::Reactor& reactor_;
+  std::shared_ptr<const ModuleSet> set_;
+  std::unordered_map<const Module*, Entry> entries_;
+  HttpCaller http_caller_;
+  Purger purge_url_, purge_tag_;
+  std::shared_ptr<WorkerModules*> alive_;  // for posts from other threads
+  bool stopped_ = false;
+};
+
+}  // namespace stavka::wasm
