@@ -12,8 +12,9 @@ APT_PACKAGES=(
   nginx-extras wrk procps iproute2 curl
   varnish trafficserver
   # WebAssembly modules: Debian's Rust 1.63 has the wasm32 targets (rustup's has none here);
-  # C modules use clang-19 with wasi-libc; wabt assembles the ABI test modules.
-  rustc cargo libstd-rust-dev-wasm32 wasi-libc wabt
+  # C modules use clang-19 with wasi-libc; rust-lld is lld-14, wasm-ld-19 links C modules;
+  # wabt assembles the ABI test modules.
+  rustc cargo libstd-rust-dev-wasm32 wasi-libc wabt lld-14 lld-19
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -17,9 +17,10 @@ void usage(FILE* out) {
   std::fprintf(out,
                "usage:\n"
                "  stavka run [--config FILE] [--listen HOST:PORT]... [--origin URL] [--workers N]\n"
-               "             [--cache-dir DIR] [--admin-listen HOST:PORT]\n"
+               "             [--cache-dir DIR] [--admin-listen HOST:PORT] [--module FILE.wasm]\n"
                "      Run the proxy. Without --config and --origin: the embedded default\n"
                "      (127.0.0.1:8080 in front of the demo origin on 127.0.0.1:8081).\n"
+               "      --module runs a Proxy-Wasm module for every site (docs/modules.md).\n"
                "  stavka check-config FILE\n"
                "      Validate a config file; errors are printed as FILE:LINE: message.\n"
                "  stavka demo-origin [--listen HOST:PORT]\n"
@@ -58,6 +59,7 @@ int cmd_run(std::vector<std::string_view> args) {
     if (take_value(args, i, "--origin", &o.origin)) continue;
     if (take_value(args, i, "--cache-dir", &o.cache_dir)) continue;
     if (take_value(args, i, "--admin-listen", &o.admin_listen)) continue;
+    if (take_value(args, i, "--module", &o.module_file)) continue;
     if (take_value(args, i, "--workers", &v)) {
       char* end = nullptr;
       long n = std::strtol(v.c_str(), &end, 10);

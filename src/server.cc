@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <cstring>
+#include <filesystem>
 #include <latch>
 #include <memory>
 #include <thread>
@@ -22,8 +24,10 @@
 #include "admin/admin_server.h"
 #include "net/socket.h"
 #include "proxy/cache_stage.h"
+#include "proxy/module_stage.h"
 #include "proxy/worker.h"
 #include "storage/block_arena.h"
+#include "wasm/module.h"
 #include "storage/disk_tier.h"
 #include "storage/memory_tier.h"
 #include "storage/tiered_storage.h"
@@ -57,6 +61,20 @@ config::Config build_config(const RunOptions& o) {
   if (o.workers >= 0) cfg.workers = static_cast<uint32_t>(o.workers);
   if (!o.cache_dir.empty()) cfg.cache.dir = o.cache_dir;
   if (!o.admin_listen.empty()) cfg.admin_listen = config::parse_listen_address(o.admin_listen);
+  if (!o.module_file.empty()) {
+    // --module FILE: a module named after the file, run by every site (after their own).
+    config::ModuleConfig m;
+    m.name = std::filesystem::path(o.module_file).stem().string();
+    for (char& c : m.name) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+    }
+    m.file = o.module_file;
+    if (config::find_module(cfg, m.name)) {
+      throw config::ConfigError("", 0, "--module " + o.module_file + ": the config already has a module named \"" + m.name + "\"");
+    }
+    cfg.modules.push_back(m);
+    for (auto& site : cfg.sites) site.modules.push_back(m.name);
+  }
   if (cfg.sites.empty()) {
     throw config::ConfigError(cfg.source, 0,
                               "no [[site]] is configured: add one, or pass --origin URL");
@@ -137,7 +155,7 @@ runtime::Task<void> drain(proxy::Worker& w, std::vector<int> listeners,
 }
 
 void worker_main(unsigned index, WorkerSlot& slot, std::shared_ptr<const config::Config> cfg,
-                 int log_fd, int admin_fd, admin::AdminContext* admin_ctx,
+                 std::shared_ptr<const wasm::ModuleSet> modules, int log_fd, int admin_fd, admin::AdminContext* admin_ctx,
                  proxy::CacheServices* cache, std::latch& started, std::latch& all_ready) {
   std::unique_ptr<runtime::Reactor> reactor;
   std::unique_ptr<proxy::Worker> worker;
@@ -146,6 +164,8 @@ void worker_main(unsigned index, WorkerSlot& slot, std::shared_ptr<const config:
     reactor->make_current();
     worker = std::make_unique<proxy::Worker>(*reactor, cfg, log_fd);
     worker->set_cache_services(cache);
+    proxy::connect_module_services(*worker);
+    worker->apply_modules(std::move(modules));
   } catch (const std::exception& e) {
     slot.error = e.what();
     started.count_down();
@@ -199,6 +219,20 @@ int run_server(const RunOptions& options) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+
+  // Modules are compiled and test-started here, before any worker runs (and after the signal
+  // mask, which Wasmtime's epoch thread inherits). One that fails stops the start.
+  std::shared_ptr<const wasm::ModuleSet> modules;
+  {
+    std::vector<std::string> errors;
+    modules = wasm::ModuleSet::build(*cfg, nullptr, &errors);
+    for (const std::string& e : errors) log(LogLevel::error, "%s", e.c_str());
+    if (!modules) return 2;
+    for (const auto& m : modules->modules()) {
+      log(LogLevel::info, "module %s loaded from %s (generation %llu)", m->name().c_str(),
+          m->config().file.c_str(), static_cast<unsigned long long>(m->generation()));
+    }
+  }
 
   int log_fd;
   try {
@@ -283,7 +317,7 @@ int run_server(const RunOptions& options) {
   std::latch started(n);
   std::latch all_ready(1);
   for (unsigned i = 0; i < n; ++i) {
-    slots[i].thread = std::thread(worker_main, i, std::ref(slots[i]), cfg, log_fd,
+    slots[i].thread = std::thread(worker_main, i, std::ref(slots[i]), cfg, modules, log_fd,
                                   i == 0 ? admin_fd : -1, &admin_ctx, &cache_services,
                                   std::ref(started),
                                   std::ref(all_ready));
@@ -336,6 +370,7 @@ int run_server(const RunOptions& options) {
         continue;
       }
       std::shared_ptr<const config::Config> next;
+      std::shared_ptr<const wasm::ModuleSet> next_modules;
       try {
         config::Config c = build_config(options);
         c.workers = cfg->workers;  // the number of workers and listeners is fixed at start
@@ -348,14 +383,22 @@ int run_server(const RunOptions& options) {
                               "cache.zero_copy change only on restart");
         }
         next = std::make_shared<const config::Config>(std::move(c));
+        std::vector<std::string> errors;
+        next_modules = wasm::ModuleSet::build(*next, modules.get(), &errors);
+        for (const std::string& e : errors) log(LogLevel::error, "reload: %s", e.c_str());
+        if (!next_modules) {
+          log(LogLevel::error, "reload failed, keeping the running config: a new module did not load");
+          continue;
+        }
       } catch (const config::ConfigError& e) {
         log(LogLevel::error, "reload failed, keeping the running config: %s", e.what());
         continue;
       }
       cfg = next;
+      modules = next_modules;
       for (auto& s : slots) {
         proxy::Worker* w = s.worker.load();
-        s.reactor.load()->post([w, next] { w->apply_config(next); });
+        s.reactor.load()->post([w, next, next_modules] { w->apply_config(next, next_modules); });
       }
       log(LogLevel::info, "config reloaded from %s", options.config_path.c_str());
       continue;

@@ -16,6 +16,7 @@ struct RunOptions {
   int workers = -1;                 // --workers
   std::string cache_dir;            // --cache-dir
   std::string admin_listen;         // --admin-listen
+  std::string module_file;          // --module: one module for every site
 };
 
 // The effective configuration: file (or embedded default), then flags. Throws ConfigError.

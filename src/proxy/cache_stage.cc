@@ -13,6 +13,7 @@
 
 #include <sys/uio.h>
 
+#include <charconv>
 #include <chrono>
 #include <coroutine>
 #include <ctime>
@@ -38,6 +39,7 @@
 #include "http/serializer.h"
 #include "proxy/client_io.h"
 #include "proxy/forwarding.h"
+#include "proxy/module_stage.h"
 #include "proxy/origin_fetch.h"
 #include "proxy/origin_request.h"
 #include "proxy/range_cache.h"
@@ -100,6 +102,13 @@ std::string client_head(Worker& w, Exchange& ex, const http::ResponseHead& store
   set_status(w, ex, status);
   cache::append_cache_status(head.headers, ex.cache_status);
   to_client_response(head, w.config().via_name);
+  if (ex.filters.active()) {
+    int64_t age_seconds = 0;
+    std::from_chars(age.data(), age.data() + age.size(), age_seconds);
+    run_response_modules(w, ex, head,
+                         size == storage::unknown_size ? std::nullopt : std::optional<uint64_t>(size),
+                         age_seconds);
+  }
   *chunked = false;
   bool no_body = head.status == 204 || head.status == 304;
   if (no_body) {
@@ -850,7 +859,7 @@ std::shared_ptr<FillJob> make_fill_job(Worker& w, Exchange& ex, const cache::Req
 Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
   CacheServices* services = w.cache_services();
   const bool get_or_head = ex.request.method == "GET" || ex.is_head;
-  const bool caching = services && ex.site->config->cache;
+  const bool caching = services && ex.site->config->cache && !ex.stream.cache.bypass;
   std::optional<cache::RequestUrl> url =
       caching ? cache::request_url("http", ex.authority, ex.origin_target) : std::nullopt;
   if (!url || !get_or_head || ex.request.has_body()) {
@@ -876,7 +885,9 @@ Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
   const config::Config& cfg = ex.sites->config();
   int64_t now = unix_now();
   http::CacheDirectives request_cc = cache::request_directives(ex.request.headers);
-  std::string key = cache::primary_key(*url, ex.request.headers, key_options(*ex.site->config));
+  std::string key = ex.stream.cache.key_changed
+                        ? ex.stream.cache.key
+                        : cache::primary_key(*url, ex.request.headers, key_options(*ex.site->config));
   cache::CacheStatus status = forwarded(cache::Fwd::uri_miss);
   std::optional<StaleCandidate> stale;
 

@@ -17,6 +17,9 @@
 #include "proxy/worker.h"
 #include "runtime/buffer_pool.h"
 #include "runtime/timer_heap.h"
+#include "wasm/filter_chain.h"
+#include "wasm/module.h"
+#include "wasm/stream.h"
 
 namespace stavka::proxy {
 
@@ -65,6 +68,12 @@ struct Exchange {
   // client: the cache phase invalidates what an unsafe method changed (RFC 9111 §4.4) here, so
   // a client holding the answer can no longer find the old object.
   std::function<void(const http::ResponseHead&)> on_origin_head;
+
+  // Modules (module_stage.h): the set this request started with, what they see and chose, and
+  // their HTTP contexts. Declared last: the contexts end (on_done, on_log, on_delete) first.
+  std::shared_ptr<const wasm::ModuleSet> module_set;
+  wasm::Stream stream;
+  wasm::FilterChain filters;
 };
 
 }  // namespace stavka::proxy

@@ -17,6 +17,7 @@
 #include "proxy/cache_stage.h"
 #include "proxy/client_io.h"
 #include "proxy/forwarding.h"
+#include "proxy/module_stage.h"
 #include "proxy/origin_fetch.h"
 #include "proxy/worker.h"
 #include "runtime/io.h"
@@ -169,6 +170,8 @@ Task<Outcome> serve_one(Worker& w, ClientConnection& conn, http::Http1Parser& pa
     // An unread request body would be taken for the next request: close instead.
     bool close = ex.request.has_body() || !ex.client_keep_alive || status == 400;
     outcome = co_await respond_error(w, ex, status, detail, close);
+  } else if (auto answered = co_await run_request_modules(w, ex)) {
+    outcome = *answered;
   } else {
     outcome = co_await serve_with_cache(w, ex);
   }

@@ -21,6 +21,7 @@
 #include "proxy/client_io.h"
 #include "cache/cache_status.h"
 #include "proxy/forwarding.h"
+#include "proxy/module_stage.h"
 #include "proxy/origin_request.h"
 #include "runtime/io.h"
 #include "runtime/task.h"
@@ -131,6 +132,13 @@ Task<Outcome> relay_response(Worker& w, Exchange& ex, OriginRequest& origin) {
   if (ex.on_origin_head) ex.on_origin_head(head);
   to_client_response(head, cfg.via_name);
   if (!ex.cache_status.empty()) cache::append_cache_status(head.headers, ex.cache_status);
+  if (ex.filters.active()) {
+    run_response_modules(w, ex, head,
+                         origin_sized && head.framing == http::BodyFraming::content_length
+                             ? std::optional<uint64_t>(head.content_length)
+                             : std::nullopt,
+                         std::nullopt);
+  }
   if (head.status == 204 || head.status == 304) {
     head.framing = http::BodyFraming::none;
   } else if (origin_sized) {

@@ -10,13 +10,20 @@ namespace stavka::proxy {
 Worker::Worker(runtime::Reactor& reactor, std::shared_ptr<const config::Config> config, int log_fd)
     : reactor_(reactor),
       sites_(std::make_shared<SiteTable>(config)),
-      access_log_(log_fd, config->log.format) {}
+      access_log_(log_fd, config->log.format),
+      modules_(reactor) {}
 
 Worker::~Worker() { access_log_.flush_blocking(); }
 
-void Worker::apply_config(std::shared_ptr<const config::Config> config) {
+void Worker::apply_config(std::shared_ptr<const config::Config> config,
+                          std::shared_ptr<const wasm::ModuleSet> modules) {
   sites_ = std::make_shared<SiteTable>(std::move(config));
   spare_parsers_[0].clear();  // request limits may have changed
+  modules_.apply(std::move(modules));
+}
+
+void Worker::apply_modules(std::shared_ptr<const wasm::ModuleSet> modules) {
+  modules_.apply(std::move(modules));
 }
 
 std::unique_ptr<http::Http1Parser> Worker::take_parser(http::Http1Parser::Kind kind) {
@@ -66,6 +73,7 @@ void Worker::set_idle(ClientConnection* c, bool idle) {
 
 void Worker::start_drain() {
   draining_ = true;
+  modules_.stop();
   for (ClientConnection* c = head_; c; c = c->next) {
     if (c->idle) ::shutdown(c->fd, SHUT_RDWR);
   }

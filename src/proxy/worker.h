@@ -19,6 +19,8 @@
 #include "proxy/upstream_pool.h"
 #include "runtime/reactor.h"
 #include "runtime/task.h"
+#include "wasm/module.h"
+#include "wasm/worker_modules.h"
 
 namespace stavka::proxy {
 
@@ -52,8 +54,12 @@ class Worker {
   std::unique_ptr<http::Http1Parser> take_parser(http::Http1Parser::Kind kind);
   void give_back(std::unique_ptr<http::Http1Parser> parser);
 
-  // Swaps in a new configuration (this worker's thread).
-  void apply_config(std::shared_ptr<const config::Config> config);
+  // Swaps in a new configuration and the modules loaded for it (this worker's thread).
+  void apply_config(std::shared_ptr<const config::Config> config,
+                    std::shared_ptr<const wasm::ModuleSet> modules);
+  // Swaps in a new module set alone (a pushed module version).
+  void apply_modules(std::shared_ptr<const wasm::ModuleSet> modules);
+  wasm::WorkerModules& modules() { return modules_; }
 
   // Stop taking requests: idle connections are closed now, busy ones after their response.
   void start_drain();
@@ -73,6 +79,7 @@ class Worker {
   UpstreamPool upstreams_;
   AccessLog access_log_;
   Counters counters_;
+  wasm::WorkerModules modules_;
   CacheServices* cache_services_ = nullptr;
   bool draining_ = false;
   std::vector<std::unique_ptr<http::Http1Parser>> spare_parsers_[2];  // by Kind

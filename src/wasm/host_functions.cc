@@ -302,6 +302,11 @@ bool set_pseudo(MapView& v, std::string_view name, std::string_view value) {
 
 bool valid_field(std::string_view name, std::string_view value) {
   if (name.empty()) return false;
+  // Framing and connection management stay the host's.
+  if (http::iequals(name, "content-length") || http::iequals(name, "transfer-encoding") ||
+      http::iequals(name, "connection")) {
+    return false;
+  }
   for (char c : name) {
     if (c <= ' ' || c == ':' || c == 0x7f) return false;
   }
@@ -338,7 +343,7 @@ int32_t proxy_remove_header_map_value(Instance& in, Raw* a) {
   std::string_view name;
   if (!arg_bytes(in, u(a, 1), u(a, 2), &name)) return status(Status::invalid_memory_access);
   auto v = map_of(in, a[0].i32);
-  if (v && v->writable && (name.empty() || name[0] != ':')) v->headers->remove(name);
+  if (v && v->writable && (name.empty() || name[0] != ':') && valid_field(name, "")) v->headers->remove(name);
   return status(Status::ok);
 }
 
