@@ -5,3 +5,4 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 ninja -C build
+scripts/modules.sh "$root/build/modules"

@@ -1,6 +1,8 @@
 // Admin listener implementation; see admin_server.h.
 #include "admin/admin_server.h"
 
+#include "wasm/shared_state.h"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -109,6 +111,8 @@ std::string render_metrics(const AdminContext& context) {
                   "Blocks put on the heap (then copied, not spliced) because the arena was full");
     sample(out, "stavka_block_arena_full_total", "", a.full);
   }
+  // Modules: the host's counters for each, and the metrics modules define themselves.
+  wasm::ModuleStats::write_prometheus(out);
   return out;
 }
 

@@ -245,6 +245,24 @@ Task<Outcome> send_unsatisfiable(Worker& w, Exchange& ex, uint64_t size, std::st
   co_return ex.close_connection ? Outcome::close : Outcome::done;
 }
 
+// With modules on the request, the head assembled from stored pieces is read back into fields,
+// given to the modules' response phase, and written again (the fast path stays module-free).
+static void head_through_modules(Worker& w, Exchange& ex, std::string& head_bytes,
+                                 uint64_t object_size, std::string_view age) {
+  http::Http1Parser parser(http::Http1Parser::Kind::response);
+  if (parser.feed(head_bytes).state != http::ParseState::head_done) return;
+  http::ResponseHead head = std::move(parser.response());
+  int64_t age_seconds = 0;
+  std::from_chars(age.data(), age.data() + age.size(), age_seconds);
+  run_response_modules(w, ex, head,
+                       object_size == storage::unknown_size ? std::nullopt
+                                                            : std::optional<uint64_t>(object_size),
+                       age_seconds);
+  ex.status = head.status;
+  head_bytes.clear();
+  http::serialize_response_head(head, head_bytes);
+}
+
 void plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_view age,
                uint64_t size, const http::ResolvedRange& range, BodyPlan& plan) {
   ex.close_connection |= !ex.client_keep_alive || w.draining();
@@ -252,6 +270,7 @@ void plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_vi
     ex.status = served.response.status;
     assemble_head(served, age, ex.cache_status, w.config().via_name, size, ex.close_connection,
                   plan.head);
+    if (ex.filters.active()) head_through_modules(w, ex, plan.head, size, age);
     if (!ex.is_head && size > 0) {
       plan.one = {0, size - 1};
       plan.spans = {&plan.one, 1};
@@ -263,6 +282,7 @@ void plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_vi
     ex.status = 206;
     assemble_head(served, age, ex.cache_status, w.config().via_name, r.size(),
                   ex.close_connection, plan.head, &partial);
+    if (ex.filters.active()) head_through_modules(w, ex, plan.head, size, age);
     plan.one = r;
     plan.spans = {&plan.one, 1};
   } else {
@@ -284,6 +304,7 @@ void plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_vi
     ex.status = 206;
     assemble_head(served, age, ex.cache_status, w.config().via_name, total, ex.close_connection,
                   plan.head, &partial);
+    if (ex.filters.active()) head_through_modules(w, ex, plan.head, size, age);
     plan.head.append(plan.part_heads[0]);
     plan.part_heads[0].clear();
     plan.spans = range.ranges;
