@@ -207,12 +207,12 @@ std::optional<std::string> pseudo(const MapView& v, std::string_view name) {
   return std::nullopt;
 }
 
-int32_t proxy_get_header_map_pairs(Instance& in, Raw* a) {
-  auto v = map_of(in, a[0].i32);
+// The map's encoding: pseudo-headers first, then the fields with lower-cased names.
+std::string encode_map(const std::optional<MapView>& v) {
   std::string encoded;
   if (!v) {
     encode_pairs({}, encoded);
-    return status(in.copy_out(encoded, u(a, 1), u(a, 2)));
+    return encoded;
   }
   std::vector<std::string> owned;  // pseudo-header values and lower-cased names
   owned.reserve(v->headers->size() + 4);
@@ -229,27 +229,15 @@ int32_t proxy_get_header_map_pairs(Instance& in, Raw* a) {
     pairs.emplace_back(owned.back(), h.value);
   }
   encode_pairs(pairs, encoded);
-  return status(in.copy_out(encoded, u(a, 1), u(a, 2)));
+  return encoded;
+}
+
+int32_t proxy_get_header_map_pairs(Instance& in, Raw* a) {
+  return status(in.copy_out(encode_map(map_of(in, a[0].i32)), u(a, 1), u(a, 2)));
 }
 
 int32_t proxy_get_header_map_size(Instance& in, Raw* a) {
-  auto v = map_of(in, a[0].i32);
-  std::string encoded;
-  if (v) {
-    Pairs pairs;
-    std::vector<std::string> owned;
-    owned.reserve(5);
-    for (std::string_view p : {":authority", ":path", ":method", ":scheme", ":status"}) {
-      if (auto value = pseudo(*v, p)) {
-        owned.push_back(std::move(*value));
-        pairs.emplace_back(p, owned.back());
-      }
-    }
-    for (const http::Header& h : *v->headers) pairs.emplace_back(h.name, h.value);
-    encode_pairs(pairs, encoded);
-  } else {
-    encode_pairs({}, encoded);
-  }
+  std::string encoded = encode_map(map_of(in, a[0].i32));
   if (!in.write_u32(u(a, 1), static_cast<uint32_t>(encoded.size()))) return status(Status::invalid_memory_access);
   return status(Status::ok);
 }
