@@ -102,7 +102,7 @@ std::string client_head(Worker& w, Exchange& ex, const http::ResponseHead& store
   set_status(w, ex, status);
   cache::append_cache_status(head.headers, ex.cache_status);
   to_client_response(head, w.config().via_name);
-  if (ex.filters.active()) {
+  if (ex.modules_active()) {
     int64_t age_seconds = 0;
     std::from_chars(age.data(), age.data() + age.size(), age_seconds);
     run_response_modules(w, ex, head,
@@ -270,7 +270,7 @@ void plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_vi
     ex.status = served.response.status;
     assemble_head(served, age, ex.cache_status, w.config().via_name, size, ex.close_connection,
                   plan.head);
-    if (ex.filters.active()) head_through_modules(w, ex, plan.head, size, age);
+    if (ex.modules_active()) head_through_modules(w, ex, plan.head, size, age);
     if (!ex.is_head && size > 0) {
       plan.one = {0, size - 1};
       plan.spans = {&plan.one, 1};
@@ -282,7 +282,7 @@ void plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_vi
     ex.status = 206;
     assemble_head(served, age, ex.cache_status, w.config().via_name, r.size(),
                   ex.close_connection, plan.head, &partial);
-    if (ex.filters.active()) head_through_modules(w, ex, plan.head, size, age);
+    if (ex.modules_active()) head_through_modules(w, ex, plan.head, size, age);
     plan.one = r;
     plan.spans = {&plan.one, 1};
   } else {
@@ -304,7 +304,7 @@ void plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_vi
     ex.status = 206;
     assemble_head(served, age, ex.cache_status, w.config().via_name, total, ex.close_connection,
                   plan.head, &partial);
-    if (ex.filters.active()) head_through_modules(w, ex, plan.head, size, age);
+    if (ex.modules_active()) head_through_modules(w, ex, plan.head, size, age);
     plan.head.append(plan.part_heads[0]);
     plan.part_heads[0].clear();
     plan.spans = range.ranges;
@@ -880,7 +880,8 @@ std::shared_ptr<FillJob> make_fill_job(Worker& w, Exchange& ex, const cache::Req
 Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
   CacheServices* services = w.cache_services();
   const bool get_or_head = ex.request.method == "GET" || ex.is_head;
-  const bool caching = services && ex.site->config->cache && !ex.stream.cache.bypass;
+  const wasm::CacheView* chosen = ex.module_cache();  // what modules chose, if any ran
+  const bool caching = services && ex.site->config->cache && !(chosen && chosen->bypass);
   std::optional<cache::RequestUrl> url =
       caching ? cache::request_url("http", ex.authority, ex.origin_target) : std::nullopt;
   if (!url || !get_or_head || ex.request.has_body()) {
@@ -906,8 +907,8 @@ Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
   const config::Config& cfg = ex.sites->config();
   int64_t now = unix_now();
   http::CacheDirectives request_cc = cache::request_directives(ex.request.headers);
-  std::string key = ex.stream.cache.key_changed
-                        ? ex.stream.cache.key
+  std::string key = chosen && chosen->key_changed
+                        ? chosen->key
                         : cache::primary_key(*url, ex.request.headers, key_options(*ex.site->config));
   cache::CacheStatus status = forwarded(cache::Fwd::uri_miss);
   std::optional<StaleCandidate> stale;

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "http/message.h"
@@ -69,11 +70,16 @@ struct Exchange {
   // a client holding the answer can no longer find the old object.
   std::function<void(const http::ResponseHead&)> on_origin_head;
 
-  // Modules (module_stage.h): the set this request started with, what they see and chose, and
-  // their HTTP contexts. Declared last: the contexts end (on_done, on_log, on_delete) first.
-  std::shared_ptr<const wasm::ModuleSet> module_set;
-  wasm::Stream stream;
-  wasm::FilterChain filters;
+  // Modules (module_stage.h), present only when the site runs some: the set this request
+  // started with, what they see and chose, and their HTTP contexts.
+  struct Modules {
+    std::shared_ptr<const wasm::ModuleSet> set;
+    wasm::Stream stream;
+    wasm::FilterChain filters;  // last: the contexts end (on_done, on_log, on_delete) first
+  };
+  std::optional<Modules> modules;
+  bool modules_active() const { return modules && modules->filters.active(); }
+  const wasm::CacheView* module_cache() const { return modules ? &modules->stream.cache : nullptr; }
 };
 
 }  // namespace stavka::proxy

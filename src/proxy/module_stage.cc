@@ -79,8 +79,9 @@ Task<std::optional<Outcome>> run_request_modules(Worker& w, Exchange& ex) {
   if (!set || set->empty()) co_return std::nullopt;
   const std::vector<const wasm::Module*>& chain = set->chain(ex.site->config->name);
   if (chain.empty()) co_return std::nullopt;
-  ex.module_set = set;
-  wasm::Stream& s = ex.stream;
+  Exchange::Modules& m = ex.modules.emplace();
+  m.set = set;
+  wasm::Stream& s = m.stream;
   s.request = &ex.request;
   s.path = &ex.origin_target;
   s.authority = &ex.authority;
@@ -88,13 +89,15 @@ Task<std::optional<Outcome>> run_request_modules(Worker& w, Exchange& ex) {
   s.client_fd = ex.client.fd;
   s.site = ex.site->config->name;
   s.start_unix_ns = unix_ns();
-  if (auto url = cache::request_url("http", ex.authority, ex.origin_target)) {
-    s.cache.key = cache::primary_key(*url, ex.request.headers,
-                                     {ex.site->config->cache_ignore_query,
-                                      ex.site->config->cache_key_headers});
-  }
-  ex.filters.begin(w.modules(), chain, s);
-  wasm::Verdict verdict = co_await ex.filters.request_headers(ex.sites->config().timeouts.origin_first_byte);
+  // The default key is made only if a module reads it (from the request as it is then).
+  s.cache.default_key = [&ex]() -> std::string {
+    auto url = cache::request_url("http", ex.authority, ex.origin_target);
+    if (!url) return "";
+    return cache::primary_key(*url, ex.request.headers,
+                              {ex.site->config->cache_ignore_query, ex.site->config->cache_key_headers});
+  };
+  m.filters.begin(w.modules(), chain, s);
+  wasm::Verdict verdict = co_await m.filters.request_headers(ex.sites->config().timeouts.origin_first_byte);
   switch (verdict) {
     case wasm::Verdict::proceed:
       ex.host = normalize_host(ex.authority);  // a module may have changed :authority
@@ -114,14 +117,14 @@ Task<std::optional<Outcome>> run_request_modules(Worker& w, Exchange& ex) {
 
 void run_response_modules(Worker& w, Exchange& ex, http::ResponseHead& head,
                           std::optional<uint64_t> size, std::optional<int64_t> age) {
-  if (!ex.filters.active() || ex.filters.response_done()) return;
-  wasm::Stream& s = ex.stream;
+  if (!ex.modules_active() || ex.modules->filters.response_done()) return;
+  wasm::Stream& s = ex.modules->stream;
   s.response = &head;
   s.cache.status = ex.cache_status;
   s.cache.object_size = size;
   s.cache.age = age;
   const bool end_of_stream = ex.is_head || head.status == 204 || head.status == 304 || size == 0;
-  wasm::Verdict verdict = ex.filters.response_headers(end_of_stream);
+  wasm::Verdict verdict = ex.modules->filters.response_headers(end_of_stream);
   s.response = nullptr;
   if (verdict != wasm::Verdict::proceed) {
     // The head is about to go out with a body the caller sends: a module cannot replace the

@@ -14,7 +14,7 @@ namespace stavka::proxy {
 void connect_module_services(Worker& w);
 
 // Runs the site's modules on the request head: nullopt to go on (with the request, and the
-// cache key, bypass and TTL the modules chose, in ex.stream), or the Outcome of a request the
+// cache key, bypass and TTL the modules chose, in ex.modules), or the Outcome of a request the
 // modules answered themselves (a local response, a reset, or 503 for a fail-closed fault).
 runtime::Task<std::optional<Outcome>> run_request_modules(Worker& w, Exchange& ex);
 

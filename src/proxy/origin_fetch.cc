@@ -132,7 +132,7 @@ Task<Outcome> relay_response(Worker& w, Exchange& ex, OriginRequest& origin) {
   if (ex.on_origin_head) ex.on_origin_head(head);
   to_client_response(head, cfg.via_name);
   if (!ex.cache_status.empty()) cache::append_cache_status(head.headers, ex.cache_status);
-  if (ex.filters.active()) {
+  if (ex.modules_active()) {
     run_response_modules(w, ex, head,
                          origin_sized && head.framing == http::BodyFraming::content_length
                              ? std::optional<uint64_t>(head.content_length)

@@ -383,7 +383,7 @@ std::optional<std::string> property(Instance& in, const std::vector<std::string_
     if (second == "cache" && p.size() == 3) {
       const CacheView& c = s->cache;
       std::string_view name = p[2];
-      if (name == "key") return c.key;
+      if (name == "key") return c.key_changed || !c.default_key ? c.key : c.default_key();
       if (name == "bypass") return std::string(c.bypass ? "true" : "false");
       if (name == "ttl") return c.ttl ? std::optional(std::to_string(*c.ttl)) : std::nullopt;
       if (name == "readahead") return c.readahead ? std::optional(std::to_string(*c.readahead)) : std::nullopt;

@@ -136,6 +136,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
   bool instantiate(std::string* error);
   bool begin(std::string* error);
   void fault(Export e, Fault kind, const std::string& message);
+  void flush_calls();
 
   std::shared_ptr<const Module> module_;
   WorkerModules* worker_;
@@ -146,6 +147,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
   wasmtime_func_t exports_[static_cast<int>(Export::count)] = {};
   bool present_[static_cast<int>(Export::count)] = {};
   int depth_ = 0;
+  uint32_t unflushed_calls_ = 0;
   bool broken_ = false;
   uint32_t next_context_id_ = root_id + 1;
   std::unordered_map<uint32_t, HttpContext*> contexts_;

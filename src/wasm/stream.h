@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -27,8 +28,10 @@ struct LocalResponse {
 // The cache's side of a request, as modules see it (properties stavka.cache.*; docs/modules.md).
 struct CacheView {
   // Settable.
-  std::string key;              // the primary cache key; a module may replace it before lookup
+  std::string key;              // set by a module to replace the primary cache key before lookup
   bool key_changed = false;
+  // Makes the key the request would have now (read when `key` was not set; set by the proxy).
+  std::function<std::string()> default_key;
   bool bypass = false;          // request phase: no lookup, no store; response phase: no store
   std::optional<int64_t> ttl;   // seconds of freshness for what this response stores
   std::optional<uint64_t> readahead;
