@@ -34,6 +34,7 @@ import urllib.parse
 from pathlib import Path
 
 from harness import (BenchRun, BENCH_DIR, PEERS_DIR, REPO, SHARED_PEERS_DIR, AtsPeer, BenchError,
+                     StavkaPeer,
                      add_machine_args, alive_check, check_cpus, run_peer, stavka_peer, CpuWindow,
                      NginxPeer, Peer, VarnishPeer, _dechunk, exit_status_text, final_status, fmt,
                      free_ports, http_get, http_request, install_signal_handlers, log,
@@ -42,7 +43,9 @@ from harness import (BenchRun, BENCH_DIR, PEERS_DIR, REPO, SHARED_PEERS_DIR, Ats
                      write_results)
 from origin import body_for
 
-PEER_NAMES = ("stavka", "ats", "varnish", "nginx")
+# stavka-wasm: Stavka with the add_header example module on its site (build/modules, built by
+# scripts/modules.sh); its hit CPU per request minus Stavka's is the module's cost.
+PEER_NAMES = ("stavka", "stavka-wasm", "ats", "varnish", "nginx")
 KiB, MiB = 1024, 1024 * 1024
 
 # --------------------------------------------------------------------------------------------
@@ -771,6 +774,11 @@ def print_report(args, results: list[dict], base: dict | None) -> tuple[list[str
             target("hits 1 KiB: Stavka/ATS CPU per request",
                    ratio(h1.get("cpu_us_per_req"), peer_hit("ats", 1024).get("cpu_us_per_req")),
                    ".2f", "<=", 0.67, "x")
+            wasm_cpu = peer_hit("stavka-wasm", 1024).get("cpu_us_per_req")
+            if wasm_cpu is not None:
+                target("hits 1 KiB: add_header module cost (CPU)",
+                       wasm_cpu - h1["cpu_us_per_req"] if h1.get("cpu_us_per_req") is not None
+                       else None, ".2f", "<=", 1, "µs")
         c = st.get("collapse")
         if "collapse" in args.tests:
             target("collapsed: origin requests per object (max)",
@@ -876,6 +884,12 @@ def make_peer(args, name: str) -> Peer:
     d = Path(args.peers_dir)
     if name == "stavka":
         return stavka_peer(args, "ats,varnish,nginx")
+    if name == "stavka-wasm":
+        stavka = stavka_peer(args, "stavka,ats,varnish,nginx")
+        module = REPO / "build" / "modules" / "add_header.wasm"
+        if not module.is_file():
+            raise BenchError(f"{module} not found: run scripts/modules.sh, or leave out stavka-wasm")
+        return StavkaPeer("stavka-wasm", stavka.binary, PEERS_DIR / "stavka-cache-wasm.toml")
     if name == "ats":
         extra = None if args.ats_extra == "none" else d / "ats" / args.ats_extra
         return AtsPeer("ats", d / "ats", extra)

@@ -461,7 +461,8 @@ class NginxPeer(Peer):
         self.dir = workdir / self.name
         (self.dir / "tmp").mkdir(parents=True)
         text, ports = render_template(self.template.read_text(),
-                                      {"DIR": str(self.dir), "ORIGIN_PORT": str(origin_port)})
+                                      {"DIR": str(self.dir), "ORIGIN_PORT": str(origin_port),
+                                       "REPO": str(REPO)})
         key = self.listener if self.listener in ports else None
         if key is None:
             raise BenchError(f"{self.template}: no @{self.listener}@ listener "
