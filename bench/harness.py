@@ -461,8 +461,7 @@ class NginxPeer(Peer):
         self.dir = workdir / self.name
         (self.dir / "tmp").mkdir(parents=True)
         text, ports = render_template(self.template.read_text(),
-                                      {"DIR": str(self.dir), "ORIGIN_PORT": str(origin_port),
-                                       "REPO": str(REPO)})
+                                      {"DIR": str(self.dir), "ORIGIN_PORT": str(origin_port)})
         key = self.listener if self.listener in ports else None
         if key is None:
             raise BenchError(f"{self.template}: no @{self.listener}@ listener "
@@ -495,7 +494,8 @@ class StavkaPeer(Peer):
         self.dir = workdir / self.name
         self.dir.mkdir(parents=True)
         text, ports = render_template(self.template.read_text(),
-                                      {"DIR": str(self.dir), "ORIGIN_PORT": str(origin_port)})
+                                      {"DIR": str(self.dir), "ORIGIN_PORT": str(origin_port),
+                                       "REPO": str(REPO)})
         self.port = ports["PORT_MAIN"]
         conf = self.dir / "stavka.toml"
         conf.write_text(text)

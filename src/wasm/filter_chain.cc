@@ -13,9 +13,9 @@ namespace {
 // Calls e in the context c stands for: host functions then act on c's stream.
 bool invoke(HttpContext& c, Export e, std::initializer_list<uint32_t> args, uint32_t* result = nullptr) {
   Instance& in = *c.instance;
-  in.set_effective(c.id);
+  in.set_effective(&c, c.id);
   bool ok = in.call(e, args, result);
-  in.set_effective(Instance::root_id);
+  in.set_effective(nullptr, Instance::root_id);
   return ok;
 }
 

@@ -228,10 +228,16 @@ void Instance::fault(Export e, Fault kind, const std::string& message) {
   }
 }
 
-void Instance::add_context(HttpContext* c, uint32_t id) { contexts_.emplace(id, c); }
+void Instance::add_context(HttpContext* c, uint32_t id) { contexts_.emplace_back(id, c); }
 
 void Instance::remove_context(uint32_t id) {
-  contexts_.erase(id);
+  for (auto& entry : contexts_) {
+    if (entry.first == id) {
+      entry = contexts_.back();
+      contexts_.pop_back();
+      break;
+    }
+  }
   if (effective_id_ == id) {
     effective_ = nullptr;
     effective_id_ = root_id;
@@ -239,8 +245,10 @@ void Instance::remove_context(uint32_t id) {
 }
 
 HttpContext* Instance::context(uint32_t id) const {
-  auto it = contexts_.find(id);
-  return it == contexts_.end() ? nullptr : it->second;
+  for (const auto& [context_id, c] : contexts_) {
+    if (context_id == id) return c;
+  }
+  return nullptr;
 }
 
 bool Instance::set_effective(uint32_t id) {

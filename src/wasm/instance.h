@@ -23,6 +23,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "http/headers.h"
 #include "wasm/abi.h"
@@ -90,6 +92,11 @@ class Instance : public std::enable_shared_from_this<Instance> {
   HttpContext* effective() const { return effective_; }
   uint32_t effective_id() const { return effective_id_; }
   bool set_effective(uint32_t id);
+  // The same for a context the caller holds (no lookup): the host's own calls into a context.
+  void set_effective(HttpContext* c, uint32_t id) {
+    effective_ = c;
+    effective_id_ = id;
+  }
 
   // Set while proxy_on_http_call_response runs: the call's response for get_header_map_* and
   // get_buffer_bytes.
@@ -150,7 +157,9 @@ class Instance : public std::enable_shared_from_this<Instance> {
   uint32_t unflushed_calls_ = 0;
   bool broken_ = false;
   uint32_t next_context_id_ = root_id + 1;
-  std::unordered_map<uint32_t, HttpContext*> contexts_;
+  // Live HTTP contexts: as many as the worker's requests in flight on this instance, so a
+  // vector searched linearly (no node allocation per request).
+  std::vector<std::pair<uint32_t, HttpContext*>> contexts_;
   HttpContext* effective_ = nullptr;
   uint32_t effective_id_ = root_id;
   const CallResponse* call_response_ = nullptr;
