@@ -15,6 +15,10 @@ ResponseDirectives select_response_directives(const http::CacheDirectives& cache
 
 ResponseDirectives response_directives(const http::HeaderMap& headers,
                                        std::string_view cdn_field) {
+  // The field targeted at this cache alone comes before the one for every CDN (RFC 9213 §2.1
+  // lets a cache use a list of targeted fields, most specific first).
+  std::optional<http::CacheDirectives> own = http::parse_cdn_cache_control(headers, own_cache_control);
+  if (own && own->present) return ResponseDirectives{*own, true};
   return select_response_directives(http::parse_cache_control(headers),
                                     http::parse_cdn_cache_control(headers, cdn_field));
 }

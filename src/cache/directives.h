@@ -17,6 +17,12 @@
 
 namespace stavka::cache {
 
+// Stavka-Cache-Control: the targeted field meant for this cache alone, with the syntax of
+// CDN-Cache-Control. When valid and non-empty it governs before CDN-Cache-Control and
+// Cache-Control. An origin may send it; a module's TTL (stavka.cache.ttl) is stored as it. It is
+// never sent to clients.
+inline constexpr std::string_view own_cache_control = "stavka-cache-control";
+
 struct ResponseDirectives {
   http::CacheDirectives cc;  // the directives in force
   bool from_cdn = false;     // cc came from CDN-Cache-Control: Expires is ignored as well
@@ -25,7 +31,7 @@ struct ResponseDirectives {
 // Picks cdn when it parsed and holds at least one directive, else cache_control.
 ResponseDirectives select_response_directives(const http::CacheDirectives& cache_control,
                                               const std::optional<http::CacheDirectives>& cdn);
-// Parses both fields of a response and selects as above.
+// Parses a response's fields and selects: Stavka-Cache-Control, else as above.
 ResponseDirectives response_directives(const http::HeaderMap& headers,
                                        std::string_view cdn_field = "cdn-cache-control");
 

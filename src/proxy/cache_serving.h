@@ -20,6 +20,7 @@
 #include "http/range.h"
 #include "proxy/cache_stage.h"
 #include "proxy/exchange.h"
+#include "proxy/module_stage.h"
 #include "proxy/stored_head.h"
 #include "runtime/task.h"
 #include "storage/storage.h"
@@ -81,5 +82,19 @@ void plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_vi
 // Fills in the meta fields that follow from a stored response.
 void describe(storage::ObjectMeta& meta, const std::shared_ptr<const StoredHead>& head,
               const cache::Freshness& fresh);
+
+// What modules decided about a fill's storable response, once asked.
+struct ModuleVerdict {
+  bool asked = false;     // a hook ran (or found its request gone)
+  bool declined = false;  // not stored: a module refused, or the request that could ask ended
+  bool answered = false;  // false when the request had ended (no one refused: no hit-for-pass)
+  std::optional<std::string> surrogate_keys;
+};
+// Runs a fill's pre-store hook (module_stage.h) once, if set, on the head it would store (size:
+// unknown_size if not known). A lifetime the modules chose goes into `head` as
+// Stavka-Cache-Control, so that it is stored and survives restarts and revalidations.
+ModuleVerdict consult_modules(PreStoreHook& hook, http::ResponseHead& head, uint64_t size);
+// Replaces meta's tags with those modules chose, if they chose any.
+void apply_tags(const ModuleVerdict& verdict, storage::ObjectMeta& meta);
 
 }  // namespace stavka::proxy

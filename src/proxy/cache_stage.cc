@@ -384,6 +384,16 @@ static bool is_origin_error(int status) {
   return status == 500 || status == 502 || status == 503 || status == 504;
 }
 
+// Appends the tags of a space- or comma-separated list.
+static void append_tags(std::string_view list, std::vector<std::string>& tags) {
+  for (size_t pos = 0; pos < list.size();) {
+    size_t end = list.find_first_of(" ,", pos);
+    if (end == std::string_view::npos) end = list.size();
+    if (end > pos) tags.emplace_back(list.substr(pos, end - pos));
+    pos = end + 1;
+  }
+}
+
 // The parts of an object's meta that follow from its stored response: status, fields, times,
 // end of freshness, validators and surrogate keys (Surrogate-Key, Cache-Tag).
 void describe(storage::ObjectMeta& meta, const std::shared_ptr<const StoredHead>& head,
@@ -401,15 +411,32 @@ void describe(storage::ObjectMeta& meta, const std::shared_ptr<const StoredHead>
   meta.last_modified = lm ? *lm : std::string();
   meta.surrogate_keys.clear();
   for (const char* name : {"surrogate-key", "cache-tag"}) {
-    for (std::string_view v : stored.headers.all(name)) {
-      for (size_t pos = 0; pos < v.size();) {
-        size_t end = v.find_first_of(" ,", pos);
-        if (end == std::string_view::npos) end = v.size();
-        if (end > pos) meta.surrogate_keys.emplace_back(v.substr(pos, end - pos));
-        pos = end + 1;
-      }
-    }
+    for (std::string_view v : stored.headers.all(name)) append_tags(v, meta.surrogate_keys);
   }
+}
+
+ModuleVerdict consult_modules(PreStoreHook& hook, http::ResponseHead& head, uint64_t size) {
+  ModuleVerdict verdict;
+  if (!hook) return verdict;
+  PreStoreHook run = std::move(hook);
+  hook = nullptr;
+  verdict.asked = true;
+  std::optional<StoreChoice> choice =
+      run(head, size == storage::unknown_size ? std::nullopt : std::optional<uint64_t>(size));
+  verdict.answered = choice.has_value();
+  verdict.declined = !choice || !choice->store;
+  if (!choice) return verdict;
+  if (choice->ttl) {
+    head.headers.set("Stavka-Cache-Control", "max-age=" + std::to_string(*choice->ttl));
+  }
+  verdict.surrogate_keys = std::move(choice->surrogate_keys);
+  return verdict;
+}
+
+void apply_tags(const ModuleVerdict& verdict, storage::ObjectMeta& meta) {
+  if (!verdict.surrogate_keys) return;
+  meta.surrogate_keys.clear();
+  append_tags(*verdict.surrogate_keys, meta.surrogate_keys);
 }
 
 namespace {
@@ -435,6 +462,9 @@ struct FillJob {
   http::CacheDirectives request_cc;
   uint64_t continue_max = 0;
   std::chrono::steady_clock::duration uncacheable_ttl{};
+  // The response phase of the request that started the fill, run on the origin's head before
+  // anything is stored (module_stage.h); empty without modules.
+  PreStoreHook pre_store;
   bool background = false;  // a revalidation nobody waits for: never abandoned for lack of readers
   // A response the fill will not share (uncacheable, or too large to store) is handed to the
   // request that started the fill, which relays it straight from the origin connection, paced
@@ -556,10 +586,16 @@ Task<void> run_fill(Worker& w, CacheServices& services, std::shared_ptr<cache::F
       std::shared_ptr<const StoredHead> decoded = make_stored_head(rev->response);
       rev->decoded = decoded;
       storage::ObjectMeta meta = old.object->meta();
+      std::vector<std::string> tags = std::move(meta.surrogate_keys);
       describe(meta, decoded,
                cache::evaluate_freshness(decoded->response, decoded->rcc,
                                          policy_config(job->spec.sites->config()),
                                          response_time));
+      // Tags a module gave the object stay unless the 304 brings tags of its own.
+      const http::HeaderMap& fields = origin_owner->head().headers;
+      if (!fields.contains("surrogate-key") && !fields.contains("cache-tag")) {
+        meta.surrogate_keys = std::move(tags);
+      }
       storage::ObjectRef updated = services.storage->update_meta(old.object, std::move(meta));
       rev->object = updated ? std::move(updated) : old.object;
       w.counters().add(Metric::cache_revalidated_total);
@@ -594,6 +630,13 @@ Task<void> run_fill(Worker& w, CacheServices& services, std::shared_ptr<cache::F
   // serve that one instead (stale-if-error), and the key is not uncacheable for it.
   const bool revalidation_error = job->revalidating && is_origin_error(origin_head.status);
   head->cacheable = storability.storable() && !revalidation_error;
+  // Modules see what would be stored first: they may refuse it, give it a lifetime or tag it.
+  ModuleVerdict modules;
+  if (head->cacheable) {
+    modules = consult_modules(job->pre_store, head->head, head->size);
+    if (modules.declined) head->cacheable = false;
+    if (modules.asked) rcc = cache::response_directives(head->head.headers);
+  }
   if (head->cacheable) {
     if (auto fields = cache::vary_fields(head->head.headers)) head->vary_fields = *fields;
     head->variant = cache::variant_key(head->head.headers, job->request_headers).value_or("");
@@ -613,6 +656,7 @@ Task<void> run_fill(Worker& w, CacheServices& services, std::shared_ptr<cache::F
     cache::Freshness fresh = cache::evaluate_freshness(
         decoded->response, rcc, policy_config(job->spec.sites->config()), response_time);
     describe(meta, decoded, fresh);
+    apply_tags(modules, meta);
     // Stored with no freshness, no validator and no stale allowance, an object could never be
     // served: do not store it, and do not make others wait behind it.
     if (fresh.lifetime.seconds <= 0 && !cache::has_validator(head->head.headers) &&
@@ -624,7 +668,7 @@ Task<void> run_fill(Worker& w, CacheServices& services, std::shared_ptr<cache::F
     writer = services.storage->begin_write(meta);
     storing = true;
     services.fills->clear_uncacheable(job->primary_key);
-  } else if (!revalidation_error) {
+  } else if (!revalidation_error && !(modules.declined && !modules.answered)) {
     w.counters().add(Metric::cache_uncacheable_total);
     services.fills->mark_uncacheable(job->primary_key,
                                      std::chrono::steady_clock::now() + job->uncacheable_ttl);
@@ -986,6 +1030,7 @@ Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
   std::shared_ptr<FillJob> job;
   if (created) {
     job = make_fill_job(w, ex, *url, key, request_cc, stale ? &*stale : nullptr);
+    job->pre_store = pre_store_hook(ex, cache::format_cache_status(w.config().via_name, status));
     runtime::spawn(run_fill(w, *services, fill, job));
   }
   co_return co_await serve_from_fill(w, ex, *services, std::move(fill), job.get(),

@@ -75,6 +75,10 @@ struct Exchange {
   struct Modules {
     std::shared_ptr<const wasm::ModuleSet> set;
     wasm::Stream stream;
+    // The response phase ran on the origin head of a fill this request started, before it was
+    // stored (pre_store_hook): that head as the modules got it and as they left it. What they
+    // changed is applied to the head this request's client gets, but never stored.
+    std::optional<std::pair<http::ResponseHead, http::ResponseHead>> origin_edit;
     wasm::FilterChain filters;  // last: the contexts end (on_done, on_log, on_delete) first
   };
   std::optional<Modules> modules;

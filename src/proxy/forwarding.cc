@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "cache/directives.h"
+
 namespace stavka::proxy {
 
 namespace {
@@ -80,6 +82,7 @@ void to_origin_request(http::RequestHead& head, std::string_view origin_target,
 
 void to_client_response(http::ResponseHead& head, std::string_view via_name) {
   remove_hop_by_hop(head.headers);
+  head.headers.remove(cache::own_cache_control);  // meant for this cache only
   append_via(head.headers, head.version_major, head.version_minor, via_name);
 }
 

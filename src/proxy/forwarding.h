@@ -28,7 +28,8 @@ struct ForwardInfo {
 void to_origin_request(http::RequestHead& head, std::string_view origin_target,
                        const ForwardInfo& info);
 
-// Rewrites an origin's response head before it goes to the client.
+// Rewrites an origin's response head before it goes to the client: hop-by-hop fields and
+// Stavka-Cache-Control (meant for this cache alone) removed, Via appended.
 void to_client_response(http::ResponseHead& head, std::string_view via_name);
 
 // Splits an absolute-form target "http://host[:port]/path?q" into authority and origin-form

@@ -11,6 +11,7 @@
 #include "proxy/cache_stage.h"
 #include "proxy/client_io.h"
 #include "proxy/forwarding.h"
+#include "proxy/origin_request.h"
 #include "proxy/range_cache.h"
 #include "runtime/log.h"
 #include "wasm/shared_state.h"
@@ -19,8 +20,72 @@ namespace stavka::proxy {
 
 using runtime::Task;
 
+namespace {
+
+// The largest response body a module's HTTP call takes in; a larger one fails the call.
+constexpr size_t max_call_body = size_t{16} << 20;
+
+// Performs a module's proxy_http_call: a request to the upstream its config names, through
+// that upstream's own keep-alive pool (SiteTable::upstream), bounded by the call's timeout.
+// Status 0 in the result: no (complete) response.
+Task<wasm::HttpCallResult> module_http_call(Worker& w, wasm::HttpCallSpec spec) {
+  wasm::HttpCallResult result;
+  std::shared_ptr<SiteTable> sites = w.sites();
+  Site* site = sites->upstream(spec.module, spec.upstream_name);
+  if (!site) co_return result;  // a reload removed it since the call was made
+  http::RequestHead head;
+  head.method = std::move(spec.method);
+  head.target = std::move(spec.path);
+  head.headers.add("Host", spec.authority);
+  for (const auto& [name, value] : spec.headers) {
+    if (http::iequals(name, "host") || http::iequals(name, "content-length") ||
+        http::iequals(name, "transfer-encoding") || http::iequals(name, "connection")) {
+      continue;  // the host's: framing and routing
+    }
+    head.headers.add(name, value);
+  }
+  if (!spec.body.empty() || head.method == "POST" || head.method == "PUT") {
+    head.framing = http::BodyFraming::content_length;
+    head.content_length = spec.body.size();
+  }
+  OriginRequestSpec os;
+  os.site = site;
+  os.sites = sites;
+  http::serialize_request_head(head, os.head_bytes);
+  os.head_bytes.append(spec.body);  // small, and bounded by the module's memory
+  os.idempotent = head.method == "GET" || head.method == "HEAD";
+  os.head_method = head.method == "HEAD";
+  os.give_up = w.reactor().now() + spec.timeout;
+  OriginRequest origin(w, std::move(os));
+  OriginFailure failure;
+  if (!co_await origin.start(&failure)) co_return result;
+  while (true) {
+    BodyPiece piece = co_await origin.next_body();
+    if (piece.kind == BodyPiece::truncated) co_return result;
+    for (std::string_view span : piece.spans) {
+      if (result.body.size() + span.size() > max_call_body) {
+        runtime::log(runtime::LogLevel::warn,
+                     "module %s: the answer of upstream %s is over %zu bytes; the call fails",
+                     spec.module.c_str(), spec.upstream_name.c_str(), max_call_body);
+        co_return wasm::HttpCallResult{};
+      }
+      result.body.append(span);
+    }
+    if (piece.kind == BodyPiece::done) break;
+  }
+  origin.release();
+  result.status = origin.head().status;
+  result.headers = std::move(origin.head().headers);
+  remove_hop_by_hop(result.headers);
+  co_return result;
+}
+
+}  // namespace
+
 void connect_module_services(Worker& w) {
   Worker* worker = &w;
+  w.modules().set_http_caller(
+      [worker](wasm::HttpCallSpec spec) { return module_http_call(*worker, std::move(spec)); });
   w.modules().set_purgers(
       [worker](std::string_view url) -> std::optional<uint64_t> {
         CacheServices* services = worker->cache_services();
@@ -115,9 +180,81 @@ Task<std::optional<Outcome>> run_request_modules(Worker& w, Exchange& ex) {
   co_return co_await respond_error(w, ex, 503, "a module failed on this request", close);
 }
 
+namespace {
+
+// Applies to `head` what the modules changed from `before` to `after`: the status, and every
+// field whose lines differ (all its lines replaced by the changed ones, in their order).
+void apply_edit(const http::ResponseHead& before, const http::ResponseHead& after,
+                http::ResponseHead& head) {
+  if (after.status != before.status) {
+    head.status = after.status;
+    head.reason = after.reason;
+  }
+  std::vector<std::string_view> done;
+  auto edit = [&](std::string_view name) {
+    for (std::string_view seen : done) {
+      if (http::iequals(seen, name)) return;
+    }
+    done.push_back(name);
+    std::vector<std::string_view> lines = after.headers.all(name);
+    if (lines == before.headers.all(name)) return;
+    head.headers.remove(name);
+    for (std::string_view line : lines) head.headers.add(name, line);
+  };
+  for (const http::Header& h : before.headers) edit(h.name);
+  for (const http::Header& h : after.headers) edit(h.name);
+}
+
+}  // namespace
+
+PreStoreHook pre_store_hook(Exchange& ex, std::string cache_status) {
+  if (!ex.modules_active()) return {};
+  return [&ex, weak = ex.modules->filters.weak(), cache_status = std::move(cache_status)](
+             const http::ResponseHead& head,
+             std::optional<uint64_t> size) -> std::optional<StoreChoice> {
+    std::shared_ptr<wasm::FilterChain*> alive = weak.lock();
+    if (!alive || !*alive) return std::nullopt;  // the request ended, and ex with it
+    Exchange::Modules& m = *ex.modules;
+    wasm::Stream& s = m.stream;
+    bool failed = false;
+    // Once per request: a later fill of the same request (another block span) gets the
+    // choice made on the first.
+    if (!m.filters.response_done()) {
+      auto& [before, after] = m.origin_edit.emplace(head, head);
+      s.response = &after;
+      s.response_from_origin = true;
+      s.cache.status = cache_status;
+      s.cache.object_size = size;
+      s.cache.age = 0;
+      wasm::Verdict verdict = m.filters.response_headers(size == 0);
+      s.response = nullptr;
+      s.response_from_origin = false;
+      if (verdict != wasm::Verdict::proceed) {
+        // As in run_response_modules: the response cannot be replaced from here.
+        runtime::log(runtime::LogLevel::warn,
+                     "modules of site %s: %s in the response phase of a fill; the response goes on",
+                     ex.site->config->name.c_str(),
+                     verdict == wasm::Verdict::respond ? "a local response or reset"
+                                                       : "a fail-closed fault");
+      }
+      failed = verdict == wasm::Verdict::fail;
+    }
+    StoreChoice choice;
+    // A fail-closed module that faulted did not choose: nothing is stored on its behalf.
+    choice.store = !s.cache.bypass && !failed;
+    choice.ttl = s.cache.ttl;
+    choice.surrogate_keys = s.cache.surrogate_keys;
+    return choice;
+  };
+}
+
 void run_response_modules(Worker& w, Exchange& ex, http::ResponseHead& head,
                           std::optional<uint64_t> size, std::optional<int64_t> age) {
-  if (!ex.modules_active() || ex.modules->filters.response_done()) return;
+  if (!ex.modules_active()) return;
+  if (ex.modules->filters.response_done()) {
+    if (ex.modules->origin_edit) apply_edit(ex.modules->origin_edit->first, ex.modules->origin_edit->second, head);
+    return;
+  }
   wasm::Stream& s = ex.modules->stream;
   s.response = &head;
   s.cache.status = ex.cache_status;

@@ -3,20 +3,41 @@
 // the client (hits, fills and forwarded responses alike).
 #pragma once
 
+#include <functional>
 #include <optional>
+#include <string>
 
 #include "proxy/exchange.h"
 #include "runtime/task.h"
 
 namespace stavka::proxy {
 
-// Gives the worker's modules the proxy's services (purge by URL). Called once per worker.
+// Gives the worker's modules the proxy's services (HTTP calls to module upstreams, purge by
+// URL). Called once per worker.
 void connect_module_services(Worker& w);
 
 // Runs the site's modules on the request head: nullopt to go on (with the request, and the
 // cache key, bypass and TTL the modules chose, in ex.modules), or the Outcome of a request the
 // modules answered themselves (a local response, a reset, or 503 for a fail-closed fault).
 runtime::Task<std::optional<Outcome>> run_request_modules(Worker& w, Exchange& ex);
+
+// What a request's modules decided about an origin response a fill is about to store.
+struct StoreChoice {
+  bool store = true;                 // false: stavka.cache.bypass was set
+  std::optional<int64_t> ttl;        // stavka.cache.ttl: seconds of freshness
+  std::optional<std::string> surrogate_keys;  // stavka.cache.surrogate_keys: replace the origin's
+};
+
+// Runs the response phase of the request that started a fill on the origin's head (fields as
+// they would be stored; `size` the body length when known), before the fill decides what to
+// store. nullopt when that request has ended: its modules can no longer choose. Changes to the
+// fields apply to that request's response only; the choice applies to what is stored.
+using PreStoreHook = std::function<std::optional<StoreChoice>(const http::ResponseHead& head,
+                                                              std::optional<uint64_t> size)>;
+
+// The hook for a fill `ex` starts (empty when ex runs no modules). `cache_status`: the
+// Cache-Status member modules read meanwhile (stavka.cache.status).
+PreStoreHook pre_store_hook(Exchange& ex, std::string cache_status);
 
 // Runs the modules' response phase on `head` (the head about to be serialised for the client).
 // `size` is the body length when known, `age` the Age sent.

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -30,6 +31,7 @@ void log_origin_problem(const Origin& origin, const char* what, int err) {
 Task<runtime::RecvResult> recv_from_origin(Worker& w, const OriginRequestSpec& spec, int fd,
                                            runtime::Clock::time_point deadline,
                                            bool expect_wait) {
+  deadline = std::min(deadline, spec.give_up);
   while (true) {
     auto left = deadline - w.reactor().now();
     if (left <= runtime::Duration::zero()) co_return runtime::RecvResult{-ETIMEDOUT, {}};
@@ -110,8 +112,13 @@ Task<bool> OriginRequest::start(OriginFailure* failure) {
       int rc = fd_;
       if (fd_ >= 0) {
         counters.add(Metric::origin_connections_total);
-        rc = co_await runtime::connect(fd_, origin.address.get(), origin.address.length,
-                                       cfg.timeouts.origin_connect);
+        runtime::Duration limit = cfg.timeouts.origin_connect;
+        if (spec_.give_up != runtime::Clock::time_point::max()) {
+          // At least a millisecond: a zero timeout would mean none.
+          limit = std::clamp<runtime::Duration>(spec_.give_up - w_.reactor().now(),
+                                                std::chrono::milliseconds(1), limit);
+        }
+        rc = co_await runtime::connect(fd_, origin.address.get(), origin.address.length, limit);
       }
       if (rc < 0) {
         close_connection();

@@ -44,6 +44,8 @@ struct OriginRequestSpec {
   std::function<runtime::Task<bool>(http::ResponseHead&)> on_informational;
   // Checked about once a second while waiting: true stops the request (the reader is gone).
   std::function<bool()> abandoned;
+  // No wait goes past this (a module's HTTP call timeout): the request fails as timed out.
+  runtime::Clock::time_point give_up = runtime::Clock::time_point::max();
 };
 
 // Why a request produced no response head: the status Stavka answers with instead.

@@ -124,6 +124,7 @@ struct RangeFillJob {
   uint64_t readahead = 0;
   bool fill_whole = false;
   std::chrono::steady_clock::duration uncacheable_ttl{};
+  PreStoreHook pre_store;  // the modules of the request that started the fill (module_stage.h)
 };
 
 // One request served from blocks.
@@ -346,19 +347,26 @@ Task<void> run_range_fill(Worker& w, CacheServices& services, std::shared_ptr<ca
       "GET", job->request_headers, job->request_cc, 200, answer.headers, rcc);
   cache::remove_unstorable_fields(head->head.headers, storability.strip_fields);
   for (const char* name : {"content-length", "content-range"}) head->head.headers.remove(name);
+  const bool answered = size != storage::unknown_size;
+  // Modules see what would be stored first (as for a whole fill).
+  ModuleVerdict modules;
+  if (answered && storability.storable()) {
+    modules = consult_modules(job->pre_store, head->head, size);
+    if (modules.asked) rcc = cache::response_directives(head->head.headers);
+  }
   const std::string validator = validator_of(head->head.headers);
   std::shared_ptr<const StoredHead> decoded =
       make_stored_head({200, head->head.headers, request_time, response_time});
   cache::Freshness fresh =
       cache::evaluate_freshness(decoded->response, rcc, job->policy, response_time);
-  const bool answered = size != storage::unknown_size;
   std::optional<std::vector<std::string>> vary = cache::vary_fields(head->head.headers);
-  head->cacheable = answered && storability.storable() && !validator.empty() && vary &&
-                    vary->empty() && fresh.lifetime.seconds > 0;
+  head->cacheable = answered && storability.storable() && !modules.declined &&
+                    !validator.empty() && vary && vary->empty() && fresh.lifetime.seconds > 0;
   if (!head->cacheable) {
     // Not stored as blocks: every reader asks the origin itself, as its client asked. An
     // answer the cache may not store at all also keeps later requests from waiting on fills.
-    if (answered && (!storability.storable() || fresh.lifetime.seconds <= 0)) {
+    if (answered && (!storability.storable() || fresh.lifetime.seconds <= 0 ||
+                     (modules.declined && modules.answered))) {
       w.counters().add(Metric::cache_uncacheable_total);
       services.fills->mark_uncacheable(job->key,
                                        std::chrono::steady_clock::now() + job->uncacheable_ttl);
@@ -384,6 +392,7 @@ Task<void> run_range_fill(Worker& w, CacheServices& services, std::shared_ptr<ca
   meta.host = job->host;
   meta.block_size = block_size;
   describe(meta, decoded, fresh);
+  apply_tags(modules, meta);
   auto publisher = std::make_shared<BlockPublisher>(*services.storage, fill, std::move(meta),
                                                     size, base / block_size);
   streaming = true;
@@ -442,6 +451,10 @@ std::shared_ptr<RangeFillJob> make_range_job(const BlockRequest& c, uint64_t sta
   job->readahead = c.readahead;
   job->fill_whole = c.fill_whole;
   job->uncacheable_ttl = cfg.cache.uncacheable_ttl;
+  job->pre_store = pre_store_hook(
+      c.ex, c.ex.cache_status.empty()
+                ? cache::format_cache_status(c.w.config().via_name, forwarded(cache::Fwd::miss))
+                : c.ex.cache_status);
   http::RequestHead request = fill_request(c.ex);
   std::string range = "bytes=" + std::to_string(start) + "-";
   if (end) range += std::to_string(*end - 1);
@@ -623,7 +636,8 @@ Task<Outcome> serve_blocks(Worker& w, Exchange& ex, CacheServices& services,
   c.policy = policy_config(cfg);
   c.now = unix_now();
   c.block_size = config::block_size_for(cfg, site);
-  c.readahead = config::readahead_for(cfg, site);
+  const wasm::CacheView* chosen = ex.module_cache();
+  c.readahead = chosen && chosen->readahead ? *chosen->readahead : config::readahead_for(cfg, site);
   c.fill_whole = site.fill_whole_objects;
 
   // The bytes asked for, as far as they are known before the length is.

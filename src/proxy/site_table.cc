@@ -51,6 +51,25 @@ SiteTable::SiteTable(std::shared_ptr<const config::Config> config) : config_(std
   }
   std::stable_sort(wildcards_.begin(), wildcards_.end(),
                    [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  for (const config::ModuleConfig& m : config_->modules) {
+    for (const auto& [name, url] : m.upstreams) {
+      auto& sc = *upstream_configs_.emplace_back(std::make_unique<config::SiteConfig>());
+      sc.name = "module " + m.name + " upstream " + name;
+      sc.origins = {url};
+      sc.origin_keepalive = 8;
+      sc.cache = false;
+      upstreams_.emplace(m.name + '\0' + name, std::make_unique<Site>(Site{&sc, OriginPool(sc)}));
+    }
+  }
+}
+
+Site* SiteTable::upstream(std::string_view module, std::string_view name) {
+  std::string key;
+  key.reserve(module.size() + name.size() + 1);
+  key.append(module).push_back('\0');
+  key.append(name);
+  auto it = upstreams_.find(key);
+  return it == upstreams_.end() ? nullptr : it->second.get();
 }
 
 Site* SiteTable::route(std::string_view host_header) {

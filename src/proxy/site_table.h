@@ -28,6 +28,10 @@ class SiteTable {
 
   // host: a Host header value or a URI authority ("Example.COM:8080" works). nullptr: no site.
   Site* route(std::string_view host);
+  // Where a module's proxy_http_call goes: one site per [module.upstreams] entry, with the
+  // config's origin timeouts and a keep-alive pool of its own. nullptr: the module names no
+  // such upstream.
+  Site* upstream(std::string_view module, std::string_view name);
   const config::Config& config() const { return *config_; }
   std::shared_ptr<const config::Config> config_ptr() const { return config_; }
 
@@ -37,6 +41,9 @@ class SiteTable {
   std::unordered_map<std::string, Site*> exact_;
   std::vector<std::pair<std::string, Site*>> wildcards_;  // ".example.com", longest first
   Site* any_ = nullptr;
+  // Module upstreams: their site configs (owned here) and sites, by "module\0upstream".
+  std::vector<std::unique_ptr<config::SiteConfig>> upstream_configs_;
+  std::unordered_map<std::string, std::unique_ptr<Site>> upstreams_;
 };
 
 // "Example.COM:8080" → "example.com"; "[::1]:80" → "[::1]". Empty if malformed.

@@ -35,7 +35,11 @@ std::shared_ptr<const StoredHead> make_stored_head(cache::StoredResponse respons
   remove_hop_by_hop(fields);
   head->upstream_cache_status = joined(fields, "cache-status");
   head->upstream_via = joined(fields, "via");
-  for (const char* name : {"age", "cache-status", "via", "content-length"}) fields.remove(name);
+  for (std::string_view name : {std::string_view("age"), std::string_view("cache-status"),
+                                std::string_view("via"), std::string_view("content-length"),
+                                cache::own_cache_control}) {
+    fields.remove(name);
+  }
   http::serialize_response_start(response.status, http::reason_phrase(response.status), fields,
                                  head->fixed);
   head->response = std::move(response);

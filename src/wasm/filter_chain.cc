@@ -167,13 +167,16 @@ void FilterChain::end() {
   count_ = 0;
 }
 
+std::weak_ptr<FilterChain*> FilterChain::weak() {
+  if (!alive_ && !ended_) alive_ = std::make_shared<FilterChain*>(this);
+  return alive_;
+}
+
 void FilterChain::resume() {
   resume_pending_ = true;
   if (!waiter_) return;
   // Never resume the request from inside a call into a module: post it to this reactor.
-  if (!alive_) alive_ = std::make_shared<FilterChain*>(this);
-  std::weak_ptr<FilterChain*> weak = alive_;
-  runtime::Reactor::current().post([weak] {
+  runtime::Reactor::current().post([weak = weak()] {
     std::shared_ptr<FilterChain*> alive = weak.lock();
     if (!alive || !*alive) return;
     FilterChain* chain = *alive;

@@ -71,6 +71,8 @@ class FilterChain {
   void resume();            // proxy_continue_stream(request)
   void answered();          // proxy_send_local_response while paused
   Stream* stream() const { return stream_; }
+  // Null once the chain has ended: for work that may outlive the request (a fill it started).
+  std::weak_ptr<FilterChain*> weak();
 
  private:
   struct PauseAwaiter;
@@ -87,7 +89,7 @@ class FilterChain {
   // the wait began, from within the callback that paused).
   std::coroutine_handle<> waiter_;
   bool resume_pending_ = false;
-  std::shared_ptr<FilterChain*> alive_;  // for the posted resumption; cleared by end()
+  std::shared_ptr<FilterChain*> alive_;  // for posted resumptions and fills; cleared by end()
 };
 
 }  // namespace stavka::wasm

@@ -94,10 +94,10 @@ runtime::Task<void> WorkerModules::tick_loop(std::weak_ptr<Instance> weak) {
       std::shared_ptr<Instance> in = weak.lock();
       if (!in) co_return;
       period = in->tick_period_ms;
-      if (period == 0 || in->broken() || stopped_ || (in.use_count() > 0 && !current(*in) &&
-                                                       in->module().config().isolation ==
-                                                           config::ModuleIsolation::worker)) {
-        // A request-isolated instance (or one replaced by a swap) has no timers.
+      // A request-isolated instance has no timers. (Whether the instance is still the worker's
+      // is checked after the wait: one starting now is not in the table until it has started.)
+      if (period == 0 || in->broken() || stopped_ ||
+          in->module().config().isolation == config::ModuleIsolation::request) {
         in->ticking = false;
         co_return;
       }
@@ -146,6 +146,8 @@ Status WorkerModules::http_call(Instance& instance, std::string_view upstream, c
   }
   if (!http_caller_ || stopped_) return Status::internal_failure;
   HttpCallSpec spec;
+  spec.module = cfg.name;
+  spec.upstream_name.assign(upstream);
   spec.upstream = *target;
   spec.authority = target->host + ":" + std::to_string(target->port);
   for (const auto& [name, value] : headers) {

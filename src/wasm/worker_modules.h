@@ -33,6 +33,8 @@ class Instance;
 
 // An HTTP call a module makes (proxy_http_call), as the proxy performs it.
 struct HttpCallSpec {
+  std::string module;         // the calling module's name
+  std::string upstream_name;  // as its [module.upstreams] names it
   config::OriginUrl upstream;
   std::string method = "GET";
   std::string path = "/";

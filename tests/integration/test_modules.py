@@ -3,9 +3,12 @@ build/modules, or $STAVKA_MODULES), on requests that reach a real origin. Each t
 the client got and what reached the origin."""
 
 import os
+import time
 from pathlib import Path
 
 import pytest
+
+from harness import http_get
 
 REPO = Path(__file__).resolve().parents[2]
 MODULES = Path(os.environ.get("STAVKA_MODULES", REPO / "build" / "modules"))
@@ -69,6 +72,120 @@ def test_cache_key_normalisation_shares_one_object(stavka, origin):
     assert "hit" in second.header("cache-status")
 
 
+def test_cache_policy_ttl_overrides_the_origin_lifetime(stavka, origin):
+    # no-cache: storable, but without the module every request would be revalidated.
+    p = start(stavka, origin, [{"name": "policy", "file": module("cache_policy"),
+                                "configuration": "ttl application/json 60"}])
+    target = "/echo?hdr=Cache-Control:no-cache&hdr=ETag:%22v1%22"
+    first = p.get(target)
+    second = p.get(target)
+    assert first.status == 200 and second.status == 200
+    assert origin.request_count == 1, "the module's TTL must make the stored object fresh"
+    assert "hit" in second.header("cache-status")
+    assert "ttl=" in second.header("cache-status")
+    ttl = int(second.header("cache-status").split("ttl=")[1].split(";")[0])
+    assert 55 <= ttl <= 60
+    # Kept for this cache only: clients see the origin's Cache-Control, not the module's TTL.
+    for r in (first, second):
+        assert r.header("stavka-cache-control") is None
+        assert r.header("cache-control") == "no-cache"
+
+
+def test_cache_policy_ttl_applies_to_block_fills(stavka, origin):
+    p = start(stavka, origin, [{"name": "policy", "file": module("cache_policy"),
+                                "configuration": "ttl video/ 60"}])
+    target = "/ranged/100000?hdr=Cache-Control:no-cache"
+    first = p.get(target, headers=[("Range", "bytes=0-99")])
+    second = p.get(target, headers=[("Range", "bytes=10-19")])
+    assert first.status == 206 and second.status == 206
+    assert second.body == first.body[10:20]
+    assert origin.request_count == 1, "the stored blocks must be fresh by the module's TTL"
+    # Once the fill has stored its blocks, they are hits.
+    for _ in range(50):
+        third = p.get(target, headers=[("Range", "bytes=50-59")])
+        if "hit" in third.header("cache-status"):
+            break
+        time.sleep(0.05)
+    assert "hit" in third.header("cache-status")
+    assert third.body == first.body[50:60]
+    assert origin.request_count == 1
+
+
+def test_without_a_ttl_the_origin_lifetime_stands(stavka, origin):
+    # The same policy, but a type it has no rule for: no-cache keeps revalidating.
+    p = start(stavka, origin, [{"name": "policy", "file": module("cache_policy"),
+                                "configuration": "ttl text/html 60"}])
+    target = "/echo?hdr=Cache-Control:no-cache&hdr=ETag:%22v1%22"
+    p.get(target)
+    p.get(target)
+    assert origin.request_count == 2
+
+
+def test_origin_stavka_cache_control_governs_and_is_not_forwarded(stavka, origin):
+    p = stavka(sites=[{"name": "s", "hosts": ["*"], "origins": [origin]}],
+               config={"log": {"access": "off"}})
+    target = "/echo?hdr=Cache-Control:no-store&hdr=Stavka-Cache-Control:max-age=30"
+    first = p.get(target)
+    second = p.get(target)
+    assert origin.request_count == 1
+    assert "hit" in second.header("cache-status")
+    for r in (first, second):
+        assert r.header("stavka-cache-control") is None
+        assert r.header("cache-control") == "no-store"
+
+
+def serve_text(o, path, text, cache_control="no-store"):
+    """o answers GET path with the current text[0]."""
+    def handle(o, s, reader, req):
+        body = text[0].encode()
+        o._send_head(s, 200, [("Content-Type", "text/plain"), ("Content-Length", str(len(body))),
+                              ("Cache-Control", cache_control)])
+        o._send(s, req, body)
+        return True
+    o.handlers[path] = handle
+
+
+def test_deny_list_refreshed_by_http_call_denies_and_purges(stavka, origin, origin_factory):
+    lists = origin_factory("lists")
+    text = ["# nothing private yet\n"]
+    serve_text(lists, "/denylist.txt", text)
+    for path in ("/videos/a.mp4", "/videos/b.mp4"):
+        serve_text(origin, path, ["video bytes"], "max-age=3600")
+    p = start(stavka, origin, [{
+        "name": "deny", "file": module("deny_list"),
+        "upstreams": {"denylist": lists.url},
+        "configuration": "upstream denylist\npath /denylist.txt\nperiod 100ms\nstatus 403\n"
+                         "purge_host stavka.test"}])
+    target = "/videos/a.mp4"
+    assert p.get(target).status == 200
+    assert p.get(target).status == 200
+    assert origin.request_count == 1  # cached
+    wait_until(lambda: len(lists.requests) >= 2)  # refreshed on its timer
+
+    text[0] = "/videos/a.mp4\n"
+    wait_until(lambda: p.get(target).status == 403)
+    assert p.get("/videos/b.mp4").status == 200, "only listed paths are refused"
+    assert origin.request_count == 2
+
+    text[0] = ""
+    wait_until(lambda: p.get(target).status == 200)
+    # Listing it purged the stored copy: the origin is asked again.
+    assert origin.request_count == 3
+    calls = [r for r in lists.requests if r.path == "/denylist.txt"]
+    assert calls and all(r.method == "GET" for r in calls)
+    body = http_get(p.admin_port, "/metrics").body.decode()
+    calls_line = [l for l in body.splitlines()
+                  if l.startswith('stavka_module_http_calls_total{module="deny"} ')]
+    assert calls_line and int(calls_line[0].split()[-1]) >= 3
+
+
+def wait_until(pred, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
 def test_module_that_does_not_load_stops_the_start(stavka, origin, tmp_path):
     bad = tmp_path / "bad.wasm"
     bad.write_bytes(b"\0asm\x01\0\0\0garbage")
@@ -82,7 +199,6 @@ def test_module_that_does_not_load_stops_the_start(stavka, origin, tmp_path):
 def test_module_metrics_are_exported(stavka, origin):
     p = start(stavka, origin, [{"name": "hdr", "file": module("add_header")}])
     p.get("/echo")
-    from harness import http_get
     body = http_get(p.admin_port, "/metrics").body.decode()
     assert 'stavka_module_calls_total{module="hdr"}' in body
     assert 'stavka_module_loads_total{module="hdr"} 1' in body

@@ -30,8 +30,23 @@ TEST(ResponseDirectives, CdnFieldReplacesCacheControlEntirely) {
 
 TEST(ResponseDirectives, AnotherTargetedFieldName) {
   http::HeaderMap h =
-      fields({{"Cache-Control", "max-age=5"}, {"Stavka-Cache-Control", "max-age=50"}});
-  EXPECT_EQ(response_directives(h, "stavka-cache-control").cc.max_age, 50u);
+      fields({{"Cache-Control", "max-age=5"}, {"Edge-Cache-Control", "max-age=50"}});
+  EXPECT_EQ(response_directives(h, "edge-cache-control").cc.max_age, 50u);
+  EXPECT_EQ(response_directives(h).cc.max_age, 5u);
+}
+
+TEST(ResponseDirectives, OwnFieldComesBeforeCdnAndCacheControl) {
+  http::HeaderMap h = fields({{"Cache-Control", "no-store"},
+                              {"CDN-Cache-Control", "max-age=5"},
+                              {"Stavka-Cache-Control", "max-age=50"}});
+  ResponseDirectives d = response_directives(h);
+  EXPECT_TRUE(d.from_cdn);
+  EXPECT_FALSE(d.cc.no_store);
+  EXPECT_EQ(d.cc.max_age, 50u);
+}
+
+TEST(ResponseDirectives, EmptyOwnFieldIsAsIfAbsent) {
+  http::HeaderMap h = fields({{"CDN-Cache-Control", "max-age=5"}, {"Stavka-Cache-Control", ""}});
   EXPECT_EQ(response_directives(h).cc.max_age, 5u);
 }
 
