@@ -1,4 +1,4 @@
-// The `stavka` command: run the proxy, check a config, run the demo origin.
+// The `stavka` command: run the proxy, check a config, manage modules, run the demo origin.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "module_cli.h"
 #include "server.h"
 
 namespace {
@@ -21,6 +22,10 @@ void usage(FILE* out) {
                "      Run the proxy. Without --config and --origin: the embedded default\n"
                "      (127.0.0.1:8080 in front of the demo origin on 127.0.0.1:8081).\n"
                "      --module runs a Proxy-Wasm module for every site (docs/modules.md).\n"
+               "  stavka module push FILE [--name NAME] [--admin HOST:PORT]\n"
+               "  stavka module ls [--admin HOST:PORT] [--json]\n"
+               "      Push a new version of a module to a running Stavka, or list its modules\n"
+               "      (admin API; the address defaults to $STAVKA_ADMIN).\n"
                "  stavka check-config FILE\n"
                "      Validate a config file; errors are printed as FILE:LINE: message.\n"
                "  stavka demo-origin [--listen HOST:PORT]\n"
@@ -106,6 +111,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (cmd == "run") return cmd_run(args);
   if (cmd == "check-config") return cmd_check_config(args);
+  if (cmd == "module") return stavka::run_module_command(args);
   if (cmd == "demo-origin") {
     std::string listen = "127.0.0.1:8081";
     for (size_t i = 0; i < args.size(); ++i) {

@@ -2,9 +2,10 @@
 //
 // Threads: the main thread parses configuration and waits for signals (it never serves
 // traffic); each worker thread owns a Reactor, a proxy::Worker and its own SO_REUSEPORT
-// listening sockets. The main thread talks to workers only by posting to their mailboxes:
-// a reload posts a shared_ptr<const Config>, a drain posts "stop accepting". Worker 0 also
-// runs the admin listener.
+// listening sockets. Other threads talk to workers only by posting to their mailboxes: the
+// control thread (control.h) runs reloads (SIGHUP) and module pushes and posts the new
+// configuration or module set; the main thread posts the drain. Worker 0 also runs the admin
+// listener.
 #include "server.h"
 
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 #include <thread>
 
 #include "admin/admin_server.h"
+#include "control.h"
 #include "net/socket.h"
 #include "proxy/cache_stage.h"
 #include "proxy/module_stage.h"
@@ -310,7 +312,10 @@ int run_server(const RunOptions& options) {
   cache::FillTable fills;
   proxy::CacheServices cache_services{&storage, &fills};
 
+  // Reloads and module pushes: the control thread (control.h). Workers get their handles below.
+  ControlPlane control(options, cfg, modules);
   admin::AdminContext admin_ctx;
+  admin_ctx.modules = &control;
   admin_ctx.tiers.push_back({"memory", storage.memory()});
   if (storage.disk()) admin_ctx.tiers.push_back({"disk", storage.disk()});
   admin_ctx.arena = arena.get();
@@ -322,16 +327,22 @@ int run_server(const RunOptions& options) {
                                   std::ref(started),
                                   std::ref(all_ready));
   }
+  // From here the control plane and the workers hold the modules: a version replaced later is
+  // freed when its last request ends, not kept alive by this frame.
+  modules.reset();
   started.wait();
   bool failed = false;
+  std::vector<WorkerHandle> handles;
   for (auto& s : slots) {
     if (!s.error.empty()) {
       log(LogLevel::error, "worker start failed: %s", s.error.c_str());
       failed = true;
     } else {
       admin_ctx.workers.push_back(&s.worker.load()->counters());
+      handles.push_back({s.reactor.load(), s.worker.load()});
     }
   }
+  control.set_workers(std::move(handles));
   // Ready: the cache is loaded and every worker runs. Listen before the accept loops start.
   for (auto& s : slots) {
     for (int fd : s.listeners) {
@@ -369,44 +380,17 @@ int run_server(const RunOptions& options) {
         log(LogLevel::info, "SIGHUP: no config file to reload");
         continue;
       }
-      std::shared_ptr<const config::Config> next;
-      std::shared_ptr<const wasm::ModuleSet> next_modules;
-      try {
-        config::Config c = build_config(options);
-        c.workers = cfg->workers;  // the number of workers and listeners is fixed at start
-        if (c.listen.size() != cfg->listen.size()) {
-          log(LogLevel::warn, "reload: listen addresses change only on restart");
-        }
-        if (c.cache.dir != cfg->cache.dir || c.cache.max_size != cfg->cache.max_size ||
-            c.cache.memory != cfg->cache.memory || c.cache.zero_copy != cfg->cache.zero_copy) {
-          log(LogLevel::warn, "reload: cache.dir, cache.max_size, cache.memory and "
-                              "cache.zero_copy change only on restart");
-        }
-        next = std::make_shared<const config::Config>(std::move(c));
-        std::vector<std::string> errors;
-        next_modules = wasm::ModuleSet::build(*next, modules.get(), &errors);
-        for (const std::string& e : errors) log(LogLevel::error, "reload: %s", e.c_str());
-        if (!next_modules) {
-          log(LogLevel::error, "reload failed, keeping the running config: a new module did not load");
-          continue;
-        }
-      } catch (const config::ConfigError& e) {
-        log(LogLevel::error, "reload failed, keeping the running config: %s", e.what());
-        continue;
-      }
-      cfg = next;
-      modules = next_modules;
-      for (auto& s : slots) {
-        proxy::Worker* w = s.worker.load();
-        s.reactor.load()->post([w, next, next_modules] { w->apply_config(next, next_modules); });
-      }
-      log(LogLevel::info, "config reloaded from %s", options.config_path.c_str());
+      control.reload();  // on the control thread, after any push already queued
       continue;
     }
     log(LogLevel::info, "%s: draining (up to %lld ms)", sig == SIGINT ? "SIGINT" : "SIGTERM",
-        static_cast<long long>(cfg->timeouts.shutdown_grace.count()));
+        static_cast<long long>(control.config()->timeouts.shutdown_grace.count()));
     break;
   }
+  // Pushes and reloads still queued finish first (they need running workers); later pushes
+  // are refused.
+  control.stop();
+  cfg = control.config();
   auto deadline = runtime::Clock::now() + cfg->timeouts.shutdown_grace;
   for (auto& s : slots) {
     proxy::Worker* w = s.worker.load();

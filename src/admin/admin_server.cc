@@ -1,20 +1,21 @@
 // Admin listener implementation; see admin_server.h.
 #include "admin/admin_server.h"
 
-#include "wasm/shared_state.h"
-
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <iterator>
 #include <string_view>
 
+#include "admin/modules_api.h"
 #include "http/date.h"
 #include "http/parser.h"
 #include "http/serializer.h"
 #include "net/address.h"
 #include "runtime/io.h"
 #include "runtime/task.h"
+#include "wasm/shared_state.h"
 
 namespace stavka::admin {
 
@@ -118,6 +119,52 @@ std::string render_metrics(const AdminContext& context) {
 
 namespace {
 
+constexpr auto admin_timeout = std::chrono::seconds(30);
+
+enum class BodyRead { ok, too_large, malformed, closed };
+
+// Reads the body of the request whose head `parser` just finished, into *body, up to `limit`
+// bytes (413 beyond it). Bytes already received are in `carry`; on return `carry` holds what
+// follows the message.
+Task<BodyRead> read_body(int fd, http::Http1Parser& parser, runtime::Buffer& carry, size_t limit,
+                         std::string* body) {
+  while (true) {
+    http::ParseResult pr = parser.feed(carry ? carry.view() : std::string_view());
+    for (std::string_view piece : pr.body) {
+      if (body->size() + piece.size() > limit) co_return BodyRead::too_large;
+      body->append(piece);
+    }
+    if (carry) carry.consume(pr.consumed);
+    if (pr.state == http::ParseState::error) co_return BodyRead::malformed;
+    if (pr.state == http::ParseState::message_done) co_return BodyRead::ok;
+    carry.release();
+    runtime::RecvResult r = co_await runtime::recv(fd, admin_timeout);
+    if (r.bytes <= 0) co_return BodyRead::closed;
+    carry = std::move(r.buffer);
+  }
+}
+
+// After an answer sent before the request's body was read: closing with unread bytes would
+// reset the connection, and the client could lose the answer. Stop sending, then discard what
+// the client still sends for a while.
+Task<void> linger(int fd) {
+  ::shutdown(fd, SHUT_WR);
+  size_t discarded = 0;
+  while (discarded < 2 * max_module_bytes) {
+    runtime::RecvResult r = co_await runtime::recv(fd, std::chrono::seconds(2));
+    if (r.bytes <= 0) break;
+    discarded += static_cast<size_t>(r.bytes);
+  }
+}
+
+ApiResponse text(int status, std::string body) {
+  ApiResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  r.content_type = "text/plain";
+  return r;
+}
+
 Task<void> serve_admin_connection(int fd, const AdminContext& context) {
   http::Http1Parser parser(http::Http1Parser::Kind::request);
   runtime::Buffer carry;
@@ -127,7 +174,7 @@ Task<void> serve_admin_connection(int fd, const AdminContext& context) {
     while (!head) {
       if (!carry || carry.remaining() == 0) {
         carry.release();
-        runtime::RecvResult r = co_await runtime::recv(fd, std::chrono::seconds(30));
+        runtime::RecvResult r = co_await runtime::recv(fd, admin_timeout);
         if (r.bytes <= 0) {
           ::close(fd);
           co_return;
@@ -142,48 +189,83 @@ Task<void> serve_admin_connection(int fd, const AdminContext& context) {
       }
       head = pr.state == http::ParseState::head_done;
     }
-    http::ResponseHead resp;
-    std::string body;
+    ApiResponse resp;
+    bool is_head = false;
+    bool unread_body = false;  // answered before reading the whole body
     if (!head) {
-      resp.status = 400;
-      body = "malformed request\n";
+      resp = text(400, "malformed request\n");
     } else {
       const http::RequestHead& req = parser.request();
-      std::string_view path = req.target;
-      path = path.substr(0, path.find('?'));
-      keep = req.keep_alive && !req.has_body();
-      if (req.method != "GET" && req.method != "HEAD") {
-        resp.status = 405;
-        body = "method not allowed\n";
-        resp.headers.add("Allow", "GET, HEAD");
-      } else if (path == "/healthz") {
-        body = "ok\n";
-      } else if (path == "/metrics") {
-        body = render_metrics(context);
-        resp.headers.add("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+      std::string method = req.method;
+      std::string path(std::string_view(req.target).substr(0, req.target.find('?')));
+      is_head = req.is_head();
+      keep = req.keep_alive;
+      size_t limit = modules_body_limit(method, path);
+      std::string body;
+      bool answered = false;
+      if (req.has_body() && limit == 0) {
+        keep = false;  // a body nobody reads: answer, then close rather than skip it
+        unread_body = true;
+      } else if (req.has_body() && req.framing == http::BodyFraming::content_length &&
+                 req.content_length > limit) {
+        resp = json_error(413, "body_too_large",
+                          "the body has " + std::to_string(req.content_length) +
+                              " bytes; a module may have at most " + std::to_string(limit));
+        keep = false;
+        unread_body = true;
+        answered = true;
       } else {
-        resp.status = 404;
-        body = "not found\n";
+        if (req.has_body() && req.expect_continue) {
+          int64_t n = co_await runtime::send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n", admin_timeout);
+          if (n < 0) break;
+        }
+        BodyRead b = co_await read_body(fd, parser, carry, limit, &body);
+        if (b == BodyRead::closed) break;
+        if (b != BodyRead::ok) {
+          resp = b == BodyRead::too_large
+                     ? json_error(413, "body_too_large",
+                                  "a module may have at most " + std::to_string(limit) + " bytes")
+                     : text(400, "malformed request body\n");
+          keep = false;
+          unread_body = true;
+          answered = true;
+        }
       }
-      if (req.is_head()) body.clear();
-      // Skip to the end of this (body-less) message so the parser is ready for the next one.
-      if (keep) {
-        http::ParseResult pr = parser.feed(carry.view());
-        carry.consume(pr.consumed);
+      if (answered) {
+        // resp is set
+      } else if (is_modules_path(path)) {
+        resp = co_await handle_modules(method, path, std::move(body), context.modules);
+      } else if (method != "GET" && method != "HEAD") {
+        resp = text(405, "method not allowed\n");
+        resp.headers.emplace_back("Allow", "GET, HEAD");
+      } else if (path == "/healthz") {
+        resp = text(200, "ok\n");
+      } else if (path == "/metrics") {
+        resp = text(200, render_metrics(context));
+        resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      } else {
+        resp = text(404, "not found\n");
       }
     }
-    resp.reason = http::reason_phrase(resp.status);
-    resp.headers.add("Date", http::http_date_now());
-    resp.headers.add("Cache-Control", "no-store");
-    if (!resp.headers.contains("content-type")) resp.headers.add("Content-Type", "text/plain");
-    resp.framing = http::BodyFraming::content_length;
-    resp.content_length = body.size();
-    resp.keep_alive = keep;
+    http::ResponseHead out_head;
+    out_head.status = resp.status;
+    out_head.reason = http::reason_phrase(resp.status);
+    out_head.headers.add("Date", http::http_date_now());
+    out_head.headers.add("Cache-Control", "no-store");
+    out_head.headers.add("Content-Type", resp.content_type);
+    for (const auto& [name, value] : resp.headers) out_head.headers.add(name, value);
+    out_head.framing = http::BodyFraming::content_length;
+    out_head.content_length = resp.body.size();
+    out_head.keep_alive = keep;
     std::string out;
-    http::serialize_response_head(resp, out);
-    out += body;
-    int64_t n = co_await runtime::send_all(fd, out, std::chrono::seconds(30));
+    http::serialize_response_head(out_head, out);
+    if (!is_head) out += resp.body;
+    int64_t n = co_await runtime::send_all(fd, out, admin_timeout);
     if (n < 0) break;
+    if (unread_body) {
+      co_await linger(fd);
+      break;
+    }
   }
   ::close(fd);
 }

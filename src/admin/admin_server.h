@@ -1,5 +1,7 @@
-// The admin listener: health and Prometheus metrics for now (the full admin API, its
-// authentication and the dashboard build on this listener in later work).
+// The admin listener: health, Prometheus metrics and the modules API (modules_api.h). The rest
+// of the admin API, its authentication (bearer tokens) and the dashboard build on this listener
+// in later work: until then anyone who reaches the admin address may push a module, so keep it
+// on a loopback or private address.
 //
 // Runs on worker 0's reactor. It reads every worker's Counters through relaxed atomics, so a
 // scrape never stops a worker; the sums may be a few requests apart from each other.
@@ -8,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "admin/module_control.h"
 #include "proxy/metrics.h"
 #include "runtime/task.h"
 #include "storage/block_arena.h"
@@ -26,6 +29,7 @@ struct AdminContext {
   std::vector<TierSource> tiers;
   const storage::BlockArena* arena = nullptr;  // null: blocks live on the heap
   std::string version;
+  ModuleControl* modules = nullptr;  // null: the modules API answers 503
 };
 
 // Accepts admin connections on listen_fd until it is shut down.

@@ -81,16 +81,18 @@ bool stub_unknown_imports(const std::string& module_name, wasmtime_module_t* mod
 }  // namespace
 
 std::shared_ptr<Module> Module::load(const config::ModuleConfig& config, std::string bytes,
-                                     std::string* error) {
+                                     std::string* error, std::string_view source) {
   ModuleStats& stats = ModuleStats::for_module(config.name);
   std::shared_ptr<Module> m(new Module());
+  stats.versions_live.fetch_add(1, std::memory_order_relaxed);
   m->config_ = config;
   m->digest_ = digest_of(bytes);
   m->bytes_ = std::move(bytes);
-  m->stats_ = &stats;
+  m->stats_ = &stats;  // before anything can fail: the destructor counts the version out
   m->cpu_ticks_ = Engine::ticks_for(config.cpu_limit);
   auto failed = [&](const std::string& why) {
-    *error = "module " + config.name + " (" + config.file + "): " + why;
+    *error = "module " + config.name + " (" + std::string(source.empty() ? config.file : source) +
+             "): " + why;
     stats.load_failures.fetch_add(1, std::memory_order_relaxed);
     return nullptr;
   };
@@ -133,6 +135,7 @@ std::shared_ptr<Module> Module::load_file(const config::ModuleConfig& config, st
 }
 
 Module::~Module() {
+  if (stats_) stats_->versions_live.fetch_sub(1, std::memory_order_relaxed);
   if (pre_) wasmtime_instance_pre_delete(pre_);
   if (linker_) wasmtime_linker_delete(linker_);
   if (module_) wasmtime_module_delete(module_);

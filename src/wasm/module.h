@@ -29,9 +29,10 @@ class ModuleStats;  // shared_state.h
 
 class Module {
  public:
-  // nullptr with *error set ("module NAME: ...") when the module cannot be used.
+  // nullptr with *error set ("module NAME (SOURCE): ...") when the module cannot be used.
+  // SOURCE is where the bytes came from: config.file unless `source` says otherwise (a push).
   static std::shared_ptr<Module> load(const config::ModuleConfig& config, std::string bytes,
-                                      std::string* error);
+                                      std::string* error, std::string_view source = {});
   static std::shared_ptr<Module> load_file(const config::ModuleConfig& config, std::string* error);
   ~Module();
   Module(const Module&) = delete;

@@ -199,6 +199,7 @@ void ModuleStats::write(std::string& out) const {
   counter("http_calls_total", http_calls);
   counter("disabled", static_cast<uint64_t>(disabled.load()));
   counter("generation", generation);
+  counter("versions_live", static_cast<uint64_t>(versions_live.load()));
   uint32_t count = count_.load(std::memory_order_acquire);
   for (uint32_t i = 0; i < count; ++i) {
     const Metric& m = metrics_[i];

@@ -81,6 +81,7 @@ class ModuleStats {
   std::atomic<uint64_t> http_calls{0};
   std::atomic<int64_t> disabled{0};
   std::atomic<uint64_t> generation{0};
+  std::atomic<int64_t> versions_live{0};     // versions in memory: in force, or held by requests
 
   // Module-defined metrics (proxy_define_metric): ids from 1; the same name gives the same id.
   std::optional<uint32_t> define(MetricType type, std::string_view name);

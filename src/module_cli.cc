@@ -1,0 +1,301 @@
+// `stavka module push|ls`; see module_cli.h.
+#include "module_cli.h"
+
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <string>
+
+#include "admin/json.h"
+#include "admin/modules_api.h"
+#include "config/config.h"
+#include "http/parser.h"
+#include "net/address.h"
+
+namespace stavka {
+
+namespace {
+
+// A push waits for the compile, the test start and every worker: allow a large module time.
+constexpr int reply_timeout_s = 300;
+
+void usage(FILE* out) {
+  std::fprintf(out,
+               "usage:\n"
+               "  stavka module push FILE [--name NAME] [--admin HOST:PORT]\n"
+               "      Load FILE as the new version of module NAME (default: FILE's name without\n"
+               "      .wasm) on a running Stavka; prints the new generation.\n"
+               "  stavka module ls [--admin HOST:PORT] [--json]\n"
+               "      List the modules in force.\n"
+               "  The admin address is --admin, else $STAVKA_ADMIN (Stavka's admin_listen).\n");
+}
+
+bool take(std::vector<std::string_view>& args, size_t& i, std::string_view flag,
+          std::string* value, bool* missing) {
+  std::string_view a = args[i];
+  if (a == flag) {
+    if (i + 1 >= args.size()) {
+      *missing = true;
+      return true;
+    }
+    *value = std::string(args[++i]);
+    return true;
+  }
+  if (a.size() > flag.size() && a.starts_with(flag) && a[flag.size()] == '=') {
+    *value = std::string(a.substr(flag.size() + 1));
+    return true;
+  }
+  return false;
+}
+
+struct Reply {
+  int status = 0;
+  std::string body;
+};
+
+// One request on a new connection; nullopt with *error when there is no complete answer.
+std::optional<Reply> exchange(const std::string& admin, std::string_view method,
+                              const std::string& path, std::string_view body,
+                              std::string* error) {
+  config::ListenAddress where;
+  try {
+    where = config::parse_listen_address(admin);
+  } catch (const config::ConfigError& e) {
+    *error = "bad admin address '" + admin + "': " + e.what();
+    return std::nullopt;
+  }
+  std::optional<net::SocketAddress> addr = net::make_address(where.host, where.port);
+  if (!addr) {
+    *error = "bad admin address '" + admin + "'";
+    return std::nullopt;
+  }
+  int fd = ::socket(addr->get()->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    *error = std::string("socket: ") + std::strerror(errno);
+    return std::nullopt;
+  }
+  timeval tv{reply_timeout_s, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  auto fail = [&](const std::string& what) {
+    *error = what + " (admin API at " + admin + "): " + std::strerror(errno);
+    ::close(fd);
+    return std::nullopt;
+  };
+  if (::connect(fd, addr->get(), addr->length) < 0) return fail("cannot connect");
+  std::string request = std::string(method) + " " + path + " HTTP/1.1\r\nHost: " + where.text +
+                        "\r\nConnection: close\r\n";
+  if (method == "PUT") {
+    request += "Content-Type: application/wasm\r\nContent-Length: " +
+               std::to_string(body.size()) + "\r\n";
+  }
+  request += "\r\n";
+  request.append(body);
+  for (size_t sent = 0; sent < request.size();) {
+    ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail("cannot send the request");
+    sent += static_cast<size_t>(n);
+  }
+  http::Http1Parser parser(http::Http1Parser::Kind::response);
+  std::string received;
+  char buf[65536];
+  while (true) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail("no answer");
+    if (n == 0) break;
+    received.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  Reply reply;
+  std::string_view rest = received;
+  while (true) {
+    http::ParseResult pr = parser.feed(rest);
+    for (std::string_view piece : pr.body) reply.body.append(piece);
+    rest.remove_prefix(pr.consumed);
+    if (pr.state == http::ParseState::head_done) continue;
+    if (pr.state == http::ParseState::message_done) {
+      if (parser.response().is_informational()) continue;  // a 100 Continue, then the answer
+      break;
+    }
+    if (pr.state == http::ParseState::need_more &&
+        parser.finish_eof().state == http::ParseState::message_done) {
+      break;
+    }
+    *error = "malformed or truncated answer from the admin API at " + admin;
+    return std::nullopt;
+  }
+  reply.status = parser.response().status;
+  return reply;
+}
+
+std::string admin_address(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  const char* env = std::getenv("STAVKA_ADMIN");
+  return env ? env : "";
+}
+
+// The message of an error answer: the API's JSON {"error", "message"}, else the body as is.
+std::string error_text(const Reply& r) {
+  std::string ignored;
+  if (auto v = admin::JsonValue::parse(r.body, &ignored); v && v->is_object()) {
+    std::string message = (*v)["message"].string_or("");
+    if (!message.empty()) return message + " (" + std::to_string(r.status) + " " +
+                                 (*v)["error"].string_or("") + ")";
+  }
+  std::string body = r.body;
+  while (!body.empty() && std::isspace(static_cast<unsigned char>(body.back()))) body.pop_back();
+  return "HTTP " + std::to_string(r.status) + (body.empty() ? "" : ": " + body);
+}
+
+std::string number(const admin::JsonValue& v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f", v.number_or(0));
+  return buf;
+}
+
+int push(const std::string& file, std::string name, const std::string& admin) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in.is_open()) {
+    std::fprintf(stderr, "stavka module push: cannot open %s: %s\n", file.c_str(),
+                 std::strerror(errno));
+    return 1;
+  }
+  std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (bytes.size() > admin::max_module_bytes) {
+    std::fprintf(stderr, "stavka module push: %s has %zu bytes; a module may have at most %zu\n",
+                 file.c_str(), bytes.size(), admin::max_module_bytes);
+    return 1;
+  }
+  if (name.empty()) {
+    // As `stavka run --module FILE` names it.
+    name = std::filesystem::path(file).stem().string();
+    for (char& c : name) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+    }
+  }
+  std::string error;
+  std::optional<Reply> r = exchange(admin, "PUT", "/api/v1/modules/" + name, bytes, &error);
+  if (!r) {
+    std::fprintf(stderr, "stavka module push: %s\n", error.c_str());
+    return 1;
+  }
+  if (r->status != 200) {
+    std::fprintf(stderr, "stavka module push: %s: %s\n", name.c_str(), error_text(*r).c_str());
+    return 1;
+  }
+  std::optional<admin::JsonValue> v = admin::JsonValue::parse(r->body, &error);
+  if (!v || !v->is_object()) {
+    std::fprintf(stderr, "stavka module push: unexpected answer: %s\n", r->body.c_str());
+    return 1;
+  }
+  const admin::JsonValue& m = *v;
+  std::printf("%s: generation %s (was %s), %s, on %s workers; saved to %s\n",
+              m["name"].string_or(name).c_str(), number(m["generation"]).c_str(),
+              number(m["previous_generation"]).c_str(), m["digest"].string_or("").c_str(),
+              number(m["workers"]).c_str(), m["file"].string_or("").c_str());
+  return 0;
+}
+
+int list(const std::string& admin, bool json) {
+  std::string error;
+  std::optional<Reply> r = exchange(admin, "GET", "/api/v1/modules", {}, &error);
+  if (!r) {
+    std::fprintf(stderr, "stavka module ls: %s\n", error.c_str());
+    return 1;
+  }
+  if (r->status != 200) {
+    std::fprintf(stderr, "stavka module ls: %s\n", error_text(*r).c_str());
+    return 1;
+  }
+  if (json) {
+    std::fputs(r->body.c_str(), stdout);
+    return 0;
+  }
+  std::optional<admin::JsonValue> v = admin::JsonValue::parse(r->body, &error);
+  if (!v || !(*v)["modules"].is_array()) {
+    std::fprintf(stderr, "stavka module ls: unexpected answer: %s\n", r->body.c_str());
+    return 1;
+  }
+  std::printf("%-20s %10s  %-8s  %-26s  %-16s  %s\n", "NAME", "GENERATION", "STATE", "DIGEST",
+              "SITES", "FILE");
+  for (const admin::JsonValue& m : (*v)["modules"].items()) {
+    std::string sites;
+    for (const admin::JsonValue& s : m["sites"].items()) {
+      sites += (sites.empty() ? "" : ",") + s.string_or("");
+    }
+    std::printf("%-20s %10s  %-8s  %-26s  %-16s  %s\n", m["name"].string_or("").c_str(),
+                number(m["generation"]).c_str(), m["disabled"].bool_or(false) ? "disabled" : "ok",
+                m["digest"].string_or("").c_str(), sites.empty() ? "-" : sites.c_str(),
+                m["file"].string_or("").c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int run_module_command(std::vector<std::string_view> args) {
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    usage(args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  std::string_view sub = args.front();
+  args.erase(args.begin());
+  std::string name, admin_flag, file;
+  bool json = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    bool missing = false;
+    if (take(args, i, "--admin", &admin_flag, &missing) ||
+        (sub == "push" && take(args, i, "--name", &name, &missing))) {
+      if (missing) {
+        std::fprintf(stderr, "stavka module: %.*s needs a value\n", int(args[i].size()),
+                     args[i].data());
+        return 2;
+      }
+      continue;
+    }
+    if (sub == "ls" && args[i] == "--json") {
+      json = true;
+      continue;
+    }
+    if (sub == "push" && file.empty() && !args[i].starts_with("--")) {
+      file = std::string(args[i]);
+      continue;
+    }
+    std::fprintf(stderr, "stavka module %.*s: unexpected argument '%.*s'\n", int(sub.size()),
+                 sub.data(), int(args[i].size()), args[i].data());
+    usage(stderr);
+    return 2;
+  }
+  if (sub != "push" && sub != "ls") {
+    std::fprintf(stderr, "stavka module: unknown command '%.*s'\n", int(sub.size()), sub.data());
+    usage(stderr);
+    return 2;
+  }
+  std::string admin = admin_address(admin_flag);
+  if (admin.empty()) {
+    std::fprintf(stderr, "stavka module %.*s: where is the admin API? Pass --admin HOST:PORT or "
+                         "set STAVKA_ADMIN (the server's admin_listen)\n",
+                 int(sub.size()), sub.data());
+    return 2;
+  }
+  if (sub == "ls") return list(admin, json);
+  if (file.empty()) {
+    std::fprintf(stderr, "stavka module push: which file? (stavka module push FILE)\n");
+    return 2;
+  }
+  return push(file, name, admin);
+}
+
+}  // namespace stavka
