@@ -92,23 +92,38 @@ cache::CacheStatus forwarded(cache::Fwd fwd, std::string detail) {
 
 // The client's head for a response from the cache (a stored object or a fill): the stored
 // fields plus Age and Cache-Status, hop-by-hop fields removed, Via added, framed for the client.
-std::string client_head(Worker& w, Exchange& ex, const http::ResponseHead& stored, uint64_t size,
-                        std::string_view age, const cache::CacheStatus& status, bool* chunked) {
+// The fields a client gets with a stored response: the stored ones, Age, Cache-Status (theirs,
+// then ex's), Via; hop-by-hop fields removed. Not framed.
+static http::ResponseHead client_fields(const Worker& w, const Exchange& ex, int status,
+                                        std::string_view reason, const http::HeaderMap& stored,
+                                        std::string_view age) {
   http::ResponseHead head;
-  head.status = stored.status;
-  head.reason = stored.reason.empty() ? http::reason_phrase(stored.status) : stored.reason;
-  head.headers = stored.headers;
+  head.status = status;
+  head.reason = reason.empty() ? http::reason_phrase(status) : reason;
+  head.headers = stored;
   head.headers.set("Age", age);
-  set_status(w, ex, status);
   cache::append_cache_status(head.headers, ex.cache_status);
   to_client_response(head, w.config().via_name);
-  if (ex.modules_active()) {
-    int64_t age_seconds = 0;
-    std::from_chars(age.data(), age.data() + age.size(), age_seconds);
-    run_response_modules(w, ex, head,
-                         size == storage::unknown_size ? std::nullopt : std::optional<uint64_t>(size),
-                         age_seconds);
-  }
+  return head;
+}
+
+// The response phase of ex's modules on a head from the cache. object_size: unknown_size if
+// not known.
+static void modules_on_cached(Worker& w, Exchange& ex, http::ResponseHead& head,
+                              uint64_t object_size, std::string_view age) {
+  int64_t age_seconds = 0;
+  std::from_chars(age.data(), age.data() + age.size(), age_seconds);
+  run_response_modules(w, ex, head,
+                       object_size == storage::unknown_size ? std::nullopt
+                                                            : std::optional<uint64_t>(object_size),
+                       age_seconds);
+}
+
+std::string client_head(Worker& w, Exchange& ex, const http::ResponseHead& stored, uint64_t size,
+                        std::string_view age, const cache::CacheStatus& status, bool* chunked) {
+  set_status(w, ex, status);
+  http::ResponseHead head = client_fields(w, ex, stored.status, stored.reason, stored.headers, age);
+  if (ex.modules_active()) modules_on_cached(w, ex, head, size, age);
   *chunked = false;
   bool no_body = head.status == 204 || head.status == 304;
   if (no_body) {
@@ -245,22 +260,27 @@ Task<Outcome> send_unsatisfiable(Worker& w, Exchange& ex, uint64_t size, std::st
   co_return ex.close_connection ? Outcome::close : Outcome::done;
 }
 
-// With modules on the request, the head assembled from stored pieces is read back into fields,
-// given to the modules' response phase, and written again (the fast path stays module-free).
-static void head_through_modules(Worker& w, Exchange& ex, std::string& head_bytes,
-                                 uint64_t object_size, std::string_view age) {
-  http::Http1Parser parser(http::Http1Parser::Kind::response);
-  if (parser.feed(head_bytes).state != http::ParseState::head_done) return;
-  http::ResponseHead head = std::move(parser.response());
-  int64_t age_seconds = 0;
-  std::from_chars(age.data(), age.data() + age.size(), age_seconds);
-  run_response_modules(w, ex, head,
-                       object_size == storage::unknown_size ? std::nullopt
-                                                            : std::optional<uint64_t>(object_size),
-                       age_seconds);
+// With modules on the request: the head assemble_head would write, built as fields instead,
+// given to the modules' response phase, then written (the module-free path stays on bytes).
+static void head_through_modules(Worker& w, Exchange& ex, const StoredHead& served,
+                                 std::string_view age, uint64_t object_size,
+                                 uint64_t content_length, std::string& out,
+                                 const PartialHead* partial = nullptr) {
+  const cache::StoredResponse& stored = served.response;
+  http::ResponseHead head = partial ? client_fields(w, ex, 206, {}, stored.headers, age)
+                                    : client_fields(w, ex, stored.status, {}, stored.headers, age);
+  if (partial && partial->multipart_type.empty()) {
+    head.headers.add("Content-Range", partial->content_range);
+  } else if (partial) {
+    head.headers.set("Content-Type", partial->multipart_type);
+  }
+  modules_on_cached(w, ex, head, object_size, age);
   ex.status = head.status;
-  head_bytes.clear();
-  http::serialize_response_head(head, head_bytes);
+  const bool no_body = head.status == 204 || head.status == 304;
+  head.framing = no_body ? http::BodyFraming::none : http::BodyFraming::content_length;
+  head.content_length = content_length;
+  head.keep_alive = !ex.close_connection;
+  http::serialize_response_head(head, out);
 }
 
 void plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_view age,
@@ -268,9 +288,12 @@ void plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_vi
   ex.close_connection |= !ex.client_keep_alive || w.draining();
   if (range.verdict != http::RangeVerdict::partial) {
     ex.status = served.response.status;
-    assemble_head(served, age, ex.cache_status, w.config().via_name, size, ex.close_connection,
-                  plan.head);
-    if (ex.modules_active()) head_through_modules(w, ex, plan.head, size, age);
+    if (ex.modules_active()) {
+      head_through_modules(w, ex, served, age, size, size, plan.head);
+    } else {
+      assemble_head(served, age, ex.cache_status, w.config().via_name, size, ex.close_connection,
+                    plan.head);
+    }
     if (!ex.is_head && size > 0) {
       plan.one = {0, size - 1};
       plan.spans = {&plan.one, 1};
@@ -280,9 +303,12 @@ void plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_vi
     std::string content_range = http::content_range(r, size);
     PartialHead partial{content_range, {}};
     ex.status = 206;
-    assemble_head(served, age, ex.cache_status, w.config().via_name, r.size(),
-                  ex.close_connection, plan.head, &partial);
-    if (ex.modules_active()) head_through_modules(w, ex, plan.head, size, age);
+    if (ex.modules_active()) {
+      head_through_modules(w, ex, served, age, size, r.size(), plan.head, &partial);
+    } else {
+      assemble_head(served, age, ex.cache_status, w.config().via_name, r.size(),
+                    ex.close_connection, plan.head, &partial);
+    }
     plan.one = r;
     plan.spans = {&plan.one, 1};
   } else {
@@ -302,9 +328,12 @@ void plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_vi
     const std::string multipart_type = "multipart/byteranges; boundary=" + boundary;
     PartialHead partial{{}, multipart_type};
     ex.status = 206;
-    assemble_head(served, age, ex.cache_status, w.config().via_name, total, ex.close_connection,
-                  plan.head, &partial);
-    if (ex.modules_active()) head_through_modules(w, ex, plan.head, size, age);
+    if (ex.modules_active()) {
+      head_through_modules(w, ex, served, age, size, total, plan.head, &partial);
+    } else {
+      assemble_head(served, age, ex.cache_status, w.config().via_name, total,
+                    ex.close_connection, plan.head, &partial);
+    }
     plan.head.append(plan.part_heads[0]);
     plan.part_heads[0].clear();
     plan.spans = range.ranges;

@@ -42,6 +42,23 @@ def test_add_header_on_miss_and_hit(stavka, origin):
     assert hit.body == miss.body
 
 
+def test_add_header_on_range_and_multipart_hits(stavka, origin):
+    p = start(stavka, origin, [{"name": "hdr", "file": module("add_header"),
+                                "configuration": "X-Edge: wasm"}])
+    target = f"/size/5000?{CC}"
+    whole = p.get(target)
+    one = p.get(target, headers=[("Range", "bytes=100-199")])
+    two = p.get(target, headers=[("Range", "bytes=0-9,4990-4999")])
+    assert origin.request_count == 1
+    assert one.status == 206 and one.body == whole.body[100:200]
+    assert one.header("content-range") == "bytes 100-199/5000"
+    assert two.status == 206 and two.header("content-type").startswith("multipart/byteranges")
+    assert int(two.header("content-length")) == len(two.body)
+    for r in (whole, one, two):
+        assert r.header("x-edge") == "wasm"
+        assert "hit" in r.header("cache-status") or r is whole
+
+
 def test_c_module_adds_its_header(stavka, origin):
     p = start(stavka, origin, [{"name": "c", "file": module("add_header_c"),
                                 "configuration": "X-From-C: yes"}])
