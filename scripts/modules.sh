@@ -2,6 +2,8 @@
 # Builds the example Proxy-Wasm modules in sdk/ and copies them to OUTDIR:
 #   add_header.wasm access_control.wasm cache_policy.wasm deny_list.wasm  (Rust, sdk/rust)
 #   add_header_c.wasm                                                     (C, sdk/c)
+# and the host's test modules in tests/modules/ (see tests/modules/README.md):
+#   abi_conformance.wasm (C)   runaway_loop.wasm runaway_grow.wasm runaway_trap.wasm (WAT)
 #
 # Usage: scripts/modules.sh [OUTDIR]    default OUTDIR: build/modules
 #        scripts/modules.sh --test      runs the SDK's unit tests on the host instead
@@ -20,7 +22,7 @@ die() { echo "modules.sh: $*" >&2; exit 1; }
 mode=build
 case "${1:-}" in
   --test) mode=test; shift ;;
-  -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   -*) die "unknown option $1 (see --help)" ;;
 esac
 [ $# -le 1 ] || die "too many arguments (see --help)"
@@ -48,6 +50,7 @@ if [ "$mode" = build ]; then
     if command -v "$l" >/dev/null; then wasm_ld=$(command -v "$l"); break; fi
   done
   [ -n "$wasm_ld" ] || die "no wasm linker for clang (wasm-ld-19): $setup (apt package lld-19)"
+  command -v wat2wasm >/dev/null || die "wat2wasm is missing: $setup (apt package wabt)"
 fi
 
 # Debian's cargo with Debian's rustc/rustdoc, never rustup's.
@@ -110,7 +113,32 @@ if [ ! -f "$c_built" ] || [ "$c_src" -nt "$c_built" ] || [ "$0" -nt "$c_built" ]
 fi
 cmp -s "$c_built" "$out/add_header_c.wasm" || cp "$c_built" "$out/add_header_c.wasm"
 
-for m in "${rust_modules[@]}" add_header_c; do
+# --- test modules (tests/modules): C against the raw ABI, WAT for the runaway ones -------
+tests_src="$root/tests/modules"
+test_modules=()
+for src in "$tests_src"/*.c "$tests_src"/*.wat; do
+  [ -f "$src" ] || continue
+  name=$(basename "${src%.*}")
+  built="$c_dir/tests/$name.wasm"
+  mkdir -p "$c_dir/tests"
+  if [ ! -f "$built" ] || [ "$src" -nt "$built" ] || [ "$0" -nt "$built" ] ||
+     [ "$tests_src/proxy_wasm_abi.h" -nt "$built" ]; then
+    echo "modules.sh: building tests/modules/$(basename "$src")"
+    case "$src" in
+      *.c)
+        clang-19 --target=wasm32-wasi -mexec-model=reactor --sysroot="$sysroot" -fuse-ld="$wasm_ld" \
+          -O2 -Wall -Wextra -Werror -Wno-unused-parameter -I "$tests_src" \
+          -o "$built.tmp" "$src" -nodefaultlibs -lc -Wl,--strip-debug ;;
+      *.wat)
+        wat2wasm "$src" -o "$built.tmp" ;;
+    esac
+    mv "$built.tmp" "$built"
+  fi
+  cmp -s "$built" "$out/$name.wasm" || cp "$built" "$out/$name.wasm"
+  test_modules+=("$name")
+done
+
+for m in "${rust_modules[@]}" add_header_c "${test_modules[@]}"; do
   printf '  %-22s %8d bytes\n' "$m.wasm" "$(stat -c %s "$out/$m.wasm")"
 done
 echo "modules.sh: modules in $out"

@@ -64,6 +64,7 @@ constexpr int32_t io = 29;
 constexpr int32_t isdir = 31;
 constexpr int32_t noent = 44;
 constexpr int32_t nosys = 52;
+constexpr int32_t notsup = 58;
 constexpr int32_t notdir = 54;
 constexpr int32_t spipe = 70;
 constexpr int32_t notcapable = 76;

@@ -1,7 +1,11 @@
 // The host functions (see host_functions.h). Conventions:
 //  - arguments are u32 (pointers and sizes in the module's memory) unless the ABI says i64;
-//  - a pointer the module gives that falls outside its memory gets invalid_memory_access, which
-//    the SDKs treat as fatal: the module traps and the fault is reported as a broken ABI;
+//  - statuses are the Proxy-Wasm 0.2.1 specification's for each function; where it says nothing
+//    the choice is written next to the function (tests/modules/abi_conformance.c checks them);
+//  - an enum argument out of its range (map, buffer, stream type, log level) is BAD_ARGUMENT;
+//  - a pointer the module gives that falls outside its memory gets INVALID_MEMORY_ACCESS, as the
+//    specification says (the SDKs abort on it, which then traps); a malformed header map, an
+//    allocator that returns a bad pointer or proc_exit is a fault (the module traps);
 //  - values handed to the module are copied into memory it allocates (proxy_on_memory_allocate
 //    or malloc) and become the module's to free.
 #include "wasm/host_functions.h"
@@ -56,11 +60,18 @@ wasm_trap_t* trampoline(void* env, wasmtime_caller_t* caller, Raw* args, size_t)
   return nullptr;
 }
 
-// A memory read the module asked for; a bad pointer is the module's fault.
+// Bytes the module passed; false (the caller answers INVALID_MEMORY_ACCESS) when they are not
+// all inside its memory.
 bool arg_bytes(Instance& in, uint32_t ptr, uint32_t size, std::string_view* out) {
-  if (in.read(ptr, size, out)) return true;
-  in.raise(Fault::contract, "passed a pointer outside its memory");
-  return false;
+  return in.read(ptr, size, out);
+}
+
+// Enum arguments: the ABI's values, anything else is BAD_ARGUMENT.
+bool known_map(int32_t type) {
+  return static_cast<uint32_t>(type) <= static_cast<uint32_t>(MapType::http_call_response_trailers);
+}
+bool known_buffer(int32_t type) {
+  return static_cast<uint32_t>(type) <= static_cast<uint32_t>(BufferType::call_data);
 }
 
 Stream* stream_of(Instance& in) {
@@ -99,6 +110,7 @@ void module_log(Instance& in, runtime::LogLevel level, std::string_view text) {
 }
 
 int32_t proxy_log(Instance& in, Raw* a) {
+  if (u(a, 0) > static_cast<uint32_t>(LogLevel::critical)) return status(Status::bad_argument);
   std::string_view text;
   if (!arg_bytes(in, u(a, 1), u(a, 2), &text)) return status(Status::invalid_memory_access);
   module_log(in, host_level(a[0].i32), text);
@@ -133,30 +145,49 @@ int32_t proxy_set_tick_period_milliseconds(Instance& in, Raw* a) {
 
 // --- buffers ----------------------------------------------------------------------------------
 
-int32_t proxy_get_buffer_bytes(Instance& in, Raw* a) {
-  std::string_view whole;
-  switch (static_cast<BufferType>(a[0].i32)) {
+// The buffer of a (known) type, or nullopt when it is not available here: bodies are not
+// buffered for modules (yet), an HTTP call's body only in proxy_on_http_call_response.
+std::optional<std::string_view> buffer_of(Instance& in, int32_t type) {
+  switch (static_cast<BufferType>(type)) {
     case BufferType::vm_configuration:
-      whole = in.module().config().vm_configuration;
-      break;
+      return std::string_view(in.module().config().vm_configuration);
     case BufferType::plugin_configuration:
-      whole = in.module().config().configuration;
-      break;
+      return std::string_view(in.module().config().configuration);
     case BufferType::http_call_response_body:
-      if (!in.call_response()) return status(Status::not_found);
-      whole = in.call_response()->body;
-      break;
+      if (!in.call_response()) return std::nullopt;
+      return in.call_response()->body;
     default:
-      return status(Status::not_found);  // bodies are not buffered for modules (yet)
+      return std::nullopt;
   }
-  const uint32_t start = u(a, 1), max = u(a, 2);
-  if (start >= whole.size()) return status(Status::not_found);
-  return status(in.copy_out(whole.substr(start, max), u(a, 3), u(a, 4)));
 }
 
-int32_t proxy_set_buffer_bytes(Instance& in, Raw*) {
+// OK; BAD_ARGUMENT for an unknown type or a start past the end; NOT_FOUND when the buffer is
+// not available, or has no byte at `start` (an empty buffer: the SDKs take it as "none").
+int32_t proxy_get_buffer_bytes(Instance& in, Raw* a) {
+  if (!known_buffer(a[0].i32)) return status(Status::bad_argument);
+  std::optional<std::string_view> whole = buffer_of(in, a[0].i32);
+  if (!whole) return status(Status::not_found);
+  const uint32_t start = u(a, 1), max = u(a, 2);
+  if (start > whole->size()) return status(Status::bad_argument);
+  if (start == whole->size()) return status(Status::not_found);
+  return status(in.copy_out(whole->substr(start, max), u(a, 3), u(a, 4)));
+}
+
+int32_t proxy_get_buffer_status(Instance& in, Raw* a) {
+  if (!known_buffer(a[0].i32)) return status(Status::bad_argument);
+  std::optional<std::string_view> whole = buffer_of(in, a[0].i32);
+  if (!whole) return status(Status::not_found);
+  if (!in.write_u32(u(a, 1), static_cast<uint32_t>(whole->size())) || !in.write_u32(u(a, 2), 0)) {
+    return status(Status::invalid_memory_access);
+  }
+  return status(Status::ok);
+}
+
+// No buffer is writable by modules yet: NOT_FOUND ("isn't available") for every known type.
+int32_t proxy_set_buffer_bytes(Instance& in, Raw* a) {
+  if (!known_buffer(a[0].i32)) return status(Status::bad_argument);
   module_log(in, runtime::LogLevel::warn, "proxy_set_buffer_bytes: body buffers are not available to modules");
-  return status(Status::bad_argument);
+  return status(Status::not_found);
 }
 
 // --- header maps -----------------------------------------------------------------------------
@@ -232,17 +263,23 @@ std::string encode_map(const std::optional<MapView>& v) {
   return encoded;
 }
 
+// Every map function: BAD_ARGUMENT for an unknown map type. A known map with nothing in it at
+// this point (trailers, gRPC metadata, an HTTP call's response outside its callback, the
+// response during the request phase) reads as empty, and changes to it are ignored.
 int32_t proxy_get_header_map_pairs(Instance& in, Raw* a) {
+  if (!known_map(a[0].i32)) return status(Status::bad_argument);
   return status(in.copy_out(encode_map(map_of(in, a[0].i32)), u(a, 1), u(a, 2)));
 }
 
 int32_t proxy_get_header_map_size(Instance& in, Raw* a) {
+  if (!known_map(a[0].i32)) return status(Status::bad_argument);
   std::string encoded = encode_map(map_of(in, a[0].i32));
   if (!in.write_u32(u(a, 1), static_cast<uint32_t>(encoded.size()))) return status(Status::invalid_memory_access);
   return status(Status::ok);
 }
 
 int32_t proxy_get_header_map_value(Instance& in, Raw* a) {
+  if (!known_map(a[0].i32)) return status(Status::bad_argument);
   std::string_view name;
   if (!arg_bytes(in, u(a, 1), u(a, 2), &name)) return status(Status::invalid_memory_access);
   auto v = map_of(in, a[0].i32);
@@ -305,6 +342,7 @@ bool valid_field(std::string_view name, std::string_view value) {
 }
 
 int32_t change_header(Instance& in, Raw* a, bool add) {
+  if (!known_map(a[0].i32)) return status(Status::bad_argument);
   std::string_view name, value;
   if (!arg_bytes(in, u(a, 1), u(a, 2), &name) || !arg_bytes(in, u(a, 3), u(a, 4), &value)) {
     return status(Status::invalid_memory_access);
@@ -328,6 +366,7 @@ int32_t proxy_replace_header_map_value(Instance& in, Raw* a) { return change_hea
 int32_t proxy_add_header_map_value(Instance& in, Raw* a) { return change_header(in, a, true); }
 
 int32_t proxy_remove_header_map_value(Instance& in, Raw* a) {
+  if (!known_map(a[0].i32)) return status(Status::bad_argument);
   std::string_view name;
   if (!arg_bytes(in, u(a, 1), u(a, 2), &name)) return status(Status::invalid_memory_access);
   auto v = map_of(in, a[0].i32);
@@ -336,6 +375,7 @@ int32_t proxy_remove_header_map_value(Instance& in, Raw* a) {
 }
 
 int32_t proxy_set_header_map_pairs(Instance& in, Raw* a) {
+  if (!known_map(a[0].i32)) return status(Status::bad_argument);
   std::string_view bytes;
   if (!arg_bytes(in, u(a, 1), u(a, 2), &bytes)) return status(Status::invalid_memory_access);
   auto pairs = decode_pairs(bytes);
@@ -431,18 +471,17 @@ std::optional<std::string> property(Instance& in, const std::vector<std::string_
     return std::nullopt;
   }
   if (s && p.size() == 2 && (first == "source" || first == "destination")) {
-    if (first == "source") {
-      if (second == "address") {
-        std::string ip(s->client_ip);
-        if (ip.find(':') != std::string::npos) ip = "[" + ip + "]";
-        return ip + ":" + std::to_string(s->client_port);
-      }
-      if (second == "port") return le64(s->client_port);
-      return std::nullopt;
-    }
-    if (s->client_fd < 0) return std::nullopt;
+    // The peer's port is not in the Stream (client_port stays 0): both sides come from the
+    // client socket, looked up when asked.
+    const bool source = first == "source";
     uint16_t port = 0;
-    std::string address = address_of(s->client_fd, true, &port);
+    std::string address = s->client_fd >= 0 ? address_of(s->client_fd, !source, &port) : "";
+    if (source && address.empty() && !s->client_ip.empty()) {
+      address = std::string(s->client_ip);
+      if (address.find(':') != std::string::npos) address = "[" + address + "]";
+      port = s->client_port;
+      address += ":" + std::to_string(port);
+    }
     if (address.empty()) return std::nullopt;
     if (second == "address") return address;
     if (second == "port") return le64(port);
@@ -561,7 +600,7 @@ int32_t proxy_register_shared_queue(Instance& in, Raw* a) {
   if (!arg_bytes(in, u(a, 0), u(a, 1), &name)) return status(Status::invalid_memory_access);
   std::function<void(uint32_t)> notify;
   if (in.worker()) notify = in.worker()->queue_notifier(in.module().name());
-  uint32_t id = SharedQueues::get().subscribe(in.module().name(), name, std::move(notify));
+  uint32_t id = SharedQueues::get().subscribe(in.module().name(), name, in.worker(), std::move(notify));
   if (!in.write_u32(u(a, 2), id)) return status(Status::invalid_memory_access);
   return status(Status::ok);
 }
@@ -592,9 +631,18 @@ int32_t proxy_enqueue_shared_queue(Instance& in, Raw* a) {
 
 // --- the stream ----------------------------------------------------------------------------------
 
+// OK; BAD_ARGUMENT for an unknown stream type; UNIMPLEMENTED for the TCP streams (downstream,
+// upstream), which an HTTP proxy's modules do not have. A response is never held (pausing in the
+// response phase is not supported), so continuing it is a no-op.
 int32_t proxy_continue_stream(Instance& in, Raw* a) {
+  const uint32_t type = u(a, 0);
+  if (type > static_cast<uint32_t>(StreamType::upstream)) return status(Status::bad_argument);
+  if (type == static_cast<uint32_t>(StreamType::downstream) ||
+      type == static_cast<uint32_t>(StreamType::upstream)) {
+    return status(Status::unimplemented);
+  }
   HttpContext* c = in.effective();
-  if (c && static_cast<StreamType>(a[0].i32) == StreamType::request) c->chain->resume();
+  if (c && type == static_cast<uint32_t>(StreamType::request)) c->chain->resume();
   return status(Status::ok);
 }
 
@@ -605,7 +653,10 @@ int32_t proxy_continue_request(Instance& in, Raw*) {
 
 int32_t proxy_continue_response(Instance&, Raw*) { return status(Status::ok); }
 
-int32_t proxy_close_stream(Instance& in, Raw*) {
+// Any of the four stream types resets the HTTP stream (the client connection closes without a
+// response); BAD_ARGUMENT for an unknown type.
+int32_t proxy_close_stream(Instance& in, Raw* a) {
+  if (u(a, 0) > static_cast<uint32_t>(StreamType::upstream)) return status(Status::bad_argument);
   if (HttpContext* c = in.effective()) {
     c->stream->reset = true;
     c->chain->answered();
@@ -654,12 +705,17 @@ int32_t proxy_http_call(Instance& in, Raw* a) {
       !arg_bytes(in, u(a, 4), u(a, 5), &body) || !arg_bytes(in, u(a, 6), u(a, 7), &trailers)) {
     return status(Status::invalid_memory_access);
   }
-  if (!in.memory(u(a, 9), 4)) {
-    in.raise(Fault::contract, "passed a pointer outside its memory");
-    return status(Status::invalid_memory_access);
-  }
+  if (!in.memory(u(a, 9), 4)) return status(Status::invalid_memory_access);
   auto pairs = decode_pairs(headers);
   if (!pairs) return status(Status::bad_argument);
+  // The specification requires :method, :path and :authority.
+  bool method = false, path = false, authority = false;
+  for (const auto& [name, value] : *pairs) {
+    method |= name == ":method" && !value.empty();
+    path |= name == ":path" && !value.empty();
+    authority |= name == ":authority" && !value.empty();
+  }
+  if (!method || !path || !authority) return status(Status::bad_argument);
   if (!in.worker()) return status(Status::internal_failure);  // a test start makes no calls
   uint32_t token = 0;
   Status st = in.worker()->http_call(in, upstream, *pairs, body, u(a, 8), &token);
@@ -686,7 +742,9 @@ int32_t proxy_set_effective_context(Instance& in, Raw* a) {
   return status(in.set_effective(u(a, 0)) ? Status::ok : Status::bad_argument);
 }
 
-int32_t proxy_done(Instance&, Raw*) { return status(Status::ok); }
+// The host never waits for a context whose proxy_on_done answered false (its log and delete
+// follow at once), so no context is ever pending finalization: NOT_FOUND, as the spec says.
+int32_t proxy_done(Instance&, Raw*) { return status(Status::not_found); }
 
 int32_t proxy_call_foreign_function(Instance& in, Raw* a) {
   std::string_view name, args;
@@ -737,6 +795,7 @@ int32_t proxy_get_metric(Instance& in, Raw* a) {
 
 using namespace wasi_errno;
 
+// stdout is logged at info, stderr at error (the specification's levels); BADF for any other fd.
 int32_t wasi_fd_write(Instance& in, Raw* a) {
   const uint32_t fd = u(a, 0), iovs = u(a, 1), count = u(a, 2), ret = u(a, 3);
   if (fd != 1 && fd != 2) return in.wasi_files.count(fd) ? notcapable : badf;
@@ -755,7 +814,7 @@ int32_t wasi_fd_write(Instance& in, Raw* a) {
   while (start < text.size()) {
     size_t end = text.find('\n', start);
     if (end == std::string::npos) end = text.size();
-    if (end > start) module_log(in, fd == 1 ? runtime::LogLevel::info : runtime::LogLevel::warn,
+    if (end > start) module_log(in, fd == 1 ? runtime::LogLevel::info : runtime::LogLevel::error,
                                 std::string_view(text).substr(start, end - start));
     start = end + 1;
   }
@@ -980,6 +1039,7 @@ int32_t wasi_args_sizes_get(Instance& in, Raw* a) {
 
 int32_t wasi_args_get(Instance&, Raw*) { return success; }
 
+// WASI's four clocks; NOTSUP for any other id (the specification's errno).
 int32_t wasi_clock_time_get(Instance& in, Raw* a) {
   clockid_t id;
   switch (a[0].i32) {
@@ -987,7 +1047,7 @@ int32_t wasi_clock_time_get(Instance& in, Raw* a) {
     case 1: id = CLOCK_MONOTONIC; break;
     case 2: id = CLOCK_PROCESS_CPUTIME_ID; break;
     case 3: id = CLOCK_THREAD_CPUTIME_ID; break;
-    default: return inval;
+    default: return notsup;
   }
   return in.write_u64(u(a, 2), clock_ns(id)) ? success : fault;
 }
@@ -997,7 +1057,12 @@ int32_t wasi_clock_res_get(Instance& in, Raw* a) {
   return in.write_u64(u(a, 1), 1) ? success : fault;
 }
 
+// At most 64 KiB per call (more is INVAL, "too large" in the specification): a module seeds a
+// generator with this, it does not stream from it.
+constexpr uint32_t max_random_bytes = 64 << 10;
+
 int32_t wasi_random_get(Instance& in, Raw* a) {
+  if (u(a, 1) > max_random_bytes) return inval;
   uint8_t* p = in.memory(u(a, 0), u(a, 1));
   if (!p) return fault;
   size_t done = 0;
@@ -1038,6 +1103,7 @@ const HostFunction functions[] = {
     {env, "proxy_set_tick_period_milliseconds", "i", "i", proxy_set_tick_period_milliseconds},
     {env, "proxy_get_buffer_bytes", "iiiii", "i", proxy_get_buffer_bytes},
     {env, "proxy_set_buffer_bytes", "iiiii", "i", proxy_set_buffer_bytes},
+    {env, "proxy_get_buffer_status", "iii", "i", proxy_get_buffer_status},
     {env, "proxy_get_header_map_pairs", "iii", "i", proxy_get_header_map_pairs},
     {env, "proxy_set_header_map_pairs", "iii", "i", proxy_set_header_map_pairs},
     {env, "proxy_get_header_map_size", "ii", "i", proxy_get_header_map_size},

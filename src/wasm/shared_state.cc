@@ -51,7 +51,7 @@ std::string queue_key(std::string_view vm_id, std::string_view name) {
 }  // namespace
 
 uint32_t SharedQueues::subscribe(std::string_view vm_id, std::string_view name,
-                                 std::function<void(uint32_t)> notify) {
+                                 const void* subscriber, std::function<void(uint32_t)> notify) {
   std::lock_guard lock(mutex_);
   std::string key = queue_key(vm_id, name);
   auto [it, added] = ids_.try_emplace(key, 0);
@@ -60,7 +60,13 @@ uint32_t SharedQueues::subscribe(std::string_view vm_id, std::string_view name,
     queues_.back()->key = key;
     it->second = static_cast<uint32_t>(queues_.size());
   }
-  if (notify) queues_[it->second - 1]->subscribers.push_back(std::move(notify));
+  if (notify) {
+    auto& subscribers = queues_[it->second - 1]->subscribers;
+    auto same = std::find_if(subscribers.begin(), subscribers.end(),
+                             [&](const auto& s) { return s.first == subscriber; });
+    if (same != subscribers.end()) same->second = std::move(notify);
+    else subscribers.emplace_back(subscriber, std::move(notify));
+  }
   return it->second;
 }
 
@@ -78,7 +84,7 @@ Status SharedQueues::enqueue(uint32_t id, std::string_view value) {
     if (id == 0 || id > queues_.size()) return Status::not_found;
     Queue& q = *queues_[id - 1];
     q.items.emplace_back(value);
-    notify = q.subscribers;
+    for (const auto& [subscriber, fn] : q.subscribers) notify.push_back(fn);
   }
   for (auto& fn : notify) fn(id);
   return Status::ok;
@@ -157,6 +163,7 @@ Status ModuleStats::increment(uint32_t id, int64_t delta) {
   Metric* m = metric(id);
   if (!m) return Status::not_found;
   if (m->type == MetricType::histogram) return Status::bad_argument;
+  if (m->type == MetricType::counter && delta < 0) return Status::bad_argument;
   m->value.fetch_add(delta, std::memory_order_relaxed);
   return Status::ok;
 }

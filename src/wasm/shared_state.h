@@ -44,8 +44,10 @@ class SharedQueues {
  public:
   static SharedQueues& get();
   // Registers (or finds) queue `name` of `vm_id`; `notify` is called, from any thread, when an
-  // item is enqueued (it should post to the subscriber's reactor). Returns the queue id.
-  uint32_t subscribe(std::string_view vm_id, std::string_view name,
+  // item is enqueued (it should post to the subscriber's reactor). One notification per
+  // `subscriber` (a worker): registering again replaces its `notify` instead of adding a second
+  // wake-up per item. Returns the queue id.
+  uint32_t subscribe(std::string_view vm_id, std::string_view name, const void* subscriber,
                      std::function<void(uint32_t)> notify);
   std::optional<uint32_t> resolve(std::string_view vm_id, std::string_view name);
   Status enqueue(uint32_t id, std::string_view value);
@@ -56,7 +58,7 @@ class SharedQueues {
   struct Queue {
     std::string key;
     std::deque<std::string> items;
-    std::vector<std::function<void(uint32_t)>> subscribers;
+    std::vector<std::pair<const void*, std::function<void(uint32_t)>>> subscribers;
   };
   std::mutex mutex_;
   std::unordered_map<std::string, uint32_t> ids_;
@@ -85,6 +87,8 @@ class ModuleStats {
 
   // Module-defined metrics (proxy_define_metric): ids from 1; the same name gives the same id.
   std::optional<uint32_t> define(MetricType type, std::string_view name);
+  // bad_argument for a delta the metric cannot take: any on a histogram, a negative one on a
+  // counter (counters only go up).
   Status increment(uint32_t id, int64_t delta);
   Status record(uint32_t id, uint64_t value);
   Status read(uint32_t id, uint64_t* value);

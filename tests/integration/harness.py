@@ -147,6 +147,8 @@ def _toml_value(v) -> str:
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     if isinstance(v, Origin):
         return json.dumps(v.url)
+    if isinstance(v, dict):  # an inline table, e.g. a [[module]]'s environment or upstreams
+        return "{" + ", ".join(f"{json.dumps(k)} = {_toml_value(x)}" for k, x in v.items()) + "}"
     raise TypeError(f"cannot encode {v!r} as TOML")
 
 
