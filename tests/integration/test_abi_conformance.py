@@ -106,6 +106,12 @@ class Abi:
             return r.body.decode("utf-8", "replace").splitlines()
         return r.header_all("x-abi-check")
 
+    def faults(self) -> list[str]:
+        """The proxy's log lines about a fault of one of the modules (why checks went missing)."""
+        return [line for line in self.proxy.stderr_lines
+                if re.search(r"module abi\w*: (proxy_on_\w+|_initialize) (trapped|broke the ABI|ran )",
+                             line)]
+
     def counters(self) -> dict[str, int]:
         r = http_get(self.proxy.port, "/abi/ticks", host="abi.test")
         assert r.status == 200, r
@@ -155,7 +161,8 @@ def test_abi_check(abi, name):
     lines = abi.lines(scenario_of(name))
     found = [line for line in lines if line.split(" ", 1)[0] == name]
     assert found, (f"{name}: not reported by the module ({scenario_of(name)} scenario); "
-                   f"it reported {len(lines)} lines, the last: {lines[-3:]}")
+                   f"it reported {len(lines)} lines, the last: {lines[-3:]}; "
+                   f"faults logged: {abi.faults()[-3:]}")
     assert len(found) == 1, found
     assert found[0] == f"{name} ok", found[0]
 
@@ -269,6 +276,4 @@ def test_the_module_never_faulted(abi):
     body = http_get(abi.proxy.admin_port, "/metrics").body.decode()
     for name in ("abi", "abi_writer", "abi_reader"):
         assert f'stavka_module_traps_total{{module="{name}"}} 0' in body
-    faults = [line for line in abi.proxy.stderr_lines
-              if re.search(r"module abi\w*: proxy_on_\w+ (trapped|broke the ABI|ran )", line)]
-    assert not faults, faults
+    assert not abi.faults(), abi.faults()

@@ -60,7 +60,9 @@ static void buf_add(Buf* b, const char* s, size_t n) {
   b->len += n;
   b->data[b->len] = 0;
 }
-static void buf_str(Buf* b, const char* s) { buf_add(b, s, strlen(s)); }
+static void buf_str(Buf* b, const char* s) {
+  buf_add(b, s, strlen(s));
+}
 static void buf_u64(Buf* b, u64 v) {
   char tmp[24];
   int i = 24;
@@ -96,29 +98,48 @@ static unsigned failures;
 
 static const char* status_name(u32 s) {
   switch (s) {
-    case ST_OK: return "OK";
-    case ST_NOT_FOUND: return "NOT_FOUND";
-    case ST_BAD_ARGUMENT: return "BAD_ARGUMENT";
-    case ST_SERIALIZATION_FAILURE: return "SERIALIZATION_FAILURE";
-    case ST_PARSE_FAILURE: return "PARSE_FAILURE";
-    case ST_INVALID_MEMORY_ACCESS: return "INVALID_MEMORY_ACCESS";
-    case ST_EMPTY: return "EMPTY";
-    case ST_CAS_MISMATCH: return "CAS_MISMATCH";
-    case ST_INTERNAL_FAILURE: return "INTERNAL_FAILURE";
-    case ST_UNIMPLEMENTED: return "UNIMPLEMENTED";
-    default: return "?";
+    case ST_OK:
+      return "OK";
+    case ST_NOT_FOUND:
+      return "NOT_FOUND";
+    case ST_BAD_ARGUMENT:
+      return "BAD_ARGUMENT";
+    case ST_SERIALIZATION_FAILURE:
+      return "SERIALIZATION_FAILURE";
+    case ST_PARSE_FAILURE:
+      return "PARSE_FAILURE";
+    case ST_INVALID_MEMORY_ACCESS:
+      return "INVALID_MEMORY_ACCESS";
+    case ST_EMPTY:
+      return "EMPTY";
+    case ST_CAS_MISMATCH:
+      return "CAS_MISMATCH";
+    case ST_INTERNAL_FAILURE:
+      return "INTERNAL_FAILURE";
+    case ST_UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    default:
+      return "?";
   }
 }
 static const char* errno_name(u32 e) {
   switch (e) {
-    case WASI_SUCCESS: return "SUCCESS";
-    case WASI_BADF: return "BADF";
-    case WASI_FAULT: return "FAULT";
-    case WASI_INVAL: return "INVAL";
-    case WASI_NOSYS: return "NOSYS";
-    case WASI_NOTSUP: return "NOTSUP";
-    case WASI_SPIPE: return "SPIPE";
-    default: return "?";
+    case WASI_SUCCESS:
+      return "SUCCESS";
+    case WASI_BADF:
+      return "BADF";
+    case WASI_FAULT:
+      return "FAULT";
+    case WASI_INVAL:
+      return "INVAL";
+    case WASI_NOSYS:
+      return "NOSYS";
+    case WASI_NOTSUP:
+      return "NOTSUP";
+    case WASI_SPIPE:
+      return "SPIPE";
+    default:
+      return "?";
   }
 }
 
@@ -160,7 +181,8 @@ static int CHECK_ERRNO(const char* name, u32 got, u32 want) {
   return 0;
 }
 /* A call that must succeed with `want` as its value: `status` first, then the bytes. */
-static int CHECK_VALUE(const char* name, u32 status, const void* got, size_t got_len, const char* want) {
+static int CHECK_VALUE(const char* name, u32 status, const void* got, size_t got_len,
+                       const char* want) {
   if (status != ST_OK) return CHECK_STATUS(name, status, ST_OK);
   size_t n = strlen(want);
   if (got_len == n && (n == 0 || memcmp(got, want, n) == 0)) return pass(name);
@@ -217,7 +239,9 @@ static const char* conf(const char* key) {
   }
   return value;
 }
-static char* conf_dup(const char* key) { return strdup(conf(key)); }
+static char* conf_dup(const char* key) {
+  return strdup(conf(key));
+}
 
 static char* role;
 static char* my_name;
@@ -402,7 +426,9 @@ static int pair_is(const Pair* p, const char* value) {
 /* ---- memory and version ------------------------------------------------------------------- */
 
 ABI_EXPORT(proxy_on_memory_allocate)
-void* proxy_on_memory_allocate(size_t size) { return malloc(size); }
+void* proxy_on_memory_allocate(size_t size) {
+  return malloc(size);
+}
 
 ABI_EXPORT(proxy_abi_version_0_2_1)
 void proxy_abi_version_0_2_1(void) {}
@@ -411,15 +437,18 @@ void proxy_abi_version_0_2_1(void) {}
 
 ABI_EXPORT(proxy_on_context_create)
 void proxy_on_context_create(u32 id, u32 parent) {
-  if (parent == 0) root_context_id = id;
-  else ctx_of(id);
+  if (parent == 0)
+    root_context_id = id;
+  else
+    ctx_of(id);
 }
 
 ABI_EXPORT(proxy_on_vm_start)
 u32 proxy_on_vm_start(u32 root_id, u32 vm_configuration_size) {
   report = &root_lines;
   Bytes v = {0, 0};
-  u32 s = proxy_get_buffer_bytes(BUFFER_VM_CONFIGURATION, 0, vm_configuration_size, P(&v.data), P(&v.size));
+  u32 s = proxy_get_buffer_bytes(BUFFER_VM_CONFIGURATION, 0, vm_configuration_size, P(&v.data),
+                                 P(&v.size));
   /* Compared with the plugin configuration's vm_config in on_configure. */
   if (s == ST_OK && v.size < sizeof vm_config) {
     memcpy(vm_config, v.data, v.size);
@@ -434,8 +463,8 @@ static void root_checks(u32 configuration_size) {
   Bytes v;
   u32 s;
 
-  CHECK_TRUE("root.vm_configuration.value", strcmp(vm_config, conf("vm_config")) == 0, conf("vm_config"),
-             vm_config, strlen(vm_config));
+  CHECK_TRUE("root.vm_configuration.value", strcmp(vm_config, conf("vm_config")) == 0,
+             conf("vm_config"), vm_config, strlen(vm_config));
 
   /* buffers: the plugin configuration, whole and in part */
   CHECK_U64("root.plugin_configuration.size", configuration_size, config_size);
@@ -448,7 +477,8 @@ static void root_checks(u32 configuration_size) {
   }
   bytes_free(&v);
   /* spec: BAD_ARGUMENT "in case of buffer overflow due to invalid start" */
-  s = proxy_get_buffer_bytes(BUFFER_PLUGIN_CONFIGURATION, configuration_size + 10, 5, P(&v.data), P(&v.size));
+  s = proxy_get_buffer_bytes(BUFFER_PLUGIN_CONFIGURATION, configuration_size + 10, 5, P(&v.data),
+                             P(&v.size));
   CHECK_STATUS("root.plugin_configuration.start_past_end", s, ST_BAD_ARGUMENT);
   /* spec: BAD_ARGUMENT for unknown buffer_id */
   s = proxy_get_buffer_bytes(99, 0, 5, P(&v.data), P(&v.size));
@@ -482,7 +512,8 @@ ABI_EXPORT(proxy_on_configure)
 u32 proxy_on_configure(u32 root_id, u32 configuration_size) {
   report = &root_lines;
   Bytes v = {0, 0};
-  u32 s = proxy_get_buffer_bytes(BUFFER_PLUGIN_CONFIGURATION, 0, configuration_size, P(&v.data), P(&v.size));
+  u32 s = proxy_get_buffer_bytes(BUFFER_PLUGIN_CONFIGURATION, 0, configuration_size, P(&v.data),
+                                 P(&v.size));
   if (s != ST_OK || v.size < 8) {
     const char msg[] = "abi_conformance: needs a plugin configuration (role=..., name=...)";
     proxy_log(LOG_ERROR, LIT(msg));
@@ -551,7 +582,8 @@ static void property_checks(u32 context_id) {
     u64 now = 0, t = 0;
     proxy_get_current_time_nanoseconds(P(&now));
     if (s == ST_OK && v.size == 8) memcpy(&t, v.data, 8);
-    CHECK_TRUE("property.request.time", s == ST_OK && v.size == 8 && t <= now && now - t < 60000000000ull,
+    CHECK_TRUE("property.request.time",
+               s == ST_OK && v.size == 8 && t <= now && now - t < 60000000000ull,
                "8 bytes LE within the last minute", v.data, v.size);
   }
   bytes_free(&v);
@@ -601,8 +633,10 @@ static void property_checks(u32 context_id) {
 
   /* stavka.cache.* (docs/modules.md, Cache extensions) */
   s = GET_PROP("stavka\0cache\0key", &v);
-  CHECK_TRUE("cache.key.default", s == ST_OK && v.size >= 31 && memcmp(v.data, "http://abi.test/abi/request?x=1", 31) == 0,
-             "\"http://abi.test/abi/request?x=1...\"", v.data, v.size);
+  CHECK_TRUE(
+      "cache.key.default",
+      s == ST_OK && v.size >= 31 && memcmp(v.data, "http://abi.test/abi/request?x=1", 31) == 0,
+      "\"http://abi.test/abi/request?x=1...\"", v.data, v.size);
   bytes_free(&v);
   CHECK_STATUS("cache.key.set_empty", SET_PROP("stavka\0cache\0key", ""), ST_BAD_ARGUMENT);
   CHECK_STATUS("cache.key.set", SET_PROP("stavka\0cache\0key", "abi-key"), ST_OK);
@@ -616,7 +650,8 @@ static void property_checks(u32 context_id) {
   CHECK_STATUS("cache.ttl.set_negative", SET_PROP("stavka\0cache\0ttl", "-5"), ST_BAD_ARGUMENT);
   CHECK_STATUS("cache.ttl.set", SET_PROP("stavka\0cache\0ttl", "60"), ST_OK);
   CHECK_PROP("cache.ttl.get_after_set", "stavka\0cache\0ttl", "60");
-  CHECK_STATUS("cache.readahead.set_bad", SET_PROP("stavka\0cache\0readahead", "1x"), ST_BAD_ARGUMENT);
+  CHECK_STATUS("cache.readahead.set_bad", SET_PROP("stavka\0cache\0readahead", "1x"),
+               ST_BAD_ARGUMENT);
   CHECK_STATUS("cache.readahead.set", SET_PROP("stavka\0cache\0readahead", "1048576"), ST_OK);
   CHECK_PROP("cache.readahead.get_after_set", "stavka\0cache\0readahead", "1048576");
   CHECK_STATUS("cache.surrogate_keys.set", SET_PROP("stavka\0cache\0surrogate_keys", "a b"), ST_OK);
@@ -631,7 +666,8 @@ static void property_checks(u32 context_id) {
 
 static void context_checks(u32 context_id) {
   /* spec: BAD_ARGUMENT for an unknown context_id */
-  CHECK_STATUS("context.set_effective.unknown", proxy_set_effective_context(0xDEAD), ST_BAD_ARGUMENT);
+  CHECK_STATUS("context.set_effective.unknown", proxy_set_effective_context(0xDEAD),
+               ST_BAD_ARGUMENT);
   CHECK_PROP("context.unknown_left_it_unchanged", "request\0method", "GET");
   CHECK_STATUS("context.set_effective.root", proxy_set_effective_context(root_context_id), ST_OK);
   CHECK_PROP_STATUS("context.root_has_no_request", "request\0path", ST_NOT_FOUND);
@@ -652,15 +688,21 @@ static void header_checks(u32 num_headers) {
   CHECK_STATUS("headers.pairs", s, ST_OK);
   CHECK_U64("headers.size_matches_pairs", size, v.size);
   int n = decode_pairs(v.data, v.size, pairs, 64);
-  CHECK_TRUE("headers.pairs.well_formed", n >= 0, "a well-formed map", v.data, v.size > 64 ? 64 : v.size);
+  CHECK_TRUE("headers.pairs.well_formed", n >= 0, "a well-formed map", v.data,
+             v.size > 64 ? 64 : v.size);
   CHECK_U64("headers.pairs.count_is_num_headers", (u64)(n < 0 ? 0 : n), num_headers);
   if (n < 0) n = 0;
-  CHECK_TRUE("headers.pairs.pseudo_first", n > 0 && pairs[0].name_len > 0 && pairs[0].name[0] == ':',
-             "a pseudo-header first", n ? pairs[0].name : "", n ? pairs[0].name_len : 0);
-  CHECK_TRUE("headers.pairs.method", pair_is(find_pair(pairs, n, ":method"), "GET"), ":method GET", "", 0);
-  CHECK_TRUE("headers.pairs.path", pair_is(find_pair(pairs, n, ":path"), "/abi/request?x=1"), ":path", "", 0);
-  CHECK_TRUE("headers.pairs.authority", pair_is(find_pair(pairs, n, ":authority"), "abi.test"), ":authority", "", 0);
-  CHECK_TRUE("headers.pairs.scheme", pair_is(find_pair(pairs, n, ":scheme"), "http"), ":scheme http", "", 0);
+  CHECK_TRUE("headers.pairs.pseudo_first",
+             n > 0 && pairs[0].name_len > 0 && pairs[0].name[0] == ':', "a pseudo-header first",
+             n ? pairs[0].name : "", n ? pairs[0].name_len : 0);
+  CHECK_TRUE("headers.pairs.method", pair_is(find_pair(pairs, n, ":method"), "GET"), ":method GET",
+             "", 0);
+  CHECK_TRUE("headers.pairs.path", pair_is(find_pair(pairs, n, ":path"), "/abi/request?x=1"),
+             ":path", "", 0);
+  CHECK_TRUE("headers.pairs.authority", pair_is(find_pair(pairs, n, ":authority"), "abi.test"),
+             ":authority", "", 0);
+  CHECK_TRUE("headers.pairs.scheme", pair_is(find_pair(pairs, n, ":scheme"), "http"),
+             ":scheme http", "", 0);
   CHECK_TRUE("headers.pairs.lower_case_names", pair_is(find_pair(pairs, n, "x-abi-in"), "one"),
              "x-abi-in: one (sent as X-Abi-In)", "", 0);
   bytes_free(&v);
@@ -693,14 +735,16 @@ static void header_checks(u32 num_headers) {
   proxy_add_header_map_value(MAP_REQUEST_HEADERS, LIT("content-length"), LIT("5"));
   check_header_absent("headers.refused.content_length", MAP_REQUEST_HEADERS, "content-length");
   proxy_add_header_map_value(MAP_REQUEST_HEADERS, LIT("transfer-encoding"), LIT("chunked"));
-  check_header_absent("headers.refused.transfer_encoding", MAP_REQUEST_HEADERS, "transfer-encoding");
+  check_header_absent("headers.refused.transfer_encoding", MAP_REQUEST_HEADERS,
+                      "transfer-encoding");
   {
     Bytes before, after;
     u32 s1 = get_header(MAP_REQUEST_HEADERS, "connection", &before);
     proxy_replace_header_map_value(MAP_REQUEST_HEADERS, LIT("connection"), LIT("upgrade"));
     u32 s2 = get_header(MAP_REQUEST_HEADERS, "connection", &after);
     CHECK_TRUE("headers.refused.connection",
-               s1 == s2 && before.size == after.size && (before.size == 0 || memcmp(before.data, after.data, before.size) == 0),
+               s1 == s2 && before.size == after.size &&
+                   (before.size == 0 || memcmp(before.data, after.data, before.size) == 0),
                "connection unchanged", after.data, after.size);
     bytes_free(&before);
     bytes_free(&after);
@@ -716,7 +760,8 @@ static void header_checks(u32 num_headers) {
   check_header("headers.pseudo.path_after_set", MAP_REQUEST_HEADERS, ":path", "/rewritten?y=2");
   CHECK_PROP("headers.pseudo.path_property_follows", "request\0path", "/rewritten?y=2");
   proxy_replace_header_map_value(MAP_REQUEST_HEADERS, LIT(":authority"), LIT("other.test"));
-  check_header("headers.pseudo.authority_after_set", MAP_REQUEST_HEADERS, ":authority", "other.test");
+  check_header("headers.pseudo.authority_after_set", MAP_REQUEST_HEADERS, ":authority",
+               "other.test");
   check_header("headers.pseudo.authority_sets_host", MAP_REQUEST_HEADERS, "host", "other.test");
 
   /* the other maps */
@@ -724,7 +769,8 @@ static void header_checks(u32 num_headers) {
   s = proxy_get_header_map_pairs(MAP_REQUEST_TRAILERS, P(&v.data), P(&v.size));
   n = decode_pairs(v.data, v.size, pairs, 64);
   /* host: a map with nothing in it now is an empty map */
-  CHECK_TRUE("headers.trailers.empty", s == ST_OK && n == 0, "OK and an empty map", status_name(s), strlen(status_name(s)));
+  CHECK_TRUE("headers.trailers.empty", s == ST_OK && n == 0, "OK and an empty map", status_name(s),
+             strlen(status_name(s)));
   bytes_free(&v);
   check_header_absent("headers.response_map.request_phase", MAP_RESPONSE_HEADERS, ":status");
 
@@ -765,8 +811,8 @@ static void header_checks(u32 num_headers) {
 
   /* set_header_map_pairs replaces the whole map, pseudo-headers included */
   {
-    static const char* const kv[] = {":method", "GET", ":path", "/set-pairs", ":authority", "abi.test",
-                                     "x-set", "1"};
+    static const char* const kv[] = {":method",    "GET",      ":path", "/set-pairs",
+                                     ":authority", "abi.test", "x-set", "1"};
     Buf enc = {0, 0, 0};
     encode_pairs(&enc, kv, 4);
     s = proxy_set_header_map_pairs(MAP_REQUEST_HEADERS, P(enc.data), (u32)enc.len);
@@ -823,7 +869,8 @@ static void log_checks(void) {
 static void time_checks(void) {
   u64 now = 0, wasi_now = 0;
   CHECK_STATUS("time.current", proxy_get_current_time_nanoseconds(P(&now)), ST_OK);
-  CHECK_STATUS("time.current.bad_pointer", proxy_get_current_time_nanoseconds(BAD), ST_INVALID_MEMORY_ACCESS);
+  CHECK_STATUS("time.current.bad_pointer", proxy_get_current_time_nanoseconds(BAD),
+               ST_INVALID_MEMORY_ACCESS);
   wasi_clock_time_get(CLOCK_REALTIME_ID, 1, P(&wasi_now));
   u64 diff = now > wasi_now ? now - wasi_now : wasi_now - now;
   CHECK_TRUE("time.current.is_realtime", now > 1600000000000000000ull && diff < 1000000000ull,
@@ -835,23 +882,33 @@ static void time_checks(void) {
 static void metric_checks(void) {
   u32 counter = 0, gauge = 0, histogram = 0, again = 0, s;
   u64 before = 0, after = 0;
-  CHECK_STATUS("metric.define.counter", proxy_define_metric(METRIC_COUNTER, LIT("abi_counter"), P(&counter)), ST_OK);
-  CHECK_STATUS("metric.define.gauge", proxy_define_metric(METRIC_GAUGE, LIT("abi_gauge"), P(&gauge)), ST_OK);
-  CHECK_STATUS("metric.define.histogram", proxy_define_metric(METRIC_HISTOGRAM, LIT("abi_histogram"), P(&histogram)), ST_OK);
-  CHECK_TRUE("metric.define.distinct_ids", counter && gauge && histogram && counter != gauge && gauge != histogram &&
-             counter != histogram, "three distinct non-zero ids", "", 0);
+  CHECK_STATUS("metric.define.counter",
+               proxy_define_metric(METRIC_COUNTER, LIT("abi_counter"), P(&counter)), ST_OK);
+  CHECK_STATUS("metric.define.gauge",
+               proxy_define_metric(METRIC_GAUGE, LIT("abi_gauge"), P(&gauge)), ST_OK);
+  CHECK_STATUS("metric.define.histogram",
+               proxy_define_metric(METRIC_HISTOGRAM, LIT("abi_histogram"), P(&histogram)), ST_OK);
+  CHECK_TRUE("metric.define.distinct_ids",
+             counter && gauge && histogram && counter != gauge && gauge != histogram &&
+                 counter != histogram,
+             "three distinct non-zero ids", "", 0);
   proxy_define_metric(METRIC_COUNTER, LIT("abi_counter"), P(&again));
   CHECK_U64("metric.define.same_name_same_id", again, counter);
   /* spec: BAD_ARGUMENT for an unknown metric_type */
-  CHECK_STATUS("metric.define.unknown_type", proxy_define_metric(3, LIT("abi_bad"), P(&again)), ST_BAD_ARGUMENT);
-  CHECK_STATUS("metric.define.bad_name_pointer", proxy_define_metric(METRIC_COUNTER, BAD, 8, P(&again)), ST_INVALID_MEMORY_ACCESS);
-  CHECK_STATUS("metric.define.bad_return_pointer", proxy_define_metric(METRIC_COUNTER, LIT("abi_counter"), BAD), ST_INVALID_MEMORY_ACCESS);
+  CHECK_STATUS("metric.define.unknown_type", proxy_define_metric(3, LIT("abi_bad"), P(&again)),
+               ST_BAD_ARGUMENT);
+  CHECK_STATUS("metric.define.bad_name_pointer",
+               proxy_define_metric(METRIC_COUNTER, BAD, 8, P(&again)), ST_INVALID_MEMORY_ACCESS);
+  CHECK_STATUS("metric.define.bad_return_pointer",
+               proxy_define_metric(METRIC_COUNTER, LIT("abi_counter"), BAD),
+               ST_INVALID_MEMORY_ACCESS);
 
   proxy_get_metric(counter, P(&before));
   CHECK_STATUS("metric.counter.increment", proxy_increment_metric(counter, 5), ST_OK);
   CHECK_STATUS("metric.counter.get", proxy_get_metric(counter, P(&after)), ST_OK);
   CHECK_U64("metric.counter.increment_applied", after - before, 5);
-  /* spec: BAD_ARGUMENT "when requested delta cannot be applied (e.g. trying to decrement counter)" */
+  /* spec: BAD_ARGUMENT "when requested delta cannot be applied (e.g. trying to decrement counter)"
+   */
   CHECK_STATUS("metric.counter.decrement", proxy_increment_metric(counter, -1), ST_BAD_ARGUMENT);
   proxy_get_metric(counter, P(&before));
   CHECK_U64("metric.counter.decrement_not_applied", before, after);
@@ -886,7 +943,8 @@ static void shared_data_checks(void) {
   CHECK_TRUE("shared.get.cas_non_zero", cas != 0, "a non-zero CAS", "", 0);
   CHECK_STATUS("shared.set.with_cas", proxy_set_shared_data(LIT("abi/k"), LIT("two"), cas), ST_OK);
   /* spec: CAS_MISMATCH when cas doesn't match the host's */
-  CHECK_STATUS("shared.set.stale_cas", proxy_set_shared_data(LIT("abi/k"), LIT("three"), cas), ST_CAS_MISMATCH);
+  CHECK_STATUS("shared.set.stale_cas", proxy_set_shared_data(LIT("abi/k"), LIT("three"), cas),
+               ST_CAS_MISMATCH);
   s = proxy_get_shared_data(LIT("abi/k"), P(&v.data), P(&v.size), P(&cas2));
   CHECK_VALUE("shared.get.after_stale_cas", s, v.data, v.size, "two");
   bytes_free(&v);
@@ -921,14 +979,20 @@ static void queue_checks(void) {
   CHECK_VALUE("queue.dequeue", s, v.data, v.size, "x");
   bytes_free(&v);
   /* spec: EMPTY when there is nothing to dequeue */
-  CHECK_STATUS("queue.dequeue.empty", proxy_dequeue_shared_queue(work, P(&v.data), P(&v.size)), ST_EMPTY);
+  CHECK_STATUS("queue.dequeue.empty", proxy_dequeue_shared_queue(work, P(&v.data), P(&v.size)),
+               ST_EMPTY);
   /* spec: NOT_FOUND for an unknown queue_id */
-  CHECK_STATUS("queue.enqueue.unknown", proxy_enqueue_shared_queue(0xFFFFF, LIT("x")), ST_NOT_FOUND);
-  CHECK_STATUS("queue.dequeue.unknown", proxy_dequeue_shared_queue(0xFFFFF, P(&v.data), P(&v.size)), ST_NOT_FOUND);
-  CHECK_STATUS("queue.bad_pointer.register_return", proxy_register_shared_queue(LIT("abi/work"), BAD), ST_INVALID_MEMORY_ACCESS);
-  CHECK_STATUS("queue.bad_pointer.enqueue_value", proxy_enqueue_shared_queue(work, BAD, 4), ST_INVALID_MEMORY_ACCESS);
+  CHECK_STATUS("queue.enqueue.unknown", proxy_enqueue_shared_queue(0xFFFFF, LIT("x")),
+               ST_NOT_FOUND);
+  CHECK_STATUS("queue.dequeue.unknown", proxy_dequeue_shared_queue(0xFFFFF, P(&v.data), P(&v.size)),
+               ST_NOT_FOUND);
+  CHECK_STATUS("queue.bad_pointer.register_return",
+               proxy_register_shared_queue(LIT("abi/work"), BAD), ST_INVALID_MEMORY_ACCESS);
+  CHECK_STATUS("queue.bad_pointer.enqueue_value", proxy_enqueue_shared_queue(work, BAD, 4),
+               ST_INVALID_MEMORY_ACCESS);
   proxy_enqueue_shared_queue(work, LIT("y"));
-  CHECK_STATUS("queue.bad_pointer.dequeue_return", proxy_dequeue_shared_queue(work, BAD, P(&v.size)), ST_INVALID_MEMORY_ACCESS);
+  CHECK_STATUS("queue.bad_pointer.dequeue_return",
+               proxy_dequeue_shared_queue(work, BAD, P(&v.size)), ST_INVALID_MEMORY_ACCESS);
   /* drain what the bad dequeue may have left, so the next run starts empty */
   while (proxy_dequeue_shared_queue(work, P(&v.data), P(&v.size)) == ST_OK) bytes_free(&v);
 }
@@ -937,7 +1001,8 @@ static void stream_checks(void) {
   /* spec: OK; BAD_ARGUMENT for an unknown stream_type; UNIMPLEMENTED when not supported */
   CHECK_STATUS("stream.continue.request_not_paused", proxy_continue_stream(STREAM_REQUEST), ST_OK);
   CHECK_STATUS("stream.continue.response", proxy_continue_stream(STREAM_RESPONSE), ST_OK);
-  CHECK_STATUS("stream.continue.downstream", proxy_continue_stream(STREAM_DOWNSTREAM), ST_UNIMPLEMENTED);
+  CHECK_STATUS("stream.continue.downstream", proxy_continue_stream(STREAM_DOWNSTREAM),
+               ST_UNIMPLEMENTED);
   CHECK_STATUS("stream.continue.unknown", proxy_continue_stream(9), ST_BAD_ARGUMENT);
   CHECK_STATUS("stream.close.unknown", proxy_close_stream(9), ST_BAD_ARGUMENT);
   u32 code = 7;
@@ -946,19 +1011,22 @@ static void stream_checks(void) {
   CHECK_STATUS("stream.get_status", proxy_get_status(P(&code), P(&v.data), P(&v.size)), ST_OK);
   bytes_free(&v);
   CHECK_U64("stream.get_status.code_outside_callback", code, 0);
-  CHECK_STATUS("stream.get_status.bad_pointer", proxy_get_status(BAD, P(&v.data), P(&v.size)), ST_INVALID_MEMORY_ACCESS);
+  CHECK_STATUS("stream.get_status.bad_pointer", proxy_get_status(BAD, P(&v.data), P(&v.size)),
+               ST_INVALID_MEMORY_ACCESS);
 }
 
 static void call_checks(void) {
   Buf enc = {0, 0, 0};
   u32 token = 0, s;
-  static const char* const full[] = {":method", "GET", ":path", "/echo?from=call", ":authority", "abi.test"};
+  static const char* const full[] = {":method",         "GET",        ":path",
+                                     "/echo?from=call", ":authority", "abi.test"};
   static const char* const no_path[] = {":method", "GET", ":authority", "abi.test"};
   static const char* const no_method[] = {":path", "/", ":authority", "abi.test"};
   static const char* const no_authority[] = {":method", "GET", ":path", "/"};
   /* spec: BAD_ARGUMENT for an unknown upstream, or headers missing :authority, :method or :path */
   encode_pairs(&enc, full, 3);
-  s = proxy_http_call(LIT("no-such-upstream"), P(enc.data), (u32)enc.len, P(""), 0, P(""), 0, 1000, P(&token));
+  s = proxy_http_call(LIT("no-such-upstream"), P(enc.data), (u32)enc.len, P(""), 0, P(""), 0, 1000,
+                      P(&token));
   CHECK_STATUS("http_call.unknown_upstream", s, ST_BAD_ARGUMENT);
   s = proxy_http_call(LIT("echo"), P(enc.data), (u32)enc.len, P(""), 0, P(""), 0, 1000, BAD);
   CHECK_STATUS("http_call.bad_token_pointer", s, ST_INVALID_MEMORY_ACCESS);
@@ -977,11 +1045,11 @@ static void call_checks(void) {
 
   /* gRPC: no HTTP/2 upstreams; the spec's answers for a call that cannot be made */
   s = proxy_grpc_call(LIT("svc"), LIT("svc"), LIT("m"), P(""), 0, P(""), 0, 1000, P(&token));
-  CHECK_TRUE("grpc.call", s == ST_PARSE_FAILURE || s == ST_INTERNAL_FAILURE, "PARSE_FAILURE or INTERNAL_FAILURE",
-             status_name(s), strlen(status_name(s)));
+  CHECK_TRUE("grpc.call", s == ST_PARSE_FAILURE || s == ST_INTERNAL_FAILURE,
+             "PARSE_FAILURE or INTERNAL_FAILURE", status_name(s), strlen(status_name(s)));
   s = proxy_grpc_stream(LIT("svc"), LIT("svc"), LIT("m"), P(""), 0, P(&token));
-  CHECK_TRUE("grpc.stream", s == ST_PARSE_FAILURE || s == ST_INTERNAL_FAILURE, "PARSE_FAILURE or INTERNAL_FAILURE",
-             status_name(s), strlen(status_name(s)));
+  CHECK_TRUE("grpc.stream", s == ST_PARSE_FAILURE || s == ST_INTERNAL_FAILURE,
+             "PARSE_FAILURE or INTERNAL_FAILURE", status_name(s), strlen(status_name(s)));
   CHECK_STATUS("grpc.send.unknown", proxy_grpc_send(0xFFFF, LIT("x"), 0), ST_NOT_FOUND);
   CHECK_STATUS("grpc.cancel.unknown", proxy_grpc_cancel(0xFFFF), ST_NOT_FOUND);
   CHECK_STATUS("grpc.close.unknown", proxy_grpc_close(0xFFFF), ST_NOT_FOUND);
@@ -992,7 +1060,8 @@ static void call_checks(void) {
   CHECK_STATUS("foreign.unknown", s, ST_NOT_FOUND);
   s = proxy_call_foreign_function(BAD, 8, LIT(""), P(&v.data), P(&v.size));
   CHECK_STATUS("foreign.bad_name_pointer", s, ST_INVALID_MEMORY_ACCESS);
-  s = proxy_call_foreign_function(LIT("stavka.purge_url"), LIT("http://abi.test/never-stored"), P(&v.data), P(&v.size));
+  s = proxy_call_foreign_function(LIT("stavka.purge_url"), LIT("http://abi.test/never-stored"),
+                                  P(&v.data), P(&v.size));
   CHECK_VALUE("foreign.purge_url", s, v.data, v.size, "0");
   bytes_free(&v);
   /* host: NOT_FOUND until the tag index exists (docs/modules.md) */
@@ -1021,9 +1090,12 @@ static void wasi_checks(void) {
   CHECK_ERRNO("wasi.fd_write.bad_written_pointer", wasi_fd_write(1, P(iov), 1, BAD), WASI_FAULT);
 
   u64 t1 = 0, t2 = 0;
-  CHECK_ERRNO("wasi.clock.realtime", wasi_clock_time_get(CLOCK_REALTIME_ID, 1, P(&t1)), WASI_SUCCESS);
-  CHECK_TRUE("wasi.clock.realtime_value", t1 > 1600000000000000000ull, "nanoseconds since 1970", "", 0);
-  CHECK_ERRNO("wasi.clock.monotonic", wasi_clock_time_get(CLOCK_MONOTONIC_ID, 1, P(&t1)), WASI_SUCCESS);
+  CHECK_ERRNO("wasi.clock.realtime", wasi_clock_time_get(CLOCK_REALTIME_ID, 1, P(&t1)),
+              WASI_SUCCESS);
+  CHECK_TRUE("wasi.clock.realtime_value", t1 > 1600000000000000000ull, "nanoseconds since 1970", "",
+             0);
+  CHECK_ERRNO("wasi.clock.monotonic", wasi_clock_time_get(CLOCK_MONOTONIC_ID, 1, P(&t1)),
+              WASI_SUCCESS);
   wasi_clock_time_get(CLOCK_MONOTONIC_ID, 1, P(&t2));
   CHECK_TRUE("wasi.clock.monotonic_does_not_go_back", t2 >= t1 && t1 > 0, "t2 >= t1 > 0", "", 0);
   /* spec: NOTSUP for an unknown clock_id */
@@ -1035,7 +1107,8 @@ static void wasi_checks(void) {
   wasi_random_get(P(r2), sizeof r2);
   int zero = 1;
   for (unsigned i = 0; i < sizeof r1; i++) zero &= r1[i] == 0;
-  CHECK_TRUE("wasi.random.fills", !zero && memcmp(r1, r2, sizeof r1) != 0, "two different non-zero draws", "", 0);
+  CHECK_TRUE("wasi.random.fills", !zero && memcmp(r1, r2, sizeof r1) != 0,
+             "two different non-zero draws", "", 0);
   /* spec: INVAL when the size is too large (Stavka: more than 64 KiB), FAULT outside memory */
   unsigned char* big = malloc(65537);
   CHECK_ERRNO("wasi.random.too_large", wasi_random_get(P(big), 65537), WASI_INVAL);
@@ -1053,12 +1126,15 @@ static void wasi_checks(void) {
     CHECK_ERRNO("wasi.environ.get", wasi_environ_get(P(ptrs), P(text)), WASI_SUCCESS);
     const char* first = (const char*)(uintptr_t)ptrs[0];
     const char* second = (const char*)(uintptr_t)ptrs[1];
-    CHECK_TRUE("wasi.environ.entries", first && second && strcmp(first, "ABI_ENV=yes") == 0 &&
-               strcmp(second, "ABI_OTHER=2") == 0, "ABI_ENV=yes, ABI_OTHER=2", text, bytes);
+    CHECK_TRUE(
+        "wasi.environ.entries",
+        first && second && strcmp(first, "ABI_ENV=yes") == 0 && strcmp(second, "ABI_OTHER=2") == 0,
+        "ABI_ENV=yes, ABI_OTHER=2", text, bytes);
     free(text);
   }
   const char* env = getenv("ABI_ENV");
-  CHECK_TRUE("wasi.environ.libc_getenv", env && strcmp(env, "yes") == 0, "\"yes\"", env ? env : "", env ? strlen(env) : 0);
+  CHECK_TRUE("wasi.environ.libc_getenv", env && strcmp(env, "yes") == 0, "\"yes\"", env ? env : "",
+             env ? strlen(env) : 0);
   CHECK_ERRNO("wasi.environ.bad_pointer", wasi_environ_sizes_get(BAD, P(&bytes)), WASI_FAULT);
 
   u32 argc = 7, argv_size = 7;
@@ -1076,7 +1152,8 @@ static void wasi_checks(void) {
   CHECK_ERRNO("wasi.fd_close.not_open", wasi_fd_close(5), WASI_BADF);
   CHECK_ERRNO("wasi.fd_prestat_get.none", wasi_fd_prestat_get(3, P(stat)), WASI_BADF);
   CHECK_ERRNO("wasi.fd_prestat_dir_name.none", wasi_fd_prestat_dir_name(3, P(stat), 8), WASI_BADF);
-  CHECK_ERRNO("wasi.path_open.no_preopen", wasi_path_open(3, 0, LIT("x"), 0, 0, 0, 0, P(&count)), WASI_BADF);
+  CHECK_ERRNO("wasi.path_open.no_preopen", wasi_path_open(3, 0, LIT("x"), 0, 0, 0, 0, P(&count)),
+              WASI_BADF);
   CHECK_ERRNO("wasi.fd_fdstat_get.stdout", wasi_fd_fdstat_get(1, P(stat)), WASI_SUCCESS);
   CHECK_U64("wasi.fd_fdstat_get.stdout_is_char_device", stat[0], 2);
   {
@@ -1091,7 +1168,8 @@ static void wasi_checks(void) {
 
 /* The answer of /abi/request: 200, the lines as the body. */
 static void answer(Buf* lines, int with_checks) {
-  static const char* const headers[] = {"x-abi-local", "yes", "content-length", "1", "content-type", "text/plain"};
+  static const char* const headers[] = {"x-abi-local", "yes",          "content-length",
+                                        "1",           "content-type", "text/plain"};
   Buf enc = {0, 0, 0};
   u32 s;
   encode_pairs(&enc, headers, 3);
@@ -1105,7 +1183,8 @@ static void answer(Buf* lines, int with_checks) {
     CHECK_STATUS("local_response.bad_headers_pointer", s, ST_INVALID_MEMORY_ACCESS);
   }
   buf_str(lines, "end\n");
-  s = proxy_send_local_response(200, LIT("abi"), P(lines->data), (u32)lines->len, P(enc.data), (u32)enc.len, 0);
+  s = proxy_send_local_response(200, LIT("abi"), P(lines->data), (u32)lines->len, P(enc.data),
+                                (u32)enc.len, 0);
   free(enc.data);
   if (s != ST_OK) {
     const char msg[] = "abi_conformance: proxy_send_local_response failed";
@@ -1141,12 +1220,19 @@ static u32 request_main(Ctx* c, u32 context_id, u32 num_headers) {
     answer(report, 1);
   } else if (path_is(&path, "/abi/forward")) {
     c->kind = KIND_FORWARD;
-    CHECK_STATUS("forward.add", proxy_add_header_map_value(MAP_REQUEST_HEADERS, LIT("x-abi-fwd"), LIT("1")), ST_OK);
-    CHECK_STATUS("forward.remove", proxy_remove_header_map_value(MAP_REQUEST_HEADERS, LIT("x-abi-drop")), ST_OK);
-    CHECK_STATUS("forward.replace", proxy_replace_header_map_value(MAP_REQUEST_HEADERS, LIT("x-abi-replace"), LIT("new")), ST_OK);
+    CHECK_STATUS("forward.add",
+                 proxy_add_header_map_value(MAP_REQUEST_HEADERS, LIT("x-abi-fwd"), LIT("1")),
+                 ST_OK);
+    CHECK_STATUS("forward.remove",
+                 proxy_remove_header_map_value(MAP_REQUEST_HEADERS, LIT("x-abi-drop")), ST_OK);
+    CHECK_STATUS(
+        "forward.replace",
+        proxy_replace_header_map_value(MAP_REQUEST_HEADERS, LIT("x-abi-replace"), LIT("new")),
+        ST_OK);
     proxy_add_header_map_value(MAP_REQUEST_HEADERS, LIT("content-length"), LIT("7"));
     CHECK_STATUS("forward.set_path",
-                 proxy_replace_header_map_value(MAP_REQUEST_HEADERS, LIT(":path"), LIT("/echo?abi=forward&hdr=X-Origin-Drop:1")),
+                 proxy_replace_header_map_value(MAP_REQUEST_HEADERS, LIT(":path"),
+                                                LIT("/echo?abi=forward&hdr=X-Origin-Drop:1")),
                  ST_OK);
     CHECK_STATUS("forward.set_property", SET_PROP("abi\0custom", "from-request"), ST_OK);
     CHECK_STATUS("forward.bypass_cache", SET_PROP("stavka\0cache\0bypass", "true"), ST_OK);
@@ -1183,7 +1269,8 @@ static u32 request_chain(Ctx* c, u32 context_id) {
   if (!chain) return ACTION_CONTINUE;
   if (strcmp(role, "writer") == 0) {
     CHECK_STATUS("chain.writer.set_property", SET_PROP("abi\0chain", "from-writer"), ST_OK);
-    CHECK_STATUS("chain.writer.set_shared_data", proxy_set_shared_data(LIT("abi/chain"), LIT("w"), 0), ST_OK);
+    CHECK_STATUS("chain.writer.set_shared_data",
+                 proxy_set_shared_data(LIT("abi/chain"), LIT("w"), 0), ST_OK);
     CHECK_PROP("chain.writer.plugin_name", "plugin_name", conf("name"));
     /* the writer's lines travel to the reader as a property */
     set_prop("abi\0writer_lines", sizeof "abi\0writer_lines" - 1, report->data ? report->data : "");
@@ -1205,7 +1292,8 @@ static u32 request_chain(Ctx* c, u32 context_id) {
   u32 id = 0;
   s = proxy_resolve_shared_queue(P(writer), (u32)strlen(writer), LIT("abi/probe"), P(&id));
   CHECK_STATUS("chain.reader.resolve_writer_queue", s, ST_OK);
-  CHECK_TRUE("chain.reader.writer_queue_is_not_mine", s == ST_OK && id != probe_queue, "another module's queue id", "", 0);
+  CHECK_TRUE("chain.reader.writer_queue_is_not_mine", s == ST_OK && id != probe_queue,
+             "another module's queue id", "", 0);
   answer(report, 0);
   return ACTION_CONTINUE;
 }
@@ -1229,22 +1317,29 @@ static void response_checks(void) {
   CHECK_PROP("resp.property.code_details", "response\0code_details", "OK");
   CHECK_PROP("resp.property.custom_from_request_phase", "abi\0custom", "from-request");
   s = GET_PROP("stavka\0cache\0status", &v);
-  CHECK_TRUE("resp.cache.status", s == ST_OK && v.size > 0, "a Cache-Status member", v.data, v.size);
+  CHECK_TRUE("resp.cache.status", s == ST_OK && v.size > 0, "a Cache-Status member", v.data,
+             v.size);
   bytes_free(&v);
   check_header("resp.origin_header", MAP_RESPONSE_HEADERS, "x-origin-drop", "1");
   s = proxy_get_header_map_pairs(MAP_RESPONSE_HEADERS, P(&v.data), P(&v.size));
   int n = decode_pairs(v.data, v.size, pairs, 64);
-  CHECK_TRUE("resp.pairs.status_pseudo_header", s == ST_OK && n > 0 && pair_is(find_pair(pairs, n, ":status"), "200"),
+  CHECK_TRUE("resp.pairs.status_pseudo_header",
+             s == ST_OK && n > 0 && pair_is(find_pair(pairs, n, ":status"), "200"),
              "a map with :status 200", status_name(s), strlen(status_name(s)));
   bytes_free(&v);
   /* the request's map stays readable */
   check_header("resp.request_headers.readable", MAP_REQUEST_HEADERS, "x-abi-fwd", "1");
 
-  CHECK_STATUS("resp.remove", proxy_remove_header_map_value(MAP_RESPONSE_HEADERS, LIT("x-origin-drop")), ST_OK);
-  CHECK_STATUS("resp.add", proxy_add_header_map_value(MAP_RESPONSE_HEADERS, LIT("x-abi-resp"), LIT("yes")), ST_OK);
+  CHECK_STATUS("resp.remove",
+               proxy_remove_header_map_value(MAP_RESPONSE_HEADERS, LIT("x-origin-drop")), ST_OK);
+  CHECK_STATUS("resp.add",
+               proxy_add_header_map_value(MAP_RESPONSE_HEADERS, LIT("x-abi-resp"), LIT("yes")),
+               ST_OK);
   /* host: framing stays the host's (the client still gets a correct length) */
   proxy_replace_header_map_value(MAP_RESPONSE_HEADERS, LIT("content-length"), LIT("1"));
-  CHECK_STATUS("resp.set_status", proxy_replace_header_map_value(MAP_RESPONSE_HEADERS, LIT(":status"), LIT("203")), ST_OK);
+  CHECK_STATUS("resp.set_status",
+               proxy_replace_header_map_value(MAP_RESPONSE_HEADERS, LIT(":status"), LIT("203")),
+               ST_OK);
   check_header("resp.status.after_set", MAP_RESPONSE_HEADERS, ":status", "203");
   CHECK_PROP_LE64("resp.property.response_code_after_set", "response\0code", 203);
 }
@@ -1268,7 +1363,9 @@ u32 proxy_on_response_headers(u32 context_id, u32 num_headers, u32 end_of_stream
 }
 
 ABI_EXPORT(proxy_on_done)
-u32 proxy_on_done(u32 context_id) { return 1; }
+u32 proxy_on_done(u32 context_id) {
+  return 1;
+}
 
 ABI_EXPORT(proxy_on_log)
 void proxy_on_log(u32 context_id) {}

@@ -15,7 +15,8 @@
 
 #define ABI_EXPORT(name) __attribute__((export_name(#name)))
 #define ABI_IMPORT(name) __attribute__((import_module("env"), import_name(#name)))
-#define WASI_IMPORT(name) __attribute__((import_module("wasi_snapshot_preview1"), import_name(#name)))
+#define WASI_IMPORT(name) \
+  __attribute__((import_module("wasi_snapshot_preview1"), import_name(#name)))
 
 /* proxy_status_t */
 enum {
@@ -68,7 +69,8 @@ typedef uint64_t u64;
 /* --- env ---------------------------------------------------------------------------------- */
 ABI_IMPORT(proxy_log) u32 proxy_log(u32 level, u32 message, u32 size);
 ABI_IMPORT(proxy_get_log_level) u32 proxy_get_log_level(u32 return_level);
-ABI_IMPORT(proxy_get_current_time_nanoseconds) u32 proxy_get_current_time_nanoseconds(u32 return_time);
+ABI_IMPORT(proxy_get_current_time_nanoseconds)
+u32 proxy_get_current_time_nanoseconds(u32 return_time);
 ABI_IMPORT(proxy_set_tick_period_milliseconds) u32 proxy_set_tick_period_milliseconds(u32 period);
 
 ABI_IMPORT(proxy_get_buffer_bytes)
@@ -78,7 +80,8 @@ u32 proxy_set_buffer_bytes(u32 type, u32 start, u32 size, u32 data, u32 data_siz
 ABI_IMPORT(proxy_get_buffer_status)
 u32 proxy_get_buffer_status(u32 type, u32 return_size, u32 return_flags);
 
-ABI_IMPORT(proxy_get_header_map_pairs) u32 proxy_get_header_map_pairs(u32 map, u32 return_data, u32 return_size);
+ABI_IMPORT(proxy_get_header_map_pairs)
+u32 proxy_get_header_map_pairs(u32 map, u32 return_data, u32 return_size);
 ABI_IMPORT(proxy_set_header_map_pairs) u32 proxy_set_header_map_pairs(u32 map, u32 data, u32 size);
 ABI_IMPORT(proxy_get_header_map_size) u32 proxy_get_header_map_size(u32 map, u32 return_size);
 ABI_IMPORT(proxy_get_header_map_value)
@@ -87,32 +90,40 @@ ABI_IMPORT(proxy_add_header_map_value)
 u32 proxy_add_header_map_value(u32 map, u32 key, u32 key_size, u32 value, u32 value_size);
 ABI_IMPORT(proxy_replace_header_map_value)
 u32 proxy_replace_header_map_value(u32 map, u32 key, u32 key_size, u32 value, u32 value_size);
-ABI_IMPORT(proxy_remove_header_map_value) u32 proxy_remove_header_map_value(u32 map, u32 key, u32 key_size);
+ABI_IMPORT(proxy_remove_header_map_value)
+u32 proxy_remove_header_map_value(u32 map, u32 key, u32 key_size);
 
-ABI_IMPORT(proxy_get_property) u32 proxy_get_property(u32 path, u32 path_size, u32 return_data, u32 return_size);
-ABI_IMPORT(proxy_set_property) u32 proxy_set_property(u32 path, u32 path_size, u32 value, u32 value_size);
+ABI_IMPORT(proxy_get_property)
+u32 proxy_get_property(u32 path, u32 path_size, u32 return_data, u32 return_size);
+ABI_IMPORT(proxy_set_property)
+u32 proxy_set_property(u32 path, u32 path_size, u32 value, u32 value_size);
 
 ABI_IMPORT(proxy_get_shared_data)
 u32 proxy_get_shared_data(u32 key, u32 key_size, u32 return_data, u32 return_size, u32 return_cas);
 ABI_IMPORT(proxy_set_shared_data)
 u32 proxy_set_shared_data(u32 key, u32 key_size, u32 value, u32 value_size, u32 cas);
 
-ABI_IMPORT(proxy_register_shared_queue) u32 proxy_register_shared_queue(u32 name, u32 name_size, u32 return_id);
+ABI_IMPORT(proxy_register_shared_queue)
+u32 proxy_register_shared_queue(u32 name, u32 name_size, u32 return_id);
 ABI_IMPORT(proxy_resolve_shared_queue)
 u32 proxy_resolve_shared_queue(u32 vm_id, u32 vm_id_size, u32 name, u32 name_size, u32 return_id);
-ABI_IMPORT(proxy_enqueue_shared_queue) u32 proxy_enqueue_shared_queue(u32 id, u32 value, u32 value_size);
-ABI_IMPORT(proxy_dequeue_shared_queue) u32 proxy_dequeue_shared_queue(u32 id, u32 return_data, u32 return_size);
+ABI_IMPORT(proxy_enqueue_shared_queue)
+u32 proxy_enqueue_shared_queue(u32 id, u32 value, u32 value_size);
+ABI_IMPORT(proxy_dequeue_shared_queue)
+u32 proxy_dequeue_shared_queue(u32 id, u32 return_data, u32 return_size);
 
 ABI_IMPORT(proxy_continue_stream) u32 proxy_continue_stream(u32 stream);
 ABI_IMPORT(proxy_close_stream) u32 proxy_close_stream(u32 stream);
 ABI_IMPORT(proxy_send_local_response)
 u32 proxy_send_local_response(u32 status, u32 details, u32 details_size, u32 body, u32 body_size,
                               u32 headers, u32 headers_size, u32 grpc_status);
-ABI_IMPORT(proxy_get_status) u32 proxy_get_status(u32 return_code, u32 return_message, u32 return_message_size);
+ABI_IMPORT(proxy_get_status)
+u32 proxy_get_status(u32 return_code, u32 return_message, u32 return_message_size);
 
 ABI_IMPORT(proxy_http_call)
 u32 proxy_http_call(u32 upstream, u32 upstream_size, u32 headers, u32 headers_size, u32 body,
-                    u32 body_size, u32 trailers, u32 trailers_size, u32 timeout_ms, u32 return_token);
+                    u32 body_size, u32 trailers, u32 trailers_size, u32 timeout_ms,
+                    u32 return_token);
 ABI_IMPORT(proxy_grpc_call)
 u32 proxy_grpc_call(u32 upstream, u32 upstream_size, u32 service, u32 service_size, u32 method,
                     u32 method_size, u32 metadata, u32 metadata_size, u32 message, u32 message_size,
@@ -120,7 +131,8 @@ u32 proxy_grpc_call(u32 upstream, u32 upstream_size, u32 service, u32 service_si
 ABI_IMPORT(proxy_grpc_stream)
 u32 proxy_grpc_stream(u32 upstream, u32 upstream_size, u32 service, u32 service_size, u32 method,
                       u32 method_size, u32 metadata, u32 metadata_size, u32 return_token);
-ABI_IMPORT(proxy_grpc_send) u32 proxy_grpc_send(u32 token, u32 message, u32 message_size, u32 end_stream);
+ABI_IMPORT(proxy_grpc_send)
+u32 proxy_grpc_send(u32 token, u32 message, u32 message_size, u32 end_stream);
 ABI_IMPORT(proxy_grpc_cancel) u32 proxy_grpc_cancel(u32 token);
 ABI_IMPORT(proxy_grpc_close) u32 proxy_grpc_close(u32 token);
 
@@ -130,7 +142,8 @@ ABI_IMPORT(proxy_call_foreign_function)
 u32 proxy_call_foreign_function(u32 name, u32 name_size, u32 args, u32 args_size, u32 return_data,
                                 u32 return_size);
 
-ABI_IMPORT(proxy_define_metric) u32 proxy_define_metric(u32 type, u32 name, u32 name_size, u32 return_id);
+ABI_IMPORT(proxy_define_metric)
+u32 proxy_define_metric(u32 type, u32 name, u32 name_size, u32 return_id);
 ABI_IMPORT(proxy_increment_metric) u32 proxy_increment_metric(u32 id, int64_t delta);
 ABI_IMPORT(proxy_record_metric) u32 proxy_record_metric(u32 id, u64 value);
 ABI_IMPORT(proxy_get_metric) u32 proxy_get_metric(u32 id, u32 return_value);
