@@ -1,5 +1,7 @@
 #include "wasm/engine.h"
 
+#include <cstring>
+
 namespace stavka::wasm {
 
 namespace {
@@ -58,13 +60,24 @@ std::string take_message(wasmtime_error_t* error) {
   return out;
 }
 
+// One line, for the log: Wasmtime's text spans several ("error while executing at wasm
+// backtrace:", the frames, "Caused by:", the cause, and with RUST_BACKTRACE set a Rust stack
+// trace); the cause ("wasm trap: interrupt") is what a fault's log line needs.
 std::string take_message(wasm_trap_t* trap) {
   wasm_message_t message;
   wasm_trap_message(trap, &message);
   std::string out(message.data, message.size);
-  while (!out.empty() && out.back() == '\0') out.pop_back();
+  wasm_byte_vec_delete(&message);
   wasm_trap_delete(trap);
-  return out;
+  std::string_view text(out);
+  if (size_t caused = text.find("Caused by:"); caused != std::string_view::npos) {
+    text.remove_prefix(caused + std::strlen("Caused by:"));
+  }
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\0'; };
+  while (!text.empty() && blank(text.front())) text.remove_prefix(1);
+  text = text.substr(0, text.find('\n'));
+  while (!text.empty() && blank(text.back())) text.remove_suffix(1);
+  return std::string(text);
 }
 
 }  // namespace stavka::wasm
