@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "module_cli.h"
 #include "server.h"
+#include "wasm/module.h"
 
 namespace {
 
@@ -91,7 +92,14 @@ int cmd_check_config(std::vector<std::string_view> args) {
   std::string path(args[0]);
   try {
     stavka::config::Config cfg = stavka::config::load_file(path);
-    std::printf("%s: ok (%zu sites)\n", path.c_str(), cfg.sites.size());
+    // Modules are compiled and test-started as a start would: a module that would stop the
+    // start fails the check.
+    std::vector<std::string> errors;
+    auto modules = stavka::wasm::ModuleSet::build(cfg, nullptr, &errors);
+    for (const std::string& e : errors) std::fprintf(stderr, "%s: %s\n", path.c_str(), e.c_str());
+    if (!modules) return 1;
+    std::printf("%s: ok (%zu sites, %zu modules)\n", path.c_str(), cfg.sites.size(),
+                cfg.modules.size());
     return 0;
   } catch (const stavka::config::ConfigError& e) {
     std::fprintf(stderr, "%s\n", e.what());

@@ -2,10 +2,13 @@
 listener, demo-origin and the embedded default."""
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from harness import can_connect, free_port, http_get, port_is_free, toml_dumps
+
+REPO = Path(__file__).resolve().parents[2]
 
 GOOD_FULL = """\
 # Every key Stavka knows, with valid values.
@@ -114,7 +117,21 @@ def test_check_config_accepts_full_config(stavka_bin, tmp_path):
     path.write_text(GOOD_FULL)
     r = run_cli(stavka_bin, ["check-config", str(path)])
     assert r.returncode == 0, r.stderr
-    assert f"{path}: ok (2 sites)" in r.stdout + r.stderr, (r.stdout, r.stderr)
+    assert f"{path}: ok (2 sites, 0 modules)" in r.stdout + r.stderr, (r.stdout, r.stderr)
+
+
+def test_check_config_loads_the_modules(stavka_bin, tmp_path):
+    good = REPO / "build" / "modules" / "add_header.wasm"
+    bad = tmp_path / "bad.wasm"
+    bad.write_bytes(b"\0asm\x01\0\0\0garbage")
+    for module, code, text in ((good, 0, "ok (1 sites, 1 modules)"),
+                               (bad, 1, f"module m ({bad}): not a valid WebAssembly module")):
+        path = tmp_path / "m.toml"
+        path.write_text(f'[[site]]\nname = "s"\nhosts = ["*"]\norigins = ["http://127.0.0.1:9"]\n'
+                        f'modules = ["m"]\n[[module]]\nname = "m"\nfile = "{module}"\n')
+        r = run_cli(stavka_bin, ["check-config", str(path)])
+        assert r.returncode == code, (r.stdout, r.stderr)
+        assert text in r.stdout + r.stderr, (r.stdout, r.stderr)
 
 
 def test_check_config_accepts_base_config(stavka_bin, tmp_path):
