@@ -1,0 +1,394 @@
+#!/usr/bin/env python3
+"""What a runaway module costs the other sites of its worker.
+
+Stavka runs with one worker and two sites: `normal` (no module) and `runaway`, whose module
+loops forever, allocates without bound or traps in proxy_on_request_headers
+(tests/modules/runaway_{loop,grow,trap}.wat, built by scripts/modules.sh). For each module, and
+for each state of it (`enabled`: max_faults so high it never gets disabled during the run;
+`disabled`: hit until max_faults disabled it, then measured), in the same Stavka process:
+
+  1. alone: wrk on the normal site (1 KiB cache hits): requests/s;
+  2. with runaway: the same wrk while a second wrk (--runaway-connections, default 1) hits the
+     runaway site; requests/s of the normal site, and of the runaway one.
+
+Reported: the ratio with/alone for the normal site, the runaway client's requests/s and status,
+the module's faults during the run. Everything but the proxy (both wrks, the origin, this
+harness) runs on the client CPU; the proxy has CPU 0 to itself.
+
+Python 3 standard library only; the machinery shared with bench/run.py and bench/cache.py is in
+bench/harness.py. See docs/bench.md.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import os
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from harness import (BenchError, BenchRun, BENCH_DIR, PEERS_DIR, REPO, CpuWindow, StavkaPeer,
+                     add_machine_args, alive_check, check_cpus, exit_status_text, final_status,
+                     fmt, free_ports, http_request, install_signal_handlers, log, make_workdir,
+                     measure_quietly, parse_wrk, proc_tree, ratio, render_template, run_peer,
+                     spawn, stop, tail, taskset, wait_ready, warn, write_results)
+from origin import body_for
+
+KINDS = ("loop", "grow", "trap")
+STATES = ("enabled", "disabled")
+ENABLED_MAX_FAULTS = 1000000  # the configuration's largest: never reached in a run
+NORMAL, RUNAWAY = "normal.bench", "runaway.bench"
+
+# --------------------------------------------------------------------------------------------
+# The peer: Stavka from bench/peers/stavka-runaway.toml with the module of the run
+
+
+class RunawayStavka(StavkaPeer):
+    def __init__(self, name: str, binary: Path, template: Path, values: dict[str, str]):
+        super().__init__(name, binary, template)
+        self.values = values
+        self.admin_port = 0
+
+    def start(self, workdir: Path, origin_port: int, cpu: int) -> None:
+        self.dir = workdir / self.name
+        self.dir.mkdir(parents=True)
+        text, ports = render_template(self.template.read_text(),
+                                      {"DIR": str(self.dir), "ORIGIN_PORT": str(origin_port),
+                                       "REPO": str(REPO), **self.values})
+        self.port, self.admin_port = ports["PORT_MAIN"], ports["PORT_ADMIN"]
+        conf = self.dir / "stavka.toml"
+        conf.write_text(text)
+        self.log_path = self.dir / "stavka.log"
+        self.proc = spawn(taskset(cpu, [str(self.binary), "run", "--config", str(conf)]),
+                          self.log_path, cwd=self.dir)
+
+
+def module_metrics(peer: RunawayStavka) -> dict[str, int]:
+    st, _, body = http_request(peer.admin_port, "/metrics", timeout=10)
+    if st != 200:
+        raise BenchError(f"{peer.name}: /metrics answered {st}")
+    out = {}
+    for m in re.finditer(r'^stavka_module_(\w+)\{module="runaway"\} (\d+)$', body.decode(), re.M):
+        out[m.group(1)] = int(m.group(2))
+    return out
+
+
+def faults(m: dict[str, int]) -> int:
+    return m.get("cpu_overruns_total", 0) + m.get("traps_total", 0)
+
+
+# --------------------------------------------------------------------------------------------
+# wrk with a Host header, started in the background or run to completion
+
+
+def wrk_argv(args, port: int, host: str, connections: int, duration: float, path: str) -> list[str]:
+    return taskset(args.client_cpu, ["wrk", "-t1", f"-c{connections}", f"-d{duration:g}s",
+                                     "--timeout", f"{args.wrk_timeout:g}s", "--latency",
+                                     "-H", f"Host: {host}", f"http://127.0.0.1:{port}{path}"])
+
+
+def start_wrk(argv: list[str], log_path: Path):
+    log_path.write_text("$ " + " ".join(argv) + "\n")
+    return spawn(argv, log_path)
+
+
+def finish_wrk(p, log_path: Path, timeout: float) -> tuple[dict, float, str]:
+    """Waits for wrk (wait4, for its CPU time); returns (parsed output, CPU s, output)."""
+    deadline = time.monotonic() + timeout
+    cpu_s = 0.0
+    try:
+        while True:
+            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                p.returncode = os.waitstatus_to_exitcode(status)
+                cpu_s = ru.ru_utime + ru.ru_stime
+                break
+            if time.monotonic() > deadline:
+                raise BenchError(f"wrk did not finish within {timeout:g}s")
+            time.sleep(0.05)
+    finally:
+        stop(p, grace=2.0)
+    out = log_path.read_text(errors="replace").split("\n", 1)[1]
+    if p.returncode != 0:
+        raise BenchError(f"wrk failed ({exit_status_text(p.returncode)}):\n{out}")
+    return parse_wrk(out), cpu_s, out
+
+
+def wrk_problems(what: str, w: dict, size: int, expect_2xx: bool) -> list[str]:
+    problems = []
+    errs = w["socket_errors"]
+    if sum(errs.values()):
+        problems.append(f"{what}: wrk socket errors {errs}")
+    if expect_2xx and w["non_2xx_3xx"]:
+        problems.append(f"{what}: {w['non_2xx_3xx']} non-2xx/3xx responses of {w.get('requests')}")
+    if expect_2xx and w.get("requests") and w.get("bytes_read") is not None:
+        per = w["bytes_read"] / w["requests"]
+        if per < size - w["bytes_read_rounding"] / w["requests"]:
+            problems.append(f"{what}: {per:.0f} bytes read per response, fewer than {size}")
+    return problems
+
+
+# --------------------------------------------------------------------------------------------
+# One module in one state
+
+
+def bench_case(args, workdir: Path, origin_port: int, origin_pid: int, kind: str,
+               state: str) -> dict:
+    module = Path(args.modules_dir) / f"runaway_{kind}.wasm"
+    peer = RunawayStavka(f"stavka-{kind}-{state}", Path(args.stavka), Path(args.stavka_conf), {
+        "MODULE": str(module), "ON_ERROR": args.on_error, "CPU_LIMIT": args.cpu_limit,
+        "MEMORY_LIMIT": args.memory_limit,
+        "MAX_FAULTS": str(ENABLED_MAX_FAULTS if state == "enabled" else args.max_faults)})
+    size = args.size
+    normal_path = f"/o/{size}/0/normal"
+    runaway_path = f"/o/{size}/0/runaway"
+    expected = body_for(size)
+    res: dict = {"name": peer.name, "module": kind, "state": state, "on_error": args.on_error,
+                 "errors": [], "suspect": []}
+
+    def get(path: str, host: str) -> tuple[int, bytes]:
+        st, _, body = http_request(peer.port, path, timeout=30, host=host)
+        return st, body
+
+    def body() -> None:
+        peer.start(workdir, origin_port, args.proxy_cpu)
+        peer.ready(normal_path, expected, host=NORMAL, timeout=args.start_timeout)
+        check_alive = alive_check(peer, res)
+        for _ in range(3):
+            st, b = get(normal_path, NORMAL)
+            if st != 200 or b != expected:
+                raise BenchError(f"{peer.name}: warming {normal_path}: status {st}, {len(b)} bytes")
+        want = 200 if args.on_error == "fail-open" else 503
+        st, b = get(runaway_path, RUNAWAY)
+        if st != want or (want == 200 and b != expected):
+            raise BenchError(f"{peer.name}: GET {runaway_path} on the runaway site: status {st} "
+                             f"(on_error {args.on_error}: {want} expected)")
+        if state == "disabled":
+            for _ in range(args.max_faults + 5):
+                if module_metrics(peer).get("disabled") == 1:
+                    break
+                get(runaway_path, RUNAWAY)
+            if module_metrics(peer).get("disabled") != 1:
+                raise BenchError(f"{peer.name}: the module is not disabled after "
+                                 f"{args.max_faults + 5} faulting requests")
+        res["metrics_before"] = module_metrics(peer)
+        side = proc_tree(origin_pid)
+
+        # 1. the normal site alone
+        alone: dict = {"errors": [], "suspect": []}
+
+        def attempt_alone(n: int, of: int) -> dict:
+            start_wrk_and_wait(wrk_argv(args, peer.port, NORMAL, args.connections, args.warmup,
+                                        normal_path), peer.dir / "wrk-alone-warmup.log")
+            check_alive("the warm-up")
+            log(f"{peer.name}: normal site alone" + (f" (attempt {n}/{of})" if n > 1 else ""))
+            window = CpuWindow(args, peer.pids(), side)
+            w, cpu_s, out = finish_wrk(start_wrk(
+                wrk_argv(args, peer.port, NORMAL, args.connections, args.duration, normal_path),
+                peer.dir / "wrk-alone.log"), peer.dir / "wrk-alone.log", args.duration + 60)
+            window.stop()
+            alone["wrk"], alone["wrk_output"] = w, out
+            window.fill(alone, w.get("requests"), cpu_s)
+            check_alive("the run alone")
+            return w
+
+        measure_quietly(args, f"{peer.name} alone", alone, attempt_alone)
+        alone["errors"] += wrk_problems(f"{peer.name}: normal site alone", alone["wrk"], size, True)
+        res["alone"] = alone
+
+        # 2. the normal site while a second client hits the runaway one
+        both: dict = {"errors": [], "suspect": []}
+
+        def attempt_with(n: int, of: int) -> dict:
+            before = module_metrics(peer)
+            runaway_log = peer.dir / "wrk-runaway.log"
+            runaway = start_wrk(wrk_argv(args, peer.port, RUNAWAY, args.runaway_connections,
+                                         args.warmup + args.duration + 3, runaway_path),
+                                runaway_log)
+            try:
+                start_wrk_and_wait(wrk_argv(args, peer.port, NORMAL, args.connections,
+                                            args.warmup, normal_path),
+                                   peer.dir / "wrk-with-warmup.log")
+                check_alive("the warm-up with the runaway client")
+                log(f"{peer.name}: normal site while {args.runaway_connections} connection(s) "
+                    f"hit the runaway site" + (f" (attempt {n}/{of})" if n > 1 else ""))
+                # The runaway wrk runs on the client CPU too: its CPU time counts with the
+                # origin's, not as a disturbance.
+                window = CpuWindow(args, peer.pids(), side + [runaway.pid])
+                w, cpu_s, out = finish_wrk(start_wrk(
+                    wrk_argv(args, peer.port, NORMAL, args.connections, args.duration,
+                             normal_path), peer.dir / "wrk-with.log"),
+                    peer.dir / "wrk-with.log", args.duration + 60)
+                window.stop()
+            except BaseException:
+                stop(runaway, grace=2.0)
+                raise
+            rw, rcpu, rout = finish_wrk(runaway, runaway_log, args.duration + 120)
+            after = module_metrics(peer)
+            both["wrk"], both["wrk_output"] = w, out
+            window.fill(both, w.get("requests"), cpu_s)
+            both["runaway_wrk"], both["runaway_wrk_output"] = rw, rout
+            both["runaway_wrk_cpu_s"] = rcpu
+            both["faults_during_run"] = faults(after) - faults(before)
+            both["module_disabled_after"] = after.get("disabled")
+            check_alive("the run with the runaway client")
+            return w
+
+        measure_quietly(args, f"{peer.name} with runaway", both, attempt_with)
+        both["errors"] += wrk_problems(f"{peer.name}: normal site with runaway", both["wrk"],
+                                       size, True)
+        both["errors"] += wrk_problems(f"{peer.name}: runaway client", both["runaway_wrk"], size,
+                                       args.on_error == "fail-open")
+        if args.on_error == "fail-closed" and both["runaway_wrk"]["non_2xx_3xx"] != \
+                both["runaway_wrk"].get("requests"):
+            both["errors"].append(f"{peer.name}: fail-closed, yet the runaway client got "
+                                  f"{both['runaway_wrk'].get('requests', 0) - both['runaway_wrk']['non_2xx_3xx']} "
+                                  f"2xx responses")
+        res["with_runaway"] = both
+        res["metrics_after"] = module_metrics(peer)
+        if state == "disabled" and both["faults_during_run"]:
+            both["errors"].append(f"{peer.name}: the disabled module faulted "
+                                  f"{both['faults_during_run']} times during the run")
+        st, b = get(normal_path, NORMAL)
+        if st != 200 or b != expected:
+            res["errors"].append(f"{peer.name}: after the runs GET {normal_path}: status {st}, "
+                                 f"{len(b)} bytes")
+        res["errors"] += alone["errors"] + both["errors"]
+        res["suspect"] += alone.get("suspect", []) + both.get("suspect", [])
+        res["fault_log_lines"] = sum(1 for line in peer.log_path.read_text(errors="replace")
+                                     .splitlines() if "module runaway: proxy_on_" in line)
+        for e in res["errors"]:
+            warn(e)
+
+    run_peer(args, peer, res, body)
+    return res
+
+
+def start_wrk_and_wait(argv: list[str], log_path: Path) -> None:
+    finish_wrk(start_wrk(argv, log_path), log_path, 120)
+
+
+# --------------------------------------------------------------------------------------------
+# The origin and the report
+
+
+def start_origin(args, workdir: Path):
+    d = workdir / "origin"
+    d.mkdir()
+    (port,) = free_ports(1)
+    logp = d / "origin.log"
+    p = spawn(taskset(args.client_cpu, [sys.executable, str(BENCH_DIR / "origin.py"),
+                                        "--port", str(port), "--preload", str(args.size)]), logp)
+    wait_ready(p, port, f"/o/{args.size}/0/origin-ready", body_for(args.size), "origin", logp,
+               timeout=30)
+    return p, port, d
+
+
+def print_report(args, results: list[dict]) -> list[str]:
+    lines = []
+    head = (f"{'module':<7} {'state':<9} {'alone req/s':>12} {'with req/s':>11} {'ratio':>6}  "
+            f"{'runaway req/s':>13} {'faults':>7} {'CPU0%':>6} {'CPU1%':>6}  status")
+    lines += ["", f"normal site: {args.size} B hits, wrk -c{args.connections}; runaway site: "
+              f"wrk -c{args.runaway_connections}; module on_error {args.on_error}, cpu_limit "
+              f"{args.cpu_limit}, memory_limit {args.memory_limit}", "", head, "-" * len(head)]
+    for r in results:
+        a, b = r.get("alone", {}), r.get("with_runaway", {})
+        ra = a.get("wrk", {}).get("requests_per_s")
+        rb = b.get("wrk", {}).get("requests_per_s")
+        rr = b.get("runaway_wrk", {}).get("requests_per_s")
+        status = "ERRORS" if r["errors"] else ("SUSPECT (load)" if r["suspect"] else "ok")
+        lines.append(f"{r['module']:<7} {r['state']:<9} {fmt(ra, ',.0f'):>12} {fmt(rb, ',.0f'):>11} "
+                     f"{fmt(ratio(rb, ra), '.3f'):>6}  {fmt(rr, ',.0f'):>13} "
+                     f"{fmt(b.get('faults_during_run'), ',d'):>7} "
+                     f"{fmt(b.get('proxy_cpu_util_pct'), '.0f'):>6} "
+                     f"{fmt(b.get('client_cpu_util_pct'), '.0f'):>6}  {status}")
+    lines += ["", "ratio: the normal site's req/s with the runaway client / alone, same process "
+              "(1.0: unaffected); CPU0/CPU1 during the run with the runaway client"]
+    print("\n".join(lines))
+    return lines
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description="A well-behaved site's throughput while another "
+                                 "site of the same worker runs a runaway module (docs/bench.md)")
+    ap.add_argument("--modules", default=",".join(KINDS), help="runaway modules (loop,grow,trap)")
+    ap.add_argument("--states", default=",".join(STATES),
+                    help="enabled (never disabled during the run), disabled (after max_faults)")
+    ap.add_argument("--size", type=int, default=1024, help="normal site's object, bytes (1024)")
+    ap.add_argument("--duration", type=float, default=10, help="measured wrk run, s (10)")
+    ap.add_argument("--warmup", type=float, default=2, help="warm-up wrk run, s (2)")
+    ap.add_argument("--connections", type=int, default=64, help="normal site's wrk connections (64)")
+    ap.add_argument("--runaway-connections", type=int, default=1,
+                    help="runaway client's wrk connections (1)")
+    ap.add_argument("--wrk-timeout", type=float, default=5, help="wrk --timeout, s (5)")
+    ap.add_argument("--on-error", default="fail-open", choices=("fail-open", "fail-closed"))
+    ap.add_argument("--cpu-limit", default="10ms", help="the module's cpu_limit (10ms, the default)")
+    ap.add_argument("--memory-limit", default="64MiB",
+                    help="the module's memory_limit (64MiB, the default)")
+    ap.add_argument("--max-faults", type=int, default=10,
+                    help="max_faults for the disabled state (10, the default)")
+    ap.add_argument("--stavka", default=str(REPO / "build" / "stavka"), help="Stavka binary")
+    ap.add_argument("--stavka-conf", default=str(PEERS_DIR / "stavka-runaway.toml"),
+                    help="Stavka config template")
+    ap.add_argument("--modules-dir", default=str(REPO / "build" / "modules"),
+                    help="where runaway_*.wasm are (scripts/modules.sh)")
+    ap.add_argument("--start-timeout", type=float, default=30, help="s for Stavka to answer (30)")
+    add_machine_args(ap, "CPU for both wrks, the origin and the harness (1)")
+    ap.add_argument("--out", help="JSON result path (default bench/results/runaway-<timestamp>.json)")
+    args = ap.parse_args(argv)
+    args.modules = [x.strip() for x in args.modules.split(",") if x.strip()]
+    args.states = [x.strip() for x in args.states.split(",") if x.strip()]
+    for x in args.modules:
+        if x not in KINDS:
+            ap.error(f"--modules: unknown module {x!r} ({', '.join(KINDS)})")
+    for x in args.states:
+        if x not in STATES:
+            ap.error(f"--states: unknown state {x!r} ({', '.join(STATES)})")
+    args.threads = 1  # for the harness's wrk accounting
+    # The proxy runs in its own directory: paths from the command line are made absolute.
+    args.stavka = str(Path(args.stavka).resolve())
+    args.modules_dir = str(Path(args.modules_dir).resolve())
+    return args
+
+
+def preflight(args) -> None:
+    for tool in ("wrk", "taskset"):
+        if not shutil.which(tool):
+            raise BenchError(f"{tool} not found: run scripts/setup.sh")
+    if not os.access(args.stavka, os.X_OK):
+        raise BenchError(f"{args.stavka} does not exist or is not executable: build Stavka first")
+    for kind in args.modules:
+        m = Path(args.modules_dir) / f"runaway_{kind}.wasm"
+        if not m.is_file():
+            raise BenchError(f"{m} not found: run scripts/modules.sh")
+    check_cpus(args)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    started = _dt.datetime.now()
+    install_signal_handlers()
+    results: list[dict] = []
+    with BenchRun(args, results) as run:
+        preflight(args)
+        workdir = make_workdir(args.client_cpu, prefix="stavka-runaway-bench-")
+        run.workdir = workdir
+        log(f"work dir {workdir}")
+        origin, origin_port, origin_dir = start_origin(args, workdir)
+        for kind in args.modules:
+            for state in args.states:
+                results.append(bench_case(args, workdir, origin_port, origin.pid, kind, state))
+                if origin.poll() is not None:
+                    raise BenchError(f"origin died ({exit_status_text(origin.returncode)}): "
+                                     f"{tail(origin_dir / 'origin.log')}")
+    rc = run.rc
+    if results:
+        table = print_report(args, results)
+        write_results(args, started, results, table, workdir, prefix="runaway-")
+    return final_status(rc)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
