@@ -155,6 +155,9 @@ Task<Outcome> send_not_modified(Worker& w, Exchange& ex, const cache::StoredResp
   head.headers = cache::not_modified_fields(stored.headers);
   bool chunked = false;
   std::string out = client_head(w, ex, head, 0, age, params, &chunked);
+  if (ex.modules_active()) {
+    if (auto answered = co_await answer_from_modules(w, ex)) co_return *answered;
+  }
   iovec iov{out.data(), out.size()};
   w.counters().add(Metric::cache_not_modified_total);
   if (!co_await send_to_client(w, ex, &iov, 1)) co_return Outcome::client_gone;
@@ -255,6 +258,9 @@ Task<Outcome> send_unsatisfiable(Worker& w, Exchange& ex, uint64_t size, std::st
   head.headers.add("Content-Range", http::unsatisfied_content_range(size));
   bool chunked = false;
   std::string out = client_head(w, ex, head, 0, age, params, &chunked);
+  if (ex.modules_active()) {
+    if (auto answered = co_await answer_from_modules(w, ex)) co_return *answered;
+  }
   iovec iov{out.data(), out.size()};
   if (!co_await send_to_client(w, ex, &iov, 1)) co_return Outcome::client_gone;
   co_return ex.close_connection ? Outcome::close : Outcome::done;
@@ -373,6 +379,9 @@ static Task<std::optional<Outcome>> send_stored(Worker& w, Exchange& ex, CacheSe
   set_status(w, ex, params);
   BodyPlan plan;
   plan_body(w, ex, served, age, meta.size, range, plan);
+  if (ex.modules_active()) {
+    if (auto answered = co_await answer_from_modules(w, ex)) co_return *answered;
+  }
   std::optional<Outcome> result = Outcome::done;
   if (plan.spans.empty()) result = co_await send_body(w, ex, services, object, plan.head, 0, 0);
   for (size_t i = 0; i < plan.spans.size() && result == Outcome::done; ++i) {
@@ -887,6 +896,9 @@ Task<Outcome> serve_from_fill(Worker& w, Exchange& ex, CacheServices& services,
   std::string age = cache::age_header_value(stored, unix_now());
   bool chunked = false;
   std::string out = client_head(w, ex, head->head, head->size, age, status, &chunked);
+  if (ex.modules_active()) {
+    if (auto answered = co_await answer_from_modules(w, ex)) co_return *answered;
+  }
   std::vector<iovec> iov;
   std::string scratch;
   std::string last;

@@ -79,6 +79,7 @@ struct Exchange {
     // stored (pre_store_hook): that head as the modules got it and as they left it. What they
     // changed is applied to the head this request's client gets, but never stored.
     std::optional<std::pair<http::ResponseHead, http::ResponseHead>> origin_edit;
+    bool failed_response = false;  // a fail-closed module faulted in the response phase
     wasm::FilterChain filters;  // last: the contexts end (on_done, on_log, on_delete) first
   };
   std::optional<Modules> modules;

@@ -229,15 +229,10 @@ PreStoreHook pre_store_hook(Exchange& ex, std::string cache_status) {
       wasm::Verdict verdict = m.filters.response_headers(size == 0);
       s.response = nullptr;
       s.response_from_origin = false;
-      if (verdict != wasm::Verdict::proceed) {
-        // As in run_response_modules: the response cannot be replaced from here.
-        runtime::log(runtime::LogLevel::warn,
-                     "modules of site %s: %s in the response phase of a fill; the response goes on",
-                     ex.site->config->name.c_str(),
-                     verdict == wasm::Verdict::respond ? "a local response or reset"
-                                                       : "a fail-closed fault");
-      }
+      // A local response or a failure replaces what this request's client gets
+      // (answer_from_modules), not what is stored, except that a failed module chose nothing.
       failed = verdict == wasm::Verdict::fail;
+      m.failed_response |= failed;
     }
     StoreChoice choice;
     // A fail-closed module that faulted did not choose: nothing is stored on its behalf.
@@ -263,15 +258,22 @@ void run_response_modules(Worker& w, Exchange& ex, http::ResponseHead& head,
   const bool end_of_stream = ex.is_head || head.status == 204 || head.status == 304 || size == 0;
   wasm::Verdict verdict = ex.modules->filters.response_headers(end_of_stream);
   s.response = nullptr;
-  if (verdict != wasm::Verdict::proceed) {
-    // The head is about to go out with a body the caller sends: a module cannot replace the
-    // response at this point; what it changed stays.
-    runtime::log(runtime::LogLevel::warn,
-                 "modules of site %s: %s in the response phase; the response goes on",
-                 ex.site->config->name.c_str(),
-                 verdict == wasm::Verdict::respond ? "a local response or reset"
-                                                   : "a fail-closed fault");
+  if (verdict == wasm::Verdict::fail) ex.modules->failed_response = true;
+}
+
+Task<std::optional<Outcome>> answer_from_modules(Worker& w, Exchange& ex) {
+  if (!ex.modules) co_return std::nullopt;
+  Exchange::Modules& m = *ex.modules;
+  if (m.stream.reset) {
+    ex.status = 0;
+    co_return Outcome::close;
   }
+  if (m.stream.local_response) co_return co_await send_local_response(w, ex, *m.stream.local_response);
+  if (m.failed_response) {
+    co_return co_await respond_error(w, ex, 503, "a module failed on this response",
+                                     ex.request.has_body() || !ex.client_keep_alive);
+  }
+  co_return std::nullopt;
 }
 
 }  // namespace stavka::proxy

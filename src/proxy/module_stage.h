@@ -39,6 +39,12 @@ using PreStoreHook = std::function<std::optional<StoreChoice>(const http::Respon
 // Cache-Status member modules read meanwhile (stavka.cache.status).
 PreStoreHook pre_store_hook(Exchange& ex, std::string cache_status);
 
+// After the response phase, before anything of the response was sent: when a module replaced
+// the response (a local response, a reset, or 503 for a fail-closed fault), sends that instead
+// and returns the Outcome; nullopt to send the response as planned. Whatever body the response
+// had is not sent (an origin's is not read: that connection closes).
+runtime::Task<std::optional<Outcome>> answer_from_modules(Worker& w, Exchange& ex);
+
 // Runs the modules' response phase on `head` (the head about to be serialised for the client).
 // `size` is the body length when known, `age` the Age sent.
 void run_response_modules(Worker& w, Exchange& ex, http::ResponseHead& head,

@@ -138,6 +138,8 @@ Task<Outcome> relay_response(Worker& w, Exchange& ex, OriginRequest& origin) {
                              ? std::optional<uint64_t>(head.content_length)
                              : std::nullopt,
                          std::nullopt);
+    // A replaced response: the origin's body is not read (its connection closes).
+    if (auto answered = co_await answer_from_modules(w, ex)) co_return *answered;
   }
   if (head.status == 204 || head.status == 304) {
     head.framing = http::BodyFraming::none;

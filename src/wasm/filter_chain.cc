@@ -137,7 +137,10 @@ Verdict FilterChain::response_headers(bool end_of_stream) {
       if (!fault(c)) return Verdict::fail;
       continue;
     }
-    if (stream_->local_response || stream_->reset) return Verdict::respond;
+    if (stream_->local_response || stream_->reset) {
+      response_done_ = true;
+      return Verdict::respond;
+    }
     if (action == static_cast<uint32_t>(Action::pause) && !warned_pause_) {
       warned_pause_ = true;
       runtime::log(runtime::LogLevel::warn,

@@ -203,6 +203,44 @@ def wait_until(pred, timeout=5.0):
         time.sleep(0.02)
 
 
+@pytest.mark.parametrize("cached", [False, True], ids=["forwarded", "cached"])
+def test_local_response_in_the_response_phase_replaces_the_response(stavka, origin, cached):
+    p = start(stavka, origin, [{"name": "r", "file": module("respond_on_response")}])
+    cc = CC if cached else "hdr=Cache-Control:no-store"
+    target = f"/size/100000?{cc}&hdr=X-Module-Do:deny"
+    for _ in range(2):  # a miss (or forwarded), then a hit (or forwarded again)
+        r = p.get(target)
+        assert r.status == 451
+        assert r.body == b"withheld\n"
+        assert r.header("x-replaced") == "1"
+        assert r.header("x-origin") is None, "nothing of the replaced response is sent"
+    assert origin.request_count == (1 if cached else 2)
+    # The connection stays usable: the replaced body was not sent (or read, when forwarded).
+    ok = p.get(f"/size/10?{cc}")
+    assert ok.status == 200 and len(ok.body) == 10
+
+
+def test_reset_in_the_response_phase_closes_without_an_answer(stavka, origin):
+    p = start(stavka, origin, [{"name": "r", "file": module("respond_on_response")}])
+    with pytest.raises(Exception):
+        p.get(f"/echo?{CC}&hdr=X-Module-Do:reset")
+    assert p.get("/echo?x=1").status == 200
+
+
+@pytest.mark.parametrize("on_error,status", [("fail-open", 200), ("fail-closed", 503)])
+def test_fault_in_the_response_phase_follows_on_error(stavka, origin, on_error, status):
+    p = start(stavka, origin, [{"name": "r", "file": module("respond_on_response"),
+                                "on_error": on_error}])
+    r = p.get(f"/echo?{CC}&hdr=X-Module-Do:trap")
+    assert r.status == status
+    if status == 503:
+        # A fail-closed fault on a fill also keeps the object out of the cache.
+        assert p.get(f"/echo?{CC}&hdr=X-Module-Do:trap").status == 503
+        assert origin.request_count == 2
+    else:
+        assert origin.request_count == 1
+
+
 def test_module_that_does_not_load_stops_the_start(stavka, origin, tmp_path):
     bad = tmp_path / "bad.wasm"
     bad.write_bytes(b"\0asm\x01\0\0\0garbage")
