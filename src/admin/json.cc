@@ -1,14 +1,57 @@
 // JSON writer and reader; see json.h.
 #include "admin/json.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
 namespace stavka::admin {
 
+namespace {
+
+// The code point of the UTF-8 sequence at text[i] and its length; 0 for a byte that does not
+// start a valid, shortest-form sequence (surrogates and values past U+10FFFF are invalid).
+size_t utf8_at(std::string_view text, size_t i, uint32_t* cp) {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  unsigned char c = byte(i);
+  size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
+  if (n == 0 || c > 0xf4 || i + n > text.size()) return 0;
+  uint32_t v = c & (0x7f >> n);
+  for (size_t k = 1; k < n; ++k) {
+    if ((byte(i + k) & 0xc0) != 0x80) return 0;
+    v = (v << 6) | (byte(i + k) & 0x3f);
+  }
+  static constexpr uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (v < least[n] || v > 0x10ffff || (v >= 0xd800 && v < 0xe000)) return 0;
+  *cp = v;
+  return n;
+}
+
+void append_u16(std::string& out, uint32_t unit) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "\\u%04x", unit);
+  out += buf;
+}
+
+}  // namespace
+
 void append_json_string(std::string& out, std::string_view value) {
   out.push_back('"');
-  for (unsigned char c : value) {
+  for (size_t i = 0; i < value.size();) {
+    unsigned char c = static_cast<unsigned char>(value[i]);
+    if (c >= 0x80) {
+      uint32_t cp = 0xfffd;  // a byte that is not UTF-8
+      size_t n = utf8_at(value, i, &cp);
+      if (cp >= 0x10000) {
+        append_u16(out, 0xd800 + ((cp - 0x10000) >> 10));
+        append_u16(out, 0xdc00 + ((cp - 0x10000) & 0x3ff));
+      } else {
+        append_u16(out, cp);
+      }
+      i += n ? n : 1;
+      continue;
+    }
+    ++i;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -16,16 +59,26 @@ void append_json_string(std::string& out, std::string_view value) {
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (c < 0x20 || c >= 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
+        if (c < 0x20 || c == 0x7f) append_u16(out, c);
+        else out.push_back(static_cast<char>(c));
     }
   }
   out.push_back('"');
+}
+
+// Whether the whole of `text` is UTF-8 (for callers that need to know a value round-trips).
+bool is_utf8(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    uint32_t cp;
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n = utf8_at(text, i, &cp);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
 }
 
 std::string JsonValue::string_or(std::string_view fallback) const {

@@ -1,8 +1,9 @@
 // JSON for the admin API: a writer for the answers and a small reader for the CLI, which is the
 // admin API's own client.
 //
-// The writer appends to a std::string: append_json_string escapes a value (control characters
-// and bytes outside printable ASCII as \u00XX, so the output is ASCII whatever the bytes).
+// The writer appends to a std::string: append_json_string escapes a value so the output is
+// ASCII: control characters and UTF-8 sequences as \uXXXX (surrogate pairs past U+FFFF), and a
+// byte that is not UTF-8 as U+FFFD (so only UTF-8 values read back unchanged).
 // The reader parses one complete document into a JsonValue tree (objects keep their members in
 // order); it accepts RFC 8259 JSON, numbers read as double, and refuses trailing bytes, nesting
 // deeper than 64 and invalid escapes. Plain values, no thread affinity.
@@ -17,6 +18,7 @@
 namespace stavka::admin {
 
 void append_json_string(std::string& out, std::string_view value);
+bool is_utf8(std::string_view text);
 
 class JsonValue {
  public:

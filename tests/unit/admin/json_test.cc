@@ -16,7 +16,15 @@ JsonValue parse_ok(std::string_view text) {
 TEST(Json, WriterEscapesToAscii) {
   std::string out;
   append_json_string(out, std::string("a\"b\\c\n\x01\xff", 8));
-  EXPECT_EQ(out, "\"a\\\"b\\\\c\\n\\u0001\\u00ff\"");
+  EXPECT_EQ(out, "\"a\\\"b\\\\c\\n\\u0001\\ufffd\"");  // \xff is not UTF-8
+  out.clear();
+  append_json_string(out, "\xc3\xa9\xf0\x9f\x98\x80\x7f");
+  EXPECT_EQ(out, "\"\\u00e9\\ud83d\\ude00\\u007f\"");
+  out.clear();
+  append_json_string(out, "\xc0\xaf\xed\xa0\x80");  // overlong '/', a surrogate
+  EXPECT_EQ(out, "\"\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\"");
+  EXPECT_TRUE(is_utf8("\xc3\xa9 ok"));
+  EXPECT_FALSE(is_utf8("\xc3"));
 }
 
 TEST(Json, ReadsWhatTheAdminApiWrites) {
@@ -34,8 +42,8 @@ TEST(Json, ReadsWhatTheAdminApiWrites) {
 
 TEST(Json, RoundTripsEscapes) {
   std::string text;
-  append_json_string(text, "tab\there \"q\" \\ \x7f");
-  EXPECT_EQ(parse_ok(text).string_or(""), "tab\there \"q\" \\ \x7f");
+  append_json_string(text, "tab\there \"q\" \\ \x7f \xc3\xa9 \xf0\x9f\x98\x80");
+  EXPECT_EQ(parse_ok(text).string_or(""), "tab\there \"q\" \\ \x7f \xc3\xa9 \xf0\x9f\x98\x80");
   EXPECT_EQ(parse_ok(R"("\u00e9\ud83d\ude00")").string_or(""), "\xc3\xa9\xf0\x9f\x98\x80");
 }
 
