@@ -666,20 +666,29 @@ def parse_wrk(out: str) -> dict:
 
 
 def run_wrk(args, port: int, duration: float, latency: bool, log_path: Path,
-            cpu_out: dict | None = None, path: str = "/file") -> str:
-    """wrk -t{args.threads} -c{args.connections} on the client CPU against 127.0.0.1:port/path;
-    returns its output. wrk's own CPU time goes into cpu_out["wrk_cpu_s"]."""
+            cpu_out: dict | None = None, path: str = "/file", script: Path | None = None,
+            stop_early=None) -> str:
+    """wrk -t{args.threads} -c{args.connections} on the client CPU against 127.0.0.1:port/path
+    (with `script`: wrk -s script); returns its output. wrk's own CPU time goes into
+    cpu_out["wrk_cpu_s"]. `stop_early` (a threading.Event): once set, wrk gets SIGINT, which
+    ends its run before `duration` with the usual report (rates over the time it ran)."""
     cpu_out = {} if cpu_out is None else cpu_out
     argv = taskset(args.client_cpu, ["wrk", f"-t{args.threads}", f"-c{args.connections}",
                                      f"-d{duration:g}s", "--timeout", f"{args.wrk_timeout:g}s"])
     if latency:
         argv.append("--latency")
+    if script is not None:
+        argv += ["-s", str(script)]
     argv.append(f"http://127.0.0.1:{port}{path}")
     log_path.write_text("$ " + " ".join(argv) + "\n")
     p = spawn(argv, log_path)
     deadline = time.monotonic() + duration + 60
+    interrupted = False
     try:
         while True:  # wait4, not Popen.wait: we want wrk's own CPU time
+            if stop_early is not None and stop_early.is_set() and not interrupted:
+                os.kill(p.pid, signal.SIGINT)
+                interrupted = True
             pid, status, ru = os.wait4(p.pid, os.WNOHANG)
             if pid:
                 p.returncode = os.waitstatus_to_exitcode(status)
