@@ -151,7 +151,12 @@ bool Instance::call(Export e, std::initializer_list<uint32_t> args, uint32_t* re
   wasm_trap_t* trap = nullptr;
   wasmtime_error_t* error = wasmtime_func_call_unchecked(context_, &exports_[index], values,
                                                          std::max<size_t>(n, 1), &trap);
-  --depth_;
+  if (--depth_ == 0) {
+    // proxy_set_effective_context lasts for the callback that called it: the next callback
+    // starts in the root context unless its caller enters another (set_effective before call).
+    effective_ = nullptr;
+    effective_id_ = root_id;
+  }
   Fault raised = Fault::none;
   std::string message;
   if (take_raised(&raised, &message)) {

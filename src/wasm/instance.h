@@ -88,7 +88,8 @@ class Instance : public std::enable_shared_from_this<Instance> {
   HttpContext* context(uint32_t id) const;
 
   // The context host calls act on: the one the current callback is for, or the one
-  // proxy_set_effective_context chose (nullptr: the root context).
+  // proxy_set_effective_context chose (nullptr: the root context). Back to the root context
+  // when the outermost call into the module returns.
   HttpContext* effective() const { return effective_; }
   uint32_t effective_id() const { return effective_id_; }
   bool set_effective(uint32_t id);

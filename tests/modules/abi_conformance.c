@@ -262,6 +262,8 @@ static u32 root_context_id;
 static Buf root_lines;
 static u32 probe_queue;
 static u64 ticks, probe_calls, probe_empty;
+static u32 pending[16]; /* paused, not seen by a tick yet */
+static int pending_count;
 static u32 paused[16];
 static char vm_config[128];
 static int paused_count;
@@ -531,18 +533,36 @@ u32 proxy_on_configure(u32 root_id, u32 configuration_size) {
 ABI_EXPORT(proxy_on_tick)
 void proxy_on_tick(u32 root_id) {
   ++ticks;
-  /* Resume the requests /abi/pause left waiting; the lines go to their own reports. */
+  /* The requests /abi/pause left waiting, in two ticks; the lines go to their own reports.
+   * First tick: switch to the request and leave it effective when the callback returns. */
+  for (int i = 0; i < pending_count; i++) {
+    Ctx* c = ctx_of(pending[i]);
+    report = &c->lines;
+    CHECK_STATUS("pause.set_effective_context", proxy_set_effective_context(pending[i]), ST_OK);
+    /* The effective context is the paused request: its headers are readable from a tick. */
+    check_header("pause.effective_headers", MAP_REQUEST_HEADERS, "x-abi-pause", "1");
+    if (paused_count < 16) paused[paused_count++] = pending[i];
+  }
+  if (pending_count) {
+    pending_count = 0;
+    return;
+  }
+  /* Next tick: it starts in the root context whatever the last callback chose (the spec's
+   * effective context lasts for the callback); then resume the request. */
   for (int i = 0; i < paused_count; i++) {
     Ctx* c = ctx_of(paused[i]);
     report = &c->lines;
-    CHECK_STATUS("pause.set_effective_context", proxy_set_effective_context(paused[i]), ST_OK);
     Bytes v;
-    /* The effective context is the paused request: its headers are readable from a tick. */
-    check_header("pause.effective_headers", MAP_REQUEST_HEADERS, "x-abi-pause", "1");
+    u32 s = get_header(MAP_REQUEST_HEADERS, "x-abi-pause", &v);
+    bytes_free(&v);
+    CHECK_TRUE("pause.next_callback_starts_in_root", s != ST_OK,
+               "no request header in a new root callback", status_name(s), strlen(status_name(s)));
+    CHECK_STATUS("pause.set_effective_context.again", proxy_set_effective_context(paused[i]),
+                 ST_OK);
     CHECK_STATUS("pause.continue_stream", proxy_continue_stream(STREAM_REQUEST), ST_OK);
     CHECK_STATUS("pause.set_effective_context.root", proxy_set_effective_context(root_id), ST_OK);
     /* Back in the root context: no request there. */
-    u32 s = get_header(MAP_REQUEST_HEADERS, "x-abi-pause", &v);
+    s = get_header(MAP_REQUEST_HEADERS, "x-abi-pause", &v);
     bytes_free(&v);
     CHECK_TRUE("pause.root_has_no_request", s != ST_OK, "no request header in the root context",
                status_name(s), strlen(status_name(s)));
@@ -1239,7 +1259,7 @@ static u32 request_main(Ctx* c, u32 context_id, u32 num_headers) {
   } else if (path_is(&path, "/abi/pause")) {
     c->kind = KIND_PAUSE;
     proxy_replace_header_map_value(MAP_REQUEST_HEADERS, LIT(":path"), LIT("/echo?abi=pause"));
-    if (paused_count < 16) paused[paused_count++] = context_id;
+    if (pending_count < 16) pending[pending_count++] = context_id;
     action = ACTION_PAUSE;
   } else if (path_is(&path, "/abi/close")) {
     /* Nothing can report this one: the effect (no response at all) is what the test checks. */
