@@ -478,7 +478,8 @@ class Loader {
     Section s{table, "[[module]]", "module."};
     check_keys(s, {"name", "file", "root_id", "vm_configuration", "configuration", "isolation",
                    "on_error", "cpu_limit", "memory_limit", "max_faults", "fault_window",
-                   "allow_wasi", "wasi_dirs", "environment", "upstreams"});
+                   "allow_wasi", "wasi_dirs", "environment", "upstreams", "request_body",
+                   "response_body", "body_buffer_limit"});
     for (std::string_view required : {"name", "file"}) {
       if (!find(s, required)) {
         fail(line_of(table),
@@ -524,6 +525,12 @@ class Loader {
     set_uint(s, "max_faults", 1, 1000000, m.max_faults);
     set_duration(s, "fault_window", false, m.fault_window);
     set_bool(s, "allow_wasi", m.allow_wasi);
+    set_bool(s, "request_body", m.request_body);
+    set_bool(s, "response_body", m.response_body);
+    set_size(s, "body_buffer_limit", 1, m.body_buffer_limit);
+    if (m.body_buffer_limit > (uint64_t{1} << 30)) {
+      fail(line_of(*find(s, "body_buffer_limit")), "'module.body_buffer_limit' must be at most 1GiB");
+    }
     if (find(s, "wasi_dirs")) {
       for (const Located& item : get_list(s, "wasi_dirs")) {
         std::error_code ec;

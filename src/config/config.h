@@ -100,6 +100,13 @@ struct ModuleConfig {
   std::vector<std::pair<std::string, std::string>> environment;  // WASI environ, name → value
   // Upstreams proxy_http_call may reach, by the name the module uses.
   std::vector<std::pair<std::string, OriginUrl>> upstreams;
+  // Body callbacks (proxy_on_request_body / proxy_on_response_body), off unless asked: a body
+  // the module may see is re-framed as chunks, and a cached one is copied rather than spliced.
+  bool request_body = false;
+  bool response_body = false;
+  // Bytes of body a module may hold back (returning StopIterationAndBuffer) before it counts as
+  // a fault.
+  uint64_t body_buffer_limit = uint64_t{1} << 20;
 
   bool operator==(const ModuleConfig&) const = default;
 };

@@ -138,11 +138,13 @@ std::string client_head(Worker& w, Exchange& ex, const http::ResponseHead& store
     head.framing = http::BodyFraming::until_close;
     ex.close_connection = true;
   }
+  if (frame_for_body_modules(ex, head)) *chunked = false;  // the modules' output is framed
   ex.close_connection |= !ex.client_keep_alive || w.draining();
   head.keep_alive = !ex.close_connection;
   ex.status = head.status;
   std::string out;
   http::serialize_response_head(head, out);
+  body_head_sent(ex, out.size());
   return out;
 }
 
@@ -285,8 +287,10 @@ static void head_through_modules(Worker& w, Exchange& ex, const StoredHead& serv
   const bool no_body = head.status == 204 || head.status == 304;
   head.framing = no_body ? http::BodyFraming::none : http::BodyFraming::content_length;
   head.content_length = content_length;
+  frame_for_body_modules(ex, head);
   head.keep_alive = !ex.close_connection;
   http::serialize_response_head(head, out);
+  body_head_sent(ex, out.size());
 }
 
 void plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_view age,
@@ -927,6 +931,7 @@ Task<Outcome> serve_from_fill(Worker& w, Exchange& ex, CacheServices& services,
     if (end) break;
     offset += chunk.bytes.size();
   }
+  if (!co_await end_client_body(w, ex)) co_return Outcome::client_gone;
   co_return ex.close_connection ? Outcome::close : Outcome::done;
 }
 

@@ -80,10 +80,21 @@ struct Exchange {
     // changed is applied to the head this request's client gets, but never stored.
     std::optional<std::pair<http::ResponseHead, http::ResponseHead>> origin_edit;
     bool failed_response = false;  // a fail-closed module faulted in the response phase
+    // The response body on its way through modules (response_body = true): set when the head
+    // is framed for it (frame_for_body_modules), used by the sends to the client.
+    struct BodyOut {
+      bool active = false;   // the response has a body the modules take
+      bool framed = false;   // its head went out chunked (or close-delimited) for them
+      bool chunked = false;  // the body goes out as chunks (else until close)
+      bool ended = false;    // the last bytes went out
+      uint64_t head_left = 0;  // bytes of the head still to send, which pass untouched
+      std::optional<uint64_t> body_left;  // body bytes still to come, when known
+    } body_out;
     wasm::FilterChain filters;  // last: the contexts end (on_done, on_log, on_delete) first
   };
   std::optional<Modules> modules;
   bool modules_active() const { return modules && modules->filters.active(); }
+  bool body_through_modules() const { return modules && modules->body_out.framed; }
   const wasm::CacheView* module_cache() const { return modules ? &modules->stream.cache : nullptr; }
 };
 

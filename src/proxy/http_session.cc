@@ -241,12 +241,45 @@ bool count_sent(Worker& w, Exchange& ex, int64_t n) {
 
 Task<bool> send_to_client(Worker& w, Exchange& ex, iovec* iov, int count) {
   note_first_byte(w, ex);
+  BodyOutput filtered;
+  if (ex.body_through_modules()) {
+    if (!body_through_modules(ex, iov, count, filtered)) co_return false;
+    if (filtered.iov.empty()) co_return true;  // a module holds the bytes back
+    iov = filtered.iov.data();
+    count = static_cast<int>(filtered.iov.size());
+  }
   co_return count_sent(w, ex, co_await runtime::send_all(ex.client.fd, iov, count,
+                                                         ex.sites->config().timeouts.client_send));
+}
+
+Task<bool> end_client_body(Worker& w, Exchange& ex) {
+  if (!ex.body_through_modules()) co_return true;
+  BodyOutput out;
+  if (!finish_body_through_modules(ex, out)) co_return false;
+  if (out.iov.empty()) co_return true;
+  co_return count_sent(w, ex, co_await runtime::send_all(ex.client.fd, out.iov.data(),
+                                                         static_cast<int>(out.iov.size()),
                                                          ex.sites->config().timeouts.client_send));
 }
 
 Task<bool> send_spliced_to_client(Worker& w, Exchange& ex, std::string_view prefix,
                                   std::span<const runtime::SpliceRange> ranges) {
+  if (ex.body_through_modules()) {
+    // Modules see the bytes: read them rather than splice.
+    std::string bytes(prefix);
+    for (const runtime::SpliceRange& r : ranges) {
+      size_t at = bytes.size();
+      bytes.resize(at + r.size);
+      for (uint32_t done = 0; done < r.size;) {
+        int n = co_await runtime::read(r.fd, bytes.data() + at + done, r.size - done,
+                                       r.offset + done);
+        if (n <= 0) co_return false;
+        done += static_cast<uint32_t>(n);
+      }
+    }
+    iovec one{bytes.data(), bytes.size()};
+    co_return co_await send_to_client(w, ex, &one, 1);
+  }
   note_first_byte(w, ex);
   int64_t n = co_await runtime::send_spliced(ex.client.fd, prefix, ranges,
                                              ex.sites->config().timeouts.client_send);
@@ -275,6 +308,7 @@ Task<Outcome> respond_error(Worker& w, Exchange& ex, int status, std::string_vie
   http::serialize_response_head(head, bytes);
   if (!ex.is_head) bytes += body;
   ex.status = status;
+  if (ex.modules) ex.modules->body_out = {};  // a whole response of Stavka's own
   iovec iov{bytes.data(), bytes.size()};
   if (!co_await send_to_client(w, ex, &iov, 1)) co_return Outcome::client_gone;
   co_return close ? Outcome::close : Outcome::done;

@@ -132,6 +132,7 @@ Task<Outcome> send_local_response(Worker& w, Exchange& ex, const wasm::LocalResp
   http::serialize_response_head(head, bytes);
   if (!ex.is_head && !no_body) bytes += local.body;
   ex.status = local.status;
+  ex.modules->body_out = {};  // a whole response: no body goes through modules
   iovec iov{bytes.data(), bytes.size()};
   if (!co_await send_to_client(w, ex, &iov, 1)) co_return Outcome::client_gone;
   co_return ex.close_connection ? Outcome::close : Outcome::done;
@@ -246,19 +247,21 @@ PreStoreHook pre_store_hook(Exchange& ex, std::string cache_status) {
 void run_response_modules(Worker& w, Exchange& ex, http::ResponseHead& head,
                           std::optional<uint64_t> size, std::optional<int64_t> age) {
   if (!ex.modules_active()) return;
-  if (ex.modules->filters.response_done()) {
-    if (ex.modules->origin_edit) apply_edit(ex.modules->origin_edit->first, ex.modules->origin_edit->second, head);
+  Exchange::Modules& m = *ex.modules;
+  const bool end_of_stream = ex.is_head || head.status == 204 || head.status == 304 || size == 0;
+  m.body_out.active = !end_of_stream && m.filters.wants_body(true);
+  if (m.filters.response_done()) {
+    if (m.origin_edit) apply_edit(m.origin_edit->first, m.origin_edit->second, head);
     return;
   }
-  wasm::Stream& s = ex.modules->stream;
+  wasm::Stream& s = m.stream;
   s.response = &head;
   s.cache.status = ex.cache_status;
   s.cache.object_size = size;
   s.cache.age = age;
-  const bool end_of_stream = ex.is_head || head.status == 204 || head.status == 304 || size == 0;
-  wasm::Verdict verdict = ex.modules->filters.response_headers(end_of_stream);
+  wasm::Verdict verdict = m.filters.response_headers(end_of_stream);
   s.response = nullptr;
-  if (verdict == wasm::Verdict::fail) ex.modules->failed_response = true;
+  if (verdict == wasm::Verdict::fail) m.failed_response = true;
 }
 
 Task<std::optional<Outcome>> answer_from_modules(Worker& w, Exchange& ex) {
@@ -274,6 +277,97 @@ Task<std::optional<Outcome>> answer_from_modules(Worker& w, Exchange& ex) {
                                      ex.request.has_body() || !ex.client_keep_alive);
   }
   co_return std::nullopt;
+}
+
+// --- bodies through modules ----------------------------------------------------------------
+
+bool frame_for_body_modules(Exchange& ex, http::ResponseHead& head) {
+  if (!ex.modules || !ex.modules->body_out.active) return false;
+  Exchange::Modules::BodyOut& b = ex.modules->body_out;
+  if (head.framing == http::BodyFraming::none) return false;
+  b.body_left = head.framing == http::BodyFraming::content_length
+                    ? std::optional<uint64_t>(head.content_length)
+                    : std::nullopt;
+  b.chunked = ex.client_http11;
+  head.framing = b.chunked ? http::BodyFraming::chunked : http::BodyFraming::until_close;
+  if (!b.chunked) {
+    ex.close_connection = true;
+    head.keep_alive = false;
+  }
+  b.framed = true;
+  return true;
+}
+
+void body_head_sent(Exchange& ex, size_t head_bytes) {
+  if (ex.body_through_modules()) ex.modules->body_out.head_left = head_bytes;
+}
+
+namespace {
+
+// Frames what the modules passed (out.body) after the head bytes already in out.iov.
+void frame(Exchange::Modules::BodyOut& b, BodyOutput& out, bool last) {
+  static const char crlf[] = "\r\n";
+  out.framing.reserve(64);  // the iovecs point into it: no reallocation
+  if (!out.body.empty()) {
+    if (b.chunked) {
+      http::append_chunk_header(out.body.size(), out.framing);
+      out.iov.push_back({out.framing.data(), out.framing.size()});
+    }
+    out.iov.push_back({out.body.data(), out.body.size()});
+    if (b.chunked) out.iov.push_back({const_cast<char*>(crlf), 2});
+  }
+  if (last) {
+    b.ended = true;
+    if (b.chunked) {
+      const size_t at = out.framing.size();
+      http::append_last_chunk(http::HeaderMap(), out.framing);
+      out.iov.push_back({out.framing.data() + at, out.framing.size() - at});
+    }
+  }
+}
+
+// The modules' body phase on `piece`; false when the stream must be cut.
+bool through_modules(Exchange& ex, std::string piece, bool last, std::string* passed) {
+  wasm::Verdict v = ex.modules->filters.body(true, std::move(piece), last, passed);
+  if (v == wasm::Verdict::proceed) return true;
+  runtime::log(runtime::LogLevel::warn,
+               "modules of site %s: %s in a response body phase; the response is cut",
+               ex.site->config->name.c_str(),
+               v == wasm::Verdict::respond ? "a local response or reset" : "a fail-closed fault");
+  return false;
+}
+
+}  // namespace
+
+bool body_through_modules(Exchange& ex, const iovec* iov, int count, BodyOutput& out) {
+  Exchange::Modules::BodyOut& b = ex.modules->body_out;
+  std::string piece;
+  for (int i = 0; i < count; ++i) {
+    const char* p = static_cast<const char*>(iov[i].iov_base);
+    const size_t len = iov[i].iov_len;
+    const size_t head = std::min<uint64_t>(b.head_left, len);
+    if (head) out.iov.push_back({const_cast<char*>(p), head});
+    b.head_left -= head;
+    if (!b.ended) piece.append(p + head, len - head);  // nothing may follow the end
+  }
+  if (b.ended) return true;
+  bool last = false;
+  if (b.body_left) {
+    *b.body_left -= std::min<uint64_t>(*b.body_left, piece.size());
+    last = *b.body_left == 0;
+  }
+  if ((!piece.empty() || last) && !through_modules(ex, std::move(piece), last, &out.body)) {
+    return false;
+  }
+  frame(b, out, last);
+  return true;
+}
+
+bool finish_body_through_modules(Exchange& ex, BodyOutput& out) {
+  if (!ex.body_through_modules() || ex.modules->body_out.ended) return true;
+  if (!through_modules(ex, {}, true, &out.body)) return false;
+  frame(ex.modules->body_out, out, true);
+  return true;
 }
 
 }  // namespace stavka::proxy

@@ -3,9 +3,12 @@
 // the client (hits, fills and forwarded responses alike).
 #pragma once
 
+#include <sys/uio.h>
+
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "proxy/exchange.h"
 #include "runtime/task.h"
@@ -49,5 +52,25 @@ runtime::Task<std::optional<Outcome>> answer_from_modules(Worker& w, Exchange& e
 // `size` is the body length when known, `age` the Age sent.
 void run_response_modules(Worker& w, Exchange& ex, http::ResponseHead& head,
                           std::optional<uint64_t> size, std::optional<int64_t> age);
+
+// Response bodies through modules. After the response phase and the caller's own framing:
+// when modules take this response's body, re-frames `head` (chunks for HTTP/1.1 clients, else
+// until close, since modules may change the length) and returns true; the caller then sends
+// the body unframed, and calls body_head_sent() with the size of the serialised head.
+bool frame_for_body_modules(Exchange& ex, http::ResponseHead& head);
+void body_head_sent(Exchange& ex, size_t head_bytes);
+// With ex.body_through_modules(): what goes to the client for iov (the head's bytes, if not yet
+// sent, then body bytes): out.iov, pointing into iov and into out. false: a module failed or
+// answered once the head was out, and the stream must be cut.
+struct BodyOutput {
+  std::vector<iovec> iov;
+  std::string body;     // what the modules passed on
+  std::string framing;  // its chunk-size line and the last chunk
+};
+bool body_through_modules(Exchange& ex, const iovec* iov, int count, BodyOutput& out);
+// The end of such a body when its length was not known up front (an origin's chunked body):
+// the modules get end_of_stream, out gets what they passed and the last chunk. Nothing when it
+// already ended.
+bool finish_body_through_modules(Exchange& ex, BodyOutput& out);
 
 }  // namespace stavka::proxy

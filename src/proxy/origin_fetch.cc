@@ -36,19 +36,36 @@ namespace {
 // Sends the request body from the client to the origin, re-framed for the origin.
 // Returns 0, or the status for an error response (408 client stalled, 502 origin failed),
 // or -1 when the client went away.
-Task<int> pump_request_body(Worker& w, Exchange& ex, int origin_fd) {
+// modules: the body goes through the modules that take request bodies (the origin then gets it
+// in chunks, whatever the client's framing: they may change its length).
+Task<int> pump_request_body(Worker& w, Exchange& ex, int origin_fd, bool modules) {
   const auto& t = ex.sites->config().timeouts;
-  bool chunked = ex.request.framing == http::BodyFraming::chunked;
+  bool chunked = modules || ex.request.framing == http::BodyFraming::chunked;
   std::vector<iovec> iov;
   std::string scratch;
   std::string last;
+  std::string passed;
   while (true) {
     // Feed even when no bytes are at hand: an empty body (Content-Length: 0) is complete now.
     http::ParseResult pr = ex.parser.feed(ex.carry.view());
     ex.carry.consume(pr.consumed);
     if (pr.state == http::ParseState::error) co_return 400;
     iov.clear();
-    add_body(iov, scratch, pr.body, chunked);
+    if (modules) {
+      std::string piece;
+      for (std::string_view span : pr.body) piece.append(span);
+      const bool end = pr.state == http::ParseState::message_done;
+      wasm::Verdict v = ex.modules->filters.body(false, std::move(piece), end, &passed);
+      if (v != wasm::Verdict::proceed) {
+        // The modules answer the request instead (forward_to_origin sends it).
+        if (v == wasm::Verdict::fail) ex.modules->failed_response = true;
+        co_return 503;
+      }
+      std::string_view out = passed;
+      add_body(iov, scratch, std::span(&out, 1), true);
+    } else {
+      add_body(iov, scratch, pr.body, chunked);
+    }
     if (pr.state == http::ParseState::message_done && chunked) {
       last.clear();
       http::append_last_chunk(ex.parser.trailers(), last);
@@ -75,27 +92,31 @@ Task<Outcome> forward_to_origin(Worker& w, Exchange& ex) {
   const config::SiteConfig& site_cfg = *ex.site->config;
 
   const bool has_body = ex.request.has_body();
+  const bool body_modules = has_body && ex.modules_active() && ex.modules->filters.wants_body(false);
   const bool expect_continue =
       ex.request.expect_continue && has_body &&
       !(ex.request.framing == http::BodyFraming::content_length && ex.request.content_length == 0);
   ForwardInfo info{ex.client.peer_ip, ex.authority, site_cfg.origin_host, cfg.via_name, "http"};
   to_origin_request(ex.request, ex.origin_target, info);
+  http::BodyFraming client_framing = ex.request.framing;
+  if (body_modules) ex.request.framing = http::BodyFraming::chunked;
 
   OriginRequestSpec spec;
   spec.site = ex.site;
   spec.sites = ex.sites;
   http::serialize_request_head(ex.request, spec.head_bytes);
+  ex.request.framing = client_framing;  // the parser still reads the client's body by it
   spec.idempotent = http::is_idempotent_method(ex.request.method);
   spec.has_body = has_body;
   spec.head_method = ex.is_head;
   spec.abandoned = [&ex] { return client_has_gone(ex.client); };
-  spec.send_body = [&w, &ex, expect_continue](int fd) -> Task<int> {
+  spec.send_body = [&w, &ex, expect_continue, body_modules](int fd) -> Task<int> {
     if (expect_continue && (!ex.carry || ex.carry.remaining() == 0)) {
       static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
       iovec iov{const_cast<char*>(cont), sizeof cont - 1};
       if (!co_await send_to_client(w, ex, &iov, 1)) co_return -1;
     }
-    co_return co_await pump_request_body(w, ex, fd);
+    co_return co_await pump_request_body(w, ex, fd, body_modules);
   };
   std::string interim;
   spec.on_informational = [&w, &ex, &interim, &cfg](http::ResponseHead& head) -> Task<bool> {
@@ -112,6 +133,9 @@ Task<Outcome> forward_to_origin(Worker& w, Exchange& ex) {
   OriginFailure failure;
   if (!co_await origin.start(&failure)) {
     if (failure.status == 0) co_return Outcome::client_gone;
+    if (body_modules) {
+      if (auto answered = co_await answer_from_modules(w, ex)) co_return *answered;
+    }
     co_return co_await respond_error(w, ex, failure.status, failure.detail,
                                      failure.status != 504 || has_body || !ex.client_keep_alive);
   }
@@ -152,10 +176,12 @@ Task<Outcome> relay_response(Worker& w, Exchange& ex, OriginRequest& origin) {
     head.framing = http::BodyFraming::until_close;
     ex.close_connection = true;
   }
+  if (frame_for_body_modules(ex, head)) chunked_out = false;  // the modules' output is framed
   ex.close_connection |= !ex.client_keep_alive || w.draining();
   head.keep_alive = !ex.close_connection;
   std::string head_out;
   http::serialize_response_head(head, head_out);
+  body_head_sent(ex, head_out.size());
 
   std::vector<iovec> iov;
   std::string scratch;
@@ -186,6 +212,7 @@ Task<Outcome> relay_response(Worker& w, Exchange& ex, OriginRequest& origin) {
     if (piece.kind == BodyPiece::done) break;
   }
   origin.release();
+  if (!co_await end_client_body(w, ex)) co_return Outcome::client_gone;
   co_return ex.close_connection ? Outcome::close : Outcome::done;
 }
 

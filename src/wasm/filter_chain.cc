@@ -152,6 +152,51 @@ Verdict FilterChain::response_headers(bool end_of_stream) {
   return Verdict::proceed;
 }
 
+bool FilterChain::wants_body(bool response) const {
+  for (size_t i = 0; i < count_; ++i) {
+    const HttpContext& c = contexts_[i];
+    const config::ModuleConfig& cfg = c.module->config();
+    if (!c.failed && (response ? cfg.response_body : cfg.request_body)) return true;
+  }
+  return false;
+}
+
+Verdict FilterChain::body(bool response, std::string piece, bool end_of_stream, std::string* out) {
+  out->clear();
+  if (failed_closed_) return Verdict::fail;
+  const Export callback = response ? Export::response_body : Export::request_body;
+  for (size_t k = 0; k < count_; ++k) {
+    HttpContext& c = contexts_[response ? count_ - 1 - k : k];
+    const config::ModuleConfig& cfg = c.module->config();
+    if (c.failed || !(response ? cfg.response_body : cfg.request_body)) continue;
+    c.held.append(piece);
+    piece.clear();
+    if (c.held.empty() && !end_of_stream) continue;
+    stream_->body = &c.held;
+    stream_->body_is_response = response;
+    uint32_t action = 0;
+    const bool ok = invoke(c, callback,
+                           {c.id, static_cast<uint32_t>(c.held.size()), end_of_stream ? 1u : 0u},
+                           &action);
+    stream_->body = nullptr;
+    if (ok && (stream_->local_response || stream_->reset)) return Verdict::respond;
+    if (ok && action == static_cast<uint32_t>(Action::pause) && !end_of_stream) {
+      if (c.held.size() <= cfg.body_buffer_limit) return Verdict::proceed;  // held back
+      runtime::log(runtime::LogLevel::warn,
+                   "module %s: held back %zu bytes of a %s body, over its body_buffer_limit",
+                   c.module->name().c_str(), c.held.size(), response ? "response" : "request");
+      if (!fault(c)) return Verdict::fail;  // on_error decides, as for a fault
+    } else if (!ok && !fault(c)) {
+      return Verdict::fail;
+    }
+    // Goes on: what it passed (a faulted fail-open module's bytes go on as they are).
+    piece = std::move(c.held);
+    c.held.clear();
+  }
+  *out = std::move(piece);
+  return Verdict::proceed;
+}
+
 void FilterChain::end() {
   if (ended_) return;
   ended_ = true;

@@ -14,6 +14,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "runtime/task.h"
@@ -35,6 +36,7 @@ struct HttpContext {
   Stream* stream = nullptr;
   FilterChain* chain = nullptr;
   bool failed = false;  // faulted during this request (fail-open: skipped from then on)
+  std::string held;     // body bytes the module held back (StopIterationAndBuffer)
 };
 
 // What the proxy does after a phase.
@@ -63,6 +65,17 @@ class FilterChain {
   // pauses here is resumed at once (pausing a response is not supported; logged).
   Verdict response_headers(bool end_of_stream);
   bool response_done() const { return response_done_; }
+
+  // Body callbacks, for the modules configured to take that body (request_body /
+  // response_body): whether any module of this request takes it.
+  bool wants_body(bool response) const;
+  // Gives `piece`, the next bytes of the body, to those modules in the phase's order (request:
+  // site order; response: reverse). Each sees what it held back plus what the ones before it
+  // passed on, and may change it; pausing holds it back (up to body_buffer_limit, then a fault).
+  // *out gets the bytes that go on now. At end_of_stream every module is called and nothing
+  // stays held. respond: a module sent a local response or reset the stream (the caller cannot
+  // honour a local response once the head is out: it then cuts the stream).
+  Verdict body(bool response, std::string piece, bool end_of_stream, std::string* out);
 
   // The stream ends: done, log, delete in every context. Idempotent.
   void end();

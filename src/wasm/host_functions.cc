@@ -145,9 +145,22 @@ int32_t proxy_set_tick_period_milliseconds(Instance& in, Raw* a) {
 
 // --- buffers ----------------------------------------------------------------------------------
 
-// The buffer of a (known) type, or nullopt when it is not available here: bodies are not
-// buffered for modules (yet), an HTTP call's body only in proxy_on_http_call_response.
+// The request or response body a body callback of this context is running on, if the type is
+// that one.
+std::string* body_of(Instance& in, int32_t type) {
+  Stream* s = stream_of(in);
+  if (!s || !s->body) return nullptr;
+  const auto t = static_cast<BufferType>(type);
+  if (t == (s->body_is_response ? BufferType::response_body : BufferType::request_body)) {
+    return s->body;
+  }
+  return nullptr;
+}
+
+// The buffer of a (known) type, or nullopt when it is not available here: a body only in its
+// body callback, an HTTP call's body only in proxy_on_http_call_response.
 std::optional<std::string_view> buffer_of(Instance& in, int32_t type) {
+  if (std::string* body = body_of(in, type)) return std::string_view(*body);
   switch (static_cast<BufferType>(type)) {
     case BufferType::vm_configuration:
       return std::string_view(in.module().config().vm_configuration);
@@ -183,11 +196,20 @@ int32_t proxy_get_buffer_status(Instance& in, Raw* a) {
   return status(Status::ok);
 }
 
-// No buffer is writable by modules yet: NOT_FOUND ("isn't available") for every known type.
+// Replaces bytes [start, start + size) of the body a body callback runs on (size clamped to
+// the end: start 0 and the whole size replaces it, start at the end appends). OK; BAD_ARGUMENT
+// for an unknown type or a start past the end; NOT_FOUND for any other buffer (the
+// configurations and an HTTP call's answer are read-only) and outside body callbacks.
 int32_t proxy_set_buffer_bytes(Instance& in, Raw* a) {
   if (!known_buffer(a[0].i32)) return status(Status::bad_argument);
-  module_log(in, runtime::LogLevel::warn, "proxy_set_buffer_bytes: body buffers are not available to modules");
-  return status(Status::not_found);
+  std::string* body = body_of(in, a[0].i32);
+  if (!body) return status(Status::not_found);
+  std::string_view data;
+  if (!arg_bytes(in, u(a, 3), u(a, 4), &data)) return status(Status::invalid_memory_access);
+  const uint32_t start = u(a, 1);
+  if (start > body->size()) return status(Status::bad_argument);
+  body->replace(start, std::min<size_t>(u(a, 2), body->size() - start), data);
+  return status(Status::ok);
 }
 
 // --- header maps -----------------------------------------------------------------------------

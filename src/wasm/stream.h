@@ -63,6 +63,11 @@ struct Stream {
   // bypass and surrogate keys set then decide what is stored.
   bool response_from_origin = false;
 
+  // During a body callback: the body the module sees (what it held back plus the new piece),
+  // which it may read and change (HttpRequestBody / HttpResponseBody buffers).
+  std::string* body = nullptr;
+  bool body_is_response = false;
+
   CacheView cache;
   Phase phase = Phase::request_headers;
 

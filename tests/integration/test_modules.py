@@ -241,6 +241,78 @@ def test_fault_in_the_response_phase_follows_on_error(stavka, origin, on_error, 
         assert origin.request_count == 1
 
 
+def body_module(mode, **extra):
+    return {"name": "b", "file": module("body_rewrite"), "configuration": mode,
+            "request_body": True, "response_body": True, **extra}
+
+
+def body_calls(p):
+    body = http_get(p.admin_port, "/metrics").body.decode()
+    line = [l for l in body.splitlines() if l.startswith("stavka_module_metric_body_calls")]
+    return int(line[0].split()[-1]) if line else 0
+
+
+@pytest.mark.parametrize("path", ["/size/300000", "/chunked?count=5&size=70000"])
+def test_response_body_streams_through_a_module_on_miss_and_hit(stavka, origin, path):
+    p = start(stavka, origin, [body_module("upper")])
+    target = f"{path}{'&' if '?' in path else '?'}{CC}"
+    expected = http_get(origin.port, target).body.upper()
+    assert expected != http_get(origin.port, target).body, "the body must have lower case"
+    miss = p.get(target)
+    hit = p.get(target)
+    assert miss.status == 200 and hit.status == 200
+    assert "hit" in hit.header("cache-status")
+    assert miss.body == expected and hit.body == expected
+    # Framed for the module (it may change the length): chunked, never the origin's length.
+    for r in (miss, hit):
+        assert r.header("content-length") is None
+        assert r.header("transfer-encoding") == "chunked"
+    assert body_calls(p) >= 3
+    assert origin.request_count == 3  # two direct, one fill: the hit was served from the cache
+
+
+def test_response_body_held_to_its_end_can_change_its_length(stavka, origin):
+    p = start(stavka, origin, [body_module("whole")])
+    for _ in range(2):  # miss, then hit
+        r = p.get(f"/size/200000?{CC}")
+        assert r.status == 200
+        assert r.body == b"bytes=200000\n"
+    ranged = p.get(f"/size/200000?{CC}", headers=[("Range", "bytes=0-99")])
+    assert ranged.status == 206 and ranged.body == b"bytes=100\n"
+    assert origin.request_count == 1
+
+
+def test_response_body_over_the_buffer_limit_is_a_fault(stavka, origin):
+    p = start(stavka, origin, [body_module("whole", body_buffer_limit="64KiB",
+                                           on_error="fail-open")])
+    r = p.get(f"/size/200000?{CC}")
+    # fail-open: the module is dropped, the body goes on unchanged (what it held included).
+    assert r.status == 200
+    assert r.body == http_get(origin.port, f"/size/200000?{CC}").body
+    body = http_get(p.admin_port, "/metrics").body.decode()
+    assert 'stavka_module_failed_open_total{module="b"} ' in body
+    assert 'stavka_module_failed_open_total{module="b"} 0' not in body
+
+
+def test_request_body_goes_through_a_module(stavka, origin):
+    p = start(stavka, origin, [body_module("request")])
+    payload = b"hello body " * 10000
+    r = p.request("POST", "/echo", body=payload)
+    assert r.status == 200
+    seen = origin.requests[-1]
+    assert bytes(seen.body) == payload.upper()
+    assert seen.framing == "chunked"
+
+
+def test_modules_without_body_callbacks_keep_the_length(stavka, origin):
+    p = start(stavka, origin, [{"name": "b", "file": module("body_rewrite"),
+                                "configuration": "upper"}])
+    r = p.get(f"/size/5000?{CC}")
+    assert r.header("content-length") == "5000"
+    assert r.body != r.body.upper()
+    assert body_calls(p) == 0
+
+
 def test_module_that_does_not_load_stops_the_start(stavka, origin, tmp_path):
     bad = tmp_path / "bad.wasm"
     bad.write_bytes(b"\0asm\x01\0\0\0garbage")
