@@ -916,7 +916,9 @@ Task<Outcome> serve_from_fill(Worker& w, Exchange& ex, CacheServices& services,
     bool end = chunk.bytes.empty();
     if (end && (ex.is_head || fill->state() != cache::FillState::failed)) {
       if (chunked && !ex.is_head) {
-        http::append_last_chunk(fill->trailers(), last);
+        if (!last_chunk_through_modules(ex, true, fill->trailers(), last)) {
+          co_return Outcome::close;  // a module failed on the trailers: cut, never complete
+        }
         iov.push_back({last.data(), last.size()});
       }
     } else if (end) {

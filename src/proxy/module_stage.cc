@@ -279,6 +279,21 @@ Task<std::optional<Outcome>> answer_from_modules(Worker& w, Exchange& ex) {
   co_return std::nullopt;
 }
 
+bool last_chunk_through_modules(Exchange& ex, bool response, const http::HeaderMap& trailers,
+                                std::string& out) {
+  out.clear();
+  if (trailers.empty() || !ex.modules_active()) {
+    http::append_last_chunk(trailers, out);
+    return true;
+  }
+  http::HeaderMap changed = trailers;
+  wasm::Verdict v = ex.modules->filters.trailers(response, changed);
+  if (v == wasm::Verdict::fail) ex.modules->failed_response = true;
+  if (v != wasm::Verdict::proceed) return false;
+  http::append_last_chunk(changed, out);
+  return true;
+}
+
 // --- bodies through modules ----------------------------------------------------------------
 
 bool frame_for_body_modules(Exchange& ex, http::ResponseHead& head) {

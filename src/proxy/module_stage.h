@@ -53,6 +53,11 @@ runtime::Task<std::optional<Outcome>> answer_from_modules(Worker& w, Exchange& e
 void run_response_modules(Worker& w, Exchange& ex, http::ResponseHead& head,
                           std::optional<uint64_t> size, std::optional<int64_t> age);
 
+// Writes the last chunk with `trailers` into `out`, after the modules' trailers phase when the
+// message has trailers and ex runs modules. false: a module failed or answered there.
+bool last_chunk_through_modules(Exchange& ex, bool response, const http::HeaderMap& trailers,
+                                std::string& out);
+
 // Response bodies through modules. After the response phase and the caller's own framing:
 // when modules take this response's body, re-frames `head` (chunks for HTTP/1.1 clients, else
 // until close, since modules may change the length) and returns true; the caller then sends

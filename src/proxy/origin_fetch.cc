@@ -67,8 +67,7 @@ Task<int> pump_request_body(Worker& w, Exchange& ex, int origin_fd, bool modules
       add_body(iov, scratch, pr.body, chunked);
     }
     if (pr.state == http::ParseState::message_done && chunked) {
-      last.clear();
-      http::append_last_chunk(ex.parser.trailers(), last);
+      if (!last_chunk_through_modules(ex, false, ex.parser.trailers(), last)) co_return 503;
       iov.push_back({last.data(), last.size()});
     }
     if (!iov.empty()) {
@@ -133,7 +132,7 @@ Task<Outcome> forward_to_origin(Worker& w, Exchange& ex) {
   OriginFailure failure;
   if (!co_await origin.start(&failure)) {
     if (failure.status == 0) co_return Outcome::client_gone;
-    if (body_modules) {
+    if (ex.modules_active()) {  // a module answered or failed on the request body or trailers
       if (auto answered = co_await answer_from_modules(w, ex)) co_return *answered;
     }
     co_return co_await respond_error(w, ex, failure.status, failure.detail,
@@ -200,8 +199,9 @@ Task<Outcome> relay_response(Worker& w, Exchange& ex, OriginRequest& origin) {
     if (!head_sent) iov.push_back({head_out.data(), head_out.size()});
     add_body(iov, scratch, piece.spans, chunked_out);
     if (piece.kind == BodyPiece::done && chunked_out) {
-      last.clear();
-      http::append_last_chunk(*piece.trailers, last);
+      if (!last_chunk_through_modules(ex, true, *piece.trailers, last)) {
+        co_return Outcome::close;  // a module failed on the trailers: cut, never complete
+      }
       iov.push_back({last.data(), last.size()});
     }
     if (!iov.empty() &&

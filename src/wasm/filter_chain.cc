@@ -197,6 +197,32 @@ Verdict FilterChain::body(bool response, std::string piece, bool end_of_stream, 
   return Verdict::proceed;
 }
 
+Verdict FilterChain::trailers(bool response, http::HeaderMap& trailers) {
+  if (failed_closed_) return Verdict::fail;
+  const Export callback = response ? Export::response_trailers : Export::request_trailers;
+  stream_->trailers = &trailers;
+  stream_->trailers_are_response = response;
+  Verdict verdict = Verdict::proceed;
+  for (size_t k = 0; k < count_ && verdict == Verdict::proceed; ++k) {
+    HttpContext& c = contexts_[response ? count_ - 1 - k : k];
+    if (c.failed) continue;
+    uint32_t action = 0;
+    if (!invoke(c, callback, {c.id, static_cast<uint32_t>(trailers.size())}, &action)) {
+      if (!fault(c)) verdict = Verdict::fail;
+      continue;
+    }
+    if (stream_->local_response || stream_->reset) verdict = Verdict::respond;
+    if (action == static_cast<uint32_t>(Action::pause) && !warned_pause_) {
+      warned_pause_ = true;
+      runtime::log(runtime::LogLevel::warn,
+                   "module %s: paused on trailers; pausing there is not supported, it goes on",
+                   c.module->name().c_str());
+    }
+  }
+  stream_->trailers = nullptr;
+  return verdict;
+}
+
 void FilterChain::end() {
   if (ended_) return;
   ended_ = true;

@@ -76,6 +76,9 @@ class FilterChain {
   // stays held. respond: a module sent a local response or reset the stream (the caller cannot
   // honour a local response once the head is out: it then cuts the stream).
   Verdict body(bool response, std::string piece, bool end_of_stream, std::string* out);
+  // proxy_on_request_trailers / proxy_on_response_trailers on `trailers` (which modules may
+  // change), in the phase's order. Pausing is not supported there (it goes on; logged).
+  Verdict trailers(bool response, http::HeaderMap& trailers);
 
   // The stream ends: done, log, delete in every context. Idempotent.
   void end();

@@ -244,8 +244,19 @@ std::optional<MapView> map_of(Instance& in, int32_t type) {
       if (!in.call_response()) return std::nullopt;
       v.headers = in.call_response()->headers;
       return v;
+    case MapType::request_trailers:
+    case MapType::response_trailers:
+      // Only in a trailers callback, on that message's trailers.
+      if (!s || !s->trailers ||
+          s->trailers_are_response != (static_cast<MapType>(type) == MapType::response_trailers)) {
+        return std::nullopt;
+      }
+      v.headers = s->trailers;
+      v.stream = s;
+      v.writable = true;
+      return v;
     default:
-      return std::nullopt;  // trailers and gRPC metadata: none
+      return std::nullopt;  // gRPC metadata: none
   }
 }
 

@@ -67,6 +67,9 @@ struct Stream {
   // which it may read and change (HttpRequestBody / HttpResponseBody buffers).
   std::string* body = nullptr;
   bool body_is_response = false;
+  // During a trailers callback: the trailer fields, which the module may change.
+  http::HeaderMap* trailers = nullptr;
+  bool trailers_are_response = false;
 
   CacheView cache;
   Phase phase = Phase::request_headers;

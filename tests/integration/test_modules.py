@@ -304,6 +304,26 @@ def test_request_body_goes_through_a_module(stavka, origin):
     assert seen.framing == "chunked"
 
 
+def test_trailers_go_through_modules(stavka, origin):
+    # Without body callbacks, so the bodies keep their chunked framing and trailers.
+    p = start(stavka, origin, [{"name": "b", "file": module("body_rewrite"),
+                                "configuration": "none"}])
+    # A fill streams the origin's trailers; a forwarded response too. (A hit is sent with its
+    # length, without trailers.)
+    for target in (f"/chunked?trailers=1&{CC}", "/chunked?trailers=1&hdr=Cache-Control:no-store"):
+        r = p.get(target, headers=[("TE", "trailers")])
+        assert r.status == 200
+        assert r.trailer("x-module-trailer") == "response-2", r.trailers
+        assert r.trailer("x-checksum") is not None
+    from harness import chunked_body
+    body = chunked_body([b"abc", b"def"], trailers=[("X-Client-Trailer", "1")])
+    r = p.request("POST", "/echo", headers=[("Transfer-Encoding", "chunked")], body=body)
+    assert r.status == 200
+    sent = dict((k.lower(), v) for k, v in origin.requests[-1].trailers)
+    assert sent.get("x-module-trailer") == "request-1"
+    assert sent.get("x-client-trailer") == "1"
+
+
 def test_modules_without_body_callbacks_keep_the_length(stavka, origin):
     p = start(stavka, origin, [{"name": "b", "file": module("body_rewrite"),
                                 "configuration": "upper"}])

@@ -5,6 +5,8 @@
  *                 replaced by "bytes=N\n" (N: its length): the length changes (with a small
  *                 body_buffer_limit: a module holding back too much);
  *   "request"     the request body is upper-cased on its way to the origin.
+ * In every mode, trailers get `x-module-trailer: request-N` / `response-N` (N: how many
+ * trailer fields the message came with).
  * Every body callback also adds its calls to the metric body_calls. For
  * tests/integration/test_modules.py.
  */
@@ -80,5 +82,22 @@ u32 proxy_on_response_body(u32 id, u32 size, u32 end_of_stream) {
     int n = snprintf(line, sizeof line, "bytes=%u\n", size);
     proxy_set_buffer_bytes(BUFFER_RESPONSE_BODY, 0, size, (u32)line, (u32)n);
   }
+  return ACTION_CONTINUE;
+}
+
+static void mark_trailers(u32 map, const char* side, u32 count) {
+  static const char name[] = "x-module-trailer";
+  char value[32];
+  int n = snprintf(value, sizeof value, "%s-%u", side, count);
+  proxy_add_header_map_value(map, (u32)name, sizeof name - 1, (u32)value, (u32)n);
+}
+
+ABI_EXPORT(proxy_on_request_trailers) u32 proxy_on_request_trailers(u32 id, u32 count) {
+  mark_trailers(MAP_REQUEST_TRAILERS, "request", count);
+  return ACTION_CONTINUE;
+}
+
+ABI_EXPORT(proxy_on_response_trailers) u32 proxy_on_response_trailers(u32 id, u32 count) {
+  mark_trailers(MAP_RESPONSE_TRAILERS, "response", count);
   return ACTION_CONTINUE;
 }
