@@ -34,9 +34,13 @@ cache::PolicyConfig policy_config(const config::Config& cfg);
 void set_status(const Worker& w, Exchange& ex, const cache::CacheStatus& status);
 cache::CacheStatus forwarded(cache::Fwd fwd, std::string detail = {});
 
-// The client's head for a response from the cache, framed for the client.
-std::string client_head(Worker& w, Exchange& ex, const http::ResponseHead& stored, uint64_t size,
-                        std::string_view age, const cache::CacheStatus& status, bool* chunked);
+// The client's head for a response from the cache, framed for the client, after the modules'
+// response phase. When the modules replaced the response, *answered holds the Outcome of the
+// response they sent instead (and the head is not to be sent).
+runtime::Task<std::string> client_head(Worker& w, Exchange& ex, const http::ResponseHead& stored,
+                                       uint64_t size, std::string_view age,
+                                       const cache::CacheStatus& status, bool* chunked,
+                                       std::optional<Outcome>* answered);
 
 runtime::Task<Outcome> send_not_modified(Worker& w, Exchange& ex,
                                          const cache::StoredResponse& stored,
@@ -70,6 +74,11 @@ struct BodyPlan {
   std::vector<std::string> part_heads;  // multipart/byteranges: each part's head (the first
                                         // one is already at the end of head)
   std::string closing;                  // multipart/byteranges: the closing delimiter
+  // With modules on the request: the head as fields, for their response phase; `head` is
+  // written from it by finish_plan_head.
+  std::optional<http::ResponseHead> module_head;
+  uint64_t object_size = 0;
+  int64_t age = 0;
   std::string_view prefix(size_t i) const {
     return i == 0 ? std::string_view(head) : std::string_view(part_heads[i]);
   }
@@ -78,6 +87,9 @@ struct BodyPlan {
 // range must outlive the plan (several ranges are not copied).
 void plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_view age,
                uint64_t size, const http::ResolvedRange& range, BodyPlan& plan);
+// With plan.module_head: the modules' response phase on it, then plan.head written. Returns
+// the Outcome of the response the modules sent instead, if they did.
+runtime::Task<std::optional<Outcome>> finish_plan_head(Worker& w, Exchange& ex, BodyPlan& plan);
 
 // Fills in the meta fields that follow from a stored response.
 void describe(storage::ObjectMeta& meta, const std::shared_ptr<const StoredHead>& head,

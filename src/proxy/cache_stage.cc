@@ -107,23 +107,26 @@ static http::ResponseHead client_fields(const Worker& w, const Exchange& ex, int
   return head;
 }
 
-// The response phase of ex's modules on a head from the cache. object_size: unknown_size if
-// not known.
-static void modules_on_cached(Worker& w, Exchange& ex, http::ResponseHead& head,
-                              uint64_t object_size, std::string_view age) {
-  int64_t age_seconds = 0;
-  std::from_chars(age.data(), age.data() + age.size(), age_seconds);
-  run_response_modules(w, ex, head,
-                       object_size == storage::unknown_size ? std::nullopt
-                                                            : std::optional<uint64_t>(object_size),
-                       age_seconds);
+static std::optional<uint64_t> known(uint64_t size) {
+  return size == storage::unknown_size ? std::nullopt : std::optional<uint64_t>(size);
 }
 
-std::string client_head(Worker& w, Exchange& ex, const http::ResponseHead& stored, uint64_t size,
-                        std::string_view age, const cache::CacheStatus& status, bool* chunked) {
+static int64_t age_seconds(std::string_view age) {
+  int64_t seconds = 0;
+  std::from_chars(age.data(), age.data() + age.size(), seconds);
+  return seconds;
+}
+
+Task<std::string> client_head(Worker& w, Exchange& ex, const http::ResponseHead& stored,
+                              uint64_t size, std::string_view age,
+                              const cache::CacheStatus& status, bool* chunked,
+                              std::optional<Outcome>* answered) {
   set_status(w, ex, status);
   http::ResponseHead head = client_fields(w, ex, stored.status, stored.reason, stored.headers, age);
-  if (ex.modules_active()) modules_on_cached(w, ex, head, size, age);
+  if (ex.modules_active()) {
+    *answered = co_await response_modules(w, ex, head, known(size), age_seconds(age));
+    if (*answered) co_return std::string();
+  }
   *chunked = false;
   bool no_body = head.status == 204 || head.status == 304;
   if (no_body) {
@@ -145,7 +148,7 @@ std::string client_head(Worker& w, Exchange& ex, const http::ResponseHead& store
   std::string out;
   http::serialize_response_head(head, out);
   body_head_sent(ex, out.size());
-  return out;
+  co_return out;
 }
 
 // --- serving a stored object ---------------------------------------------------------------
@@ -156,10 +159,9 @@ Task<Outcome> send_not_modified(Worker& w, Exchange& ex, const cache::StoredResp
   head.status = 304;
   head.headers = cache::not_modified_fields(stored.headers);
   bool chunked = false;
-  std::string out = client_head(w, ex, head, 0, age, params, &chunked);
-  if (ex.modules_active()) {
-    if (auto answered = co_await answer_from_modules(w, ex)) co_return *answered;
-  }
+  std::optional<Outcome> answered;
+  std::string out = co_await client_head(w, ex, head, 0, age, params, &chunked, &answered);
+  if (answered) co_return *answered;
   iovec iov{out.data(), out.size()};
   w.counters().add(Metric::cache_not_modified_total);
   if (!co_await send_to_client(w, ex, &iov, 1)) co_return Outcome::client_gone;
@@ -259,38 +261,51 @@ Task<Outcome> send_unsatisfiable(Worker& w, Exchange& ex, uint64_t size, std::st
   head.headers.add("Date", http::http_date_now());
   head.headers.add("Content-Range", http::unsatisfied_content_range(size));
   bool chunked = false;
-  std::string out = client_head(w, ex, head, 0, age, params, &chunked);
-  if (ex.modules_active()) {
-    if (auto answered = co_await answer_from_modules(w, ex)) co_return *answered;
-  }
+  std::optional<Outcome> answered;
+  std::string out = co_await client_head(w, ex, head, 0, age, params, &chunked, &answered);
+  if (answered) co_return *answered;
   iovec iov{out.data(), out.size()};
   if (!co_await send_to_client(w, ex, &iov, 1)) co_return Outcome::client_gone;
   co_return ex.close_connection ? Outcome::close : Outcome::done;
 }
 
 // With modules on the request: the head assemble_head would write, built as fields instead,
-// given to the modules' response phase, then written (the module-free path stays on bytes).
-static void head_through_modules(Worker& w, Exchange& ex, const StoredHead& served,
-                                 std::string_view age, uint64_t object_size,
-                                 uint64_t content_length, std::string& out,
-                                 const PartialHead* partial = nullptr) {
+// for their response phase (finish_plan_head writes it; the module-free path stays on bytes).
+static void head_for_modules(Worker& w, Exchange& ex, const StoredHead& served,
+                             std::string_view age, uint64_t object_size, uint64_t content_length,
+                             BodyPlan& plan, const PartialHead* partial = nullptr) {
   const cache::StoredResponse& stored = served.response;
-  http::ResponseHead head = partial ? client_fields(w, ex, 206, {}, stored.headers, age)
-                                    : client_fields(w, ex, stored.status, {}, stored.headers, age);
+  http::ResponseHead& head = plan.module_head.emplace(
+      partial ? client_fields(w, ex, 206, {}, stored.headers, age)
+              : client_fields(w, ex, stored.status, {}, stored.headers, age));
   if (partial && partial->multipart_type.empty()) {
     head.headers.add("Content-Range", partial->content_range);
   } else if (partial) {
     head.headers.set("Content-Type", partial->multipart_type);
   }
-  modules_on_cached(w, ex, head, object_size, age);
-  ex.status = head.status;
   const bool no_body = head.status == 204 || head.status == 304;
   head.framing = no_body ? http::BodyFraming::none : http::BodyFraming::content_length;
   head.content_length = content_length;
+  plan.object_size = object_size;
+  plan.age = age_seconds(age);
+}
+
+Task<std::optional<Outcome>> finish_plan_head(Worker& w, Exchange& ex, BodyPlan& plan) {
+  if (!plan.module_head) co_return std::nullopt;
+  http::ResponseHead& head = *plan.module_head;
+  if (auto answered = co_await response_modules(w, ex, head, known(plan.object_size), plan.age)) {
+    co_return answered;
+  }
+  ex.status = head.status;
   frame_for_body_modules(ex, head);
   head.keep_alive = !ex.close_connection;
-  http::serialize_response_head(head, out);
-  body_head_sent(ex, out.size());
+  http::serialize_response_head(head, plan.head);
+  body_head_sent(ex, plan.head.size());
+  if (!plan.part_heads.empty()) {  // multipart: the first part's head follows
+    plan.head.append(plan.part_heads[0]);
+    plan.part_heads[0].clear();
+  }
+  co_return std::nullopt;
 }
 
 void plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_view age,
@@ -299,7 +314,7 @@ void plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_vi
   if (range.verdict != http::RangeVerdict::partial) {
     ex.status = served.response.status;
     if (ex.modules_active()) {
-      head_through_modules(w, ex, served, age, size, size, plan.head);
+      head_for_modules(w, ex, served, age, size, size, plan);
     } else {
       assemble_head(served, age, ex.cache_status, w.config().via_name, size, ex.close_connection,
                     plan.head);
@@ -314,7 +329,7 @@ void plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_vi
     PartialHead partial{content_range, {}};
     ex.status = 206;
     if (ex.modules_active()) {
-      head_through_modules(w, ex, served, age, size, r.size(), plan.head, &partial);
+      head_for_modules(w, ex, served, age, size, r.size(), plan, &partial);
     } else {
       assemble_head(served, age, ex.cache_status, w.config().via_name, r.size(),
                     ex.close_connection, plan.head, &partial);
@@ -338,15 +353,15 @@ void plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_vi
     const std::string multipart_type = "multipart/byteranges; boundary=" + boundary;
     PartialHead partial{{}, multipart_type};
     ex.status = 206;
+    plan.spans = range.ranges;
     if (ex.modules_active()) {
-      head_through_modules(w, ex, served, age, size, total, plan.head, &partial);
-    } else {
-      assemble_head(served, age, ex.cache_status, w.config().via_name, total,
-                    ex.close_connection, plan.head, &partial);
+      head_for_modules(w, ex, served, age, size, total, plan, &partial);
+      return;  // finish_plan_head writes the head and the first part's
     }
+    assemble_head(served, age, ex.cache_status, w.config().via_name, total, ex.close_connection,
+                  plan.head, &partial);
     plan.head.append(plan.part_heads[0]);
     plan.part_heads[0].clear();
-    plan.spans = range.ranges;
   }
 }
 
@@ -383,8 +398,8 @@ static Task<std::optional<Outcome>> send_stored(Worker& w, Exchange& ex, CacheSe
   set_status(w, ex, params);
   BodyPlan plan;
   plan_body(w, ex, served, age, meta.size, range, plan);
-  if (ex.modules_active()) {
-    if (auto answered = co_await answer_from_modules(w, ex)) co_return *answered;
+  if (plan.module_head) {  // (the module-free path has no coroutine to await here)
+    if (auto answered = co_await finish_plan_head(w, ex, plan)) co_return *answered;
   }
   std::optional<Outcome> result = Outcome::done;
   if (plan.spans.empty()) result = co_await send_body(w, ex, services, object, plan.head, 0, 0);
@@ -899,10 +914,10 @@ Task<Outcome> serve_from_fill(Worker& w, Exchange& ex, CacheServices& services,
                                head->response_time};
   std::string age = cache::age_header_value(stored, unix_now());
   bool chunked = false;
-  std::string out = client_head(w, ex, head->head, head->size, age, status, &chunked);
-  if (ex.modules_active()) {
-    if (auto answered = co_await answer_from_modules(w, ex)) co_return *answered;
-  }
+  std::optional<Outcome> answered;
+  std::string out =
+      co_await client_head(w, ex, head->head, head->size, age, status, &chunked, &answered);
+  if (answered) co_return *answered;
   std::vector<iovec> iov;
   std::string scratch;
   std::string last;

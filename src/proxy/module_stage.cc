@@ -220,7 +220,7 @@ PreStoreHook pre_store_hook(Exchange& ex, std::string cache_status) {
     bool failed = false;
     // Once per request: a later fill of the same request (another block span) gets the
     // choice made on the first.
-    if (!m.filters.response_done()) {
+    if (!m.filters.response_done() && !m.filters.response_paused()) {
       auto& [before, after] = m.origin_edit.emplace(head, head);
       s.response = &after;
       s.response_from_origin = true;
@@ -231,9 +231,12 @@ PreStoreHook pre_store_hook(Exchange& ex, std::string cache_status) {
       s.response = nullptr;
       s.response_from_origin = false;
       // A local response or a failure replaces what this request's client gets
-      // (answer_from_modules), not what is stored, except that a failed module chose nothing.
+      // (response_modules), not what is stored, except that a failed module chose nothing.
       failed = verdict == wasm::Verdict::fail;
       m.failed_response |= failed;
+      // A pause is not waited for here: what the module set so far decides what is stored;
+      // this request's response waits for it (response_modules), on this same head.
+      if (verdict == wasm::Verdict::pause) s.response = &after;
     }
     StoreChoice choice;
     // A fail-closed module that faulted did not choose: nothing is stored on its behalf.
@@ -244,24 +247,32 @@ PreStoreHook pre_store_hook(Exchange& ex, std::string cache_status) {
   };
 }
 
-void run_response_modules(Worker& w, Exchange& ex, http::ResponseHead& head,
-                          std::optional<uint64_t> size, std::optional<int64_t> age) {
-  if (!ex.modules_active()) return;
+Task<std::optional<Outcome>> response_modules(Worker& w, Exchange& ex, http::ResponseHead& head,
+                                              std::optional<uint64_t> size,
+                                              std::optional<int64_t> age) {
+  if (!ex.modules_active()) co_return std::nullopt;
   Exchange::Modules& m = *ex.modules;
   const bool end_of_stream = ex.is_head || head.status == 204 || head.status == 304 || size == 0;
   m.body_out.active = !end_of_stream && m.filters.wants_body(true);
-  if (m.filters.response_done()) {
-    if (m.origin_edit) apply_edit(m.origin_edit->first, m.origin_edit->second, head);
-    return;
-  }
   wasm::Stream& s = m.stream;
-  s.response = &head;
-  s.cache.status = ex.cache_status;
-  s.cache.object_size = size;
-  s.cache.age = age;
-  wasm::Verdict verdict = m.filters.response_headers(end_of_stream);
+  if (!m.filters.response_done() && !m.filters.response_paused()) {
+    s.response = &head;
+    s.cache.status = ex.cache_status;
+    s.cache.object_size = size;
+    s.cache.age = age;
+    if (m.filters.response_headers(end_of_stream) == wasm::Verdict::fail) m.failed_response = true;
+  }
+  if (m.filters.response_paused()) {
+    // Paused here, or on the origin's head of this request's fill (pre_store_hook), whose
+    // modules then go on with that head while the fill did not wait.
+    if (!m.origin_edit) s.response = &head;
+    wasm::Verdict verdict =
+        co_await m.filters.resume_response(ex.sites->config().timeouts.origin_first_byte);
+    if (verdict == wasm::Verdict::fail) m.failed_response = true;
+  }
   s.response = nullptr;
-  if (verdict == wasm::Verdict::fail) m.failed_response = true;
+  if (m.origin_edit) apply_edit(m.origin_edit->first, m.origin_edit->second, head);
+  co_return co_await answer_from_modules(w, ex);
 }
 
 Task<std::optional<Outcome>> answer_from_modules(Worker& w, Exchange& ex) {

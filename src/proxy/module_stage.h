@@ -42,16 +42,21 @@ using PreStoreHook = std::function<std::optional<StoreChoice>(const http::Respon
 // Cache-Status member modules read meanwhile (stavka.cache.status).
 PreStoreHook pre_store_hook(Exchange& ex, std::string cache_status);
 
-// After the response phase, before anything of the response was sent: when a module replaced
-// the response (a local response, a reset, or 503 for a fail-closed fault), sends that instead
-// and returns the Outcome; nullopt to send the response as planned. Whatever body the response
-// had is not sent (an origin's is not read: that connection closes).
-runtime::Task<std::optional<Outcome>> answer_from_modules(Worker& w, Exchange& ex);
+// The modules' response phase on `head`, the head about to be serialised for the client,
+// before any of the response is sent. `size` is the body length when known, `age` the Age
+// sent. Waits while a module holds the response paused (up to timeouts.origin_first_byte, then
+// 504). When a module replaced the response (a local response, a reset, or 503 for a
+// fail-closed fault) sends that instead and returns its Outcome; the response's own body is
+// then not sent (an origin's is not read: that connection closes). nullopt: send `head`, with
+// what the modules changed.
+runtime::Task<std::optional<Outcome>> response_modules(Worker& w, Exchange& ex,
+                                                       http::ResponseHead& head,
+                                                       std::optional<uint64_t> size,
+                                                       std::optional<int64_t> age);
 
-// Runs the modules' response phase on `head` (the head about to be serialised for the client).
-// `size` is the body length when known, `age` the Age sent.
-void run_response_modules(Worker& w, Exchange& ex, http::ResponseHead& head,
-                          std::optional<uint64_t> size, std::optional<int64_t> age);
+// Sends what the modules replaced the response with, if they did (as response_modules); for
+// phases that end with nothing sent yet (a request body or trailers phase). nullopt otherwise.
+runtime::Task<std::optional<Outcome>> answer_from_modules(Worker& w, Exchange& ex);
 
 // Writes the last chunk with `trailers` into `out`, after the modules' trailers phase when the
 // message has trailers and ex runs modules. false: a module failed or answered there.

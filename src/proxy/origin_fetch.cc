@@ -156,13 +156,15 @@ Task<Outcome> relay_response(Worker& w, Exchange& ex, OriginRequest& origin) {
   to_client_response(head, cfg.via_name);
   if (!ex.cache_status.empty()) cache::append_cache_status(head.headers, ex.cache_status);
   if (ex.modules_active()) {
-    run_response_modules(w, ex, head,
-                         origin_sized && head.framing == http::BodyFraming::content_length
-                             ? std::optional<uint64_t>(head.content_length)
-                             : std::nullopt,
-                         std::nullopt);
     // A replaced response: the origin's body is not read (its connection closes).
-    if (auto answered = co_await answer_from_modules(w, ex)) co_return *answered;
+    if (auto answered = co_await response_modules(
+            w, ex, head,
+            origin_sized && head.framing == http::BodyFraming::content_length
+                ? std::optional<uint64_t>(head.content_length)
+                : std::nullopt,
+            std::nullopt)) {
+      co_return *answered;
+    }
   }
   if (head.status == 204 || head.status == 304) {
     head.framing = http::BodyFraming::none;

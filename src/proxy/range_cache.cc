@@ -727,8 +727,8 @@ Task<Outcome> serve_blocks(Worker& w, Exchange& ex, CacheServices& services,
   set_status(w, ex, status);
   BodyPlan plan;
   plan_body(w, ex, *c.ref.head, age, c.ref.size, range, plan);
-  if (ex.modules_active()) {
-    if (auto answered = co_await answer_from_modules(w, ex)) co_return *answered;
+  if (plan.module_head) {  // (the module-free path has no coroutine to await here)
+    if (auto answered = co_await finish_plan_head(w, ex, plan)) co_return *answered;
   }
 
   // 3. The body. The last span runs to the end of the object when the client's range does, and

@@ -104,19 +104,7 @@ runtime::Task<Verdict> FilterChain::request_headers(runtime::Duration pause_limi
     if (stream_->local_response || stream_->reset) co_return Verdict::respond;
     if (action != static_cast<uint32_t>(Action::pause)) continue;
     // Paused: wait for proxy_continue_stream or proxy_send_local_response.
-    if (!resume_pending_) {
-      PauseAwaiter pause;
-      pause.chain = this;
-      pause.limit = pause_limit;
-      if (!co_await pause) {
-        LocalResponse r;
-        r.status = 504;
-        r.details = "module " + c.module->name() + " did not resume the request in time";
-        r.body = "504 Gateway Timeout: " + r.details + "\n";
-        stream_->local_response = std::move(r);
-        co_return Verdict::respond;
-      }
-    }
+    if (!co_await wait_resume(c, pause_limit)) co_return Verdict::respond;
     resume_pending_ = false;
     if (stream_->local_response || stream_->reset) co_return Verdict::respond;
     if (c.instance->broken() && !fault(c)) co_return Verdict::fail;
@@ -128,10 +116,16 @@ Verdict FilterChain::response_headers(bool end_of_stream) {
   if (count_ == 0) return Verdict::proceed;
   if (failed_closed_) return Verdict::fail;
   stream_->phase = Phase::response_headers;
-  for (size_t i = count_; i-- > 0;) {
+  return response_from(count_, end_of_stream);
+}
+
+Verdict FilterChain::response_from(size_t next, bool end_of_stream) {
+  response_next_ = 0;
+  for (size_t i = next; i-- > 0;) {
     HttpContext& c = contexts_[i];
     if (c.failed) continue;
     uint32_t action = 0;
+    resume_pending_ = false;
     if (!invoke(c, Export::response_headers,
                 {c.id, header_count(stream_->response->headers, 1), end_of_stream ? 1u : 0u}, &action)) {
       if (!fault(c)) return Verdict::fail;
@@ -141,15 +135,53 @@ Verdict FilterChain::response_headers(bool end_of_stream) {
       response_done_ = true;
       return Verdict::respond;
     }
-    if (action == static_cast<uint32_t>(Action::pause) && !warned_pause_) {
-      warned_pause_ = true;
-      runtime::log(runtime::LogLevel::warn,
-                   "module %s: paused a response; pausing responses is not supported, it goes on",
-                   c.module->name().c_str());
+    if (action == static_cast<uint32_t>(Action::pause) && !resume_pending_) {
+      response_next_ = i + 1;  // resume_response() goes on after this one
+      response_eos_ = end_of_stream;
+      return Verdict::pause;
     }
   }
   response_done_ = true;
   return Verdict::proceed;
+}
+
+runtime::Task<Verdict> FilterChain::resume_response(runtime::Duration pause_limit) {
+  while (response_next_ != 0) {
+    HttpContext& c = contexts_[response_next_ - 1];
+    if (!co_await wait_resume(c, pause_limit)) {
+      response_next_ = 0;
+      response_done_ = true;
+      co_return Verdict::respond;
+    }
+    resume_pending_ = false;
+    if (stream_->local_response || stream_->reset) {
+      response_next_ = 0;
+      response_done_ = true;
+      co_return Verdict::respond;
+    }
+    if (c.instance->broken() && !fault(c)) {
+      response_next_ = 0;
+      co_return Verdict::fail;
+    }
+    Verdict v = response_from(response_next_ - 1, response_eos_);
+    if (v != Verdict::pause) co_return v;
+  }
+  co_return Verdict::proceed;
+}
+
+runtime::Task<bool> FilterChain::wait_resume(const HttpContext& c, runtime::Duration pause_limit) {
+  if (resume_pending_) co_return true;
+  PauseAwaiter pause;
+  pause.chain = this;
+  pause.limit = pause_limit;
+  if (co_await pause) co_return true;
+  LocalResponse r;
+  r.status = 504;
+  r.details = "module " + c.module->name() + " did not resume the " +
+              (stream_->phase == Phase::response_headers ? "response" : "request") + " in time";
+  r.body = "504 Gateway Timeout: " + r.details + "\n";
+  stream_->local_response = std::move(r);
+  co_return false;
 }
 
 bool FilterChain::wants_body(bool response) const {

@@ -44,6 +44,7 @@ enum class Verdict : uint8_t {
   proceed,  // go on with the (possibly changed) request or response
   respond,  // answer with stream.local_response instead
   fail,     // a fail-closed module faulted: 503 (or cut the response if it began)
+  pause,    // the response phase waits for a module (resume_response)
 };
 
 class FilterChain {
@@ -61,10 +62,15 @@ class FilterChain {
   // proxy_on_request_headers in each module; a module that pauses holds the request until it
   // resumes it (proxy_continue_stream), answers it, or `pause_limit` passes (then 504).
   runtime::Task<Verdict> request_headers(runtime::Duration pause_limit);
-  // proxy_on_response_headers in each module, last first, on stream.response. A module that
-  // pauses here is resumed at once (pausing a response is not supported; logged).
+  // proxy_on_response_headers in each module, last first, on stream.response. pause: a module
+  // paused; stream.response must then stay valid until resume_response() ends.
   Verdict response_headers(bool end_of_stream);
   bool response_done() const { return response_done_; }
+  bool response_paused() const { return response_next_ != 0; }
+  // Waits for the module that paused the response to resume it (proxy_continue_stream), answer
+  // it, or for `pause_limit` (then a 504 local response), and runs the modules after it. Any
+  // other verdict than pause.
+  runtime::Task<Verdict> resume_response(runtime::Duration pause_limit);
 
   // Body callbacks, for the modules configured to take that body (request_body /
   // response_body): whether any module of this request takes it.
@@ -93,6 +99,10 @@ class FilterChain {
  private:
   struct PauseAwaiter;
   bool fault(HttpContext& c);  // true: the chain goes on without c (fail-open)
+  // Waits for a resume; false when pause_limit passed (the stream then has a 504 to send).
+  runtime::Task<bool> wait_resume(const HttpContext& c, runtime::Duration pause_limit);
+  // The response phase from contexts_[next - 1] down.
+  Verdict response_from(size_t next, bool end_of_stream);
 
   HttpContext contexts_[max_modules];
   size_t count_ = 0;
@@ -101,6 +111,8 @@ class FilterChain {
   bool response_done_ = false;
   bool ended_ = false;
   bool warned_pause_ = false;
+  size_t response_next_ = 0;  // a paused response phase goes on at contexts_[response_next_ - 1]
+  bool response_eos_ = false;
   // A paused request phase: the coroutine waiting, and whether a resume came (possibly before
   // the wait began, from within the callback that paused).
   std::coroutine_handle<> waiter_;

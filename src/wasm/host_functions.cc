@@ -665,8 +665,7 @@ int32_t proxy_enqueue_shared_queue(Instance& in, Raw* a) {
 // --- the stream ----------------------------------------------------------------------------------
 
 // OK; BAD_ARGUMENT for an unknown stream type; UNIMPLEMENTED for the TCP streams (downstream,
-// upstream), which an HTTP proxy's modules do not have. A response is never held (pausing in the
-// response phase is not supported), so continuing it is a no-op.
+// upstream), which an HTTP proxy's modules do not have.
 int32_t proxy_continue_stream(Instance& in, Raw* a) {
   const uint32_t type = u(a, 0);
   if (type > static_cast<uint32_t>(StreamType::upstream)) return status(Status::bad_argument);
@@ -674,8 +673,9 @@ int32_t proxy_continue_stream(Instance& in, Raw* a) {
       type == static_cast<uint32_t>(StreamType::upstream)) {
     return status(Status::unimplemented);
   }
-  HttpContext* c = in.effective();
-  if (c && type == static_cast<uint32_t>(StreamType::request)) c->chain->resume();
+  // Resumes whichever of the request and the response this stream holds paused (at most one
+  // is at any time); OK when neither is.
+  if (HttpContext* c = in.effective()) c->chain->resume();
   return status(Status::ok);
 }
 
@@ -684,7 +684,10 @@ int32_t proxy_continue_request(Instance& in, Raw*) {
   return status(Status::ok);
 }
 
-int32_t proxy_continue_response(Instance&, Raw*) { return status(Status::ok); }
+int32_t proxy_continue_response(Instance& in, Raw*) {
+  if (HttpContext* c = in.effective()) c->chain->resume();
+  return status(Status::ok);
+}
 
 // Any of the four stream types resets the HTTP stream (the client connection closes without a
 // response); BAD_ARGUMENT for an unknown type.

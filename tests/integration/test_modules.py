@@ -333,6 +333,35 @@ def test_modules_without_body_callbacks_keep_the_length(stavka, origin):
     assert body_calls(p) == 0
 
 
+@pytest.mark.parametrize("kind", ["fill", "hit", "forwarded"])
+def test_response_paused_for_an_http_call_then_resumed(stavka, origin, origin_factory, kind):
+    check = origin_factory("check")
+    serve_text(check, "/check", ["ok"])
+    p = start(stavka, origin, [{"name": "r", "file": module("respond_on_response"),
+                                "upstreams": {"check": check.url}}])
+    cc = "hdr=Cache-Control:no-store" if kind == "forwarded" else CC
+    target = f"/size/70000?{cc}&hdr=X-Module-Do:pause"
+    if kind == "hit":
+        p.get(target)
+    r = p.get(target)
+    assert r.status == 200 and len(r.body) == 70000
+    assert r.header("x-check") == "200", "the module resumed the response after its call"
+    assert ("hit" in r.header("cache-status")) == (kind == "hit")
+    assert len([q for q in check.requests if q.path == "/check"]) == (2 if kind == "hit" else 1)
+
+
+def test_response_paused_past_the_limit_gets_504(stavka, origin):
+    site = {"name": "s", "hosts": ["*"], "origins": [origin], "modules": ["r"]}
+    p = stavka(sites=[site], config={"log": {"access": "off"},
+                                     "timeouts": {"origin_first_byte": "500ms"},
+                                     "module": [{"name": "r",
+                                                 "file": module("respond_on_response")}]})
+    r = p.get(f"/echo?{CC}&hdr=X-Module-Do:stall")
+    assert r.status == 504
+    assert b"did not resume the response" in r.body
+    assert p.get("/echo?x=1").status == 200
+
+
 def test_module_that_does_not_load_stops_the_start(stavka, origin, tmp_path):
     bad = tmp_path / "bad.wasm"
     bad.write_bytes(b"\0asm\x01\0\0\0garbage")

@@ -4,7 +4,10 @@
  *   "deny"  -> proxy_send_local_response 451 with the body "withheld\n" and `x-replaced: 1`;
  *   "reset" -> proxy_close_stream (the connection closes without an answer);
  *   "trap"  -> a trap (the module's on_error decides: fail-open sends the response, fail-closed
- *              a 503).
+ *              a 503);
+ *   "pause" -> pauses the response, asks the upstream "check" (GET /check), and when it answers
+ *              adds `x-check: STATUS` to the response and resumes it;
+ *   "stall" -> pauses the response and never resumes it (the host's pause limit applies).
  * Any other response goes on unchanged. For tests/integration/test_modules.py.
  */
 #include <stdlib.h>
@@ -52,7 +55,39 @@ u32 proxy_on_response_headers(u32 id, u32 headers, u32 end_of_stream) {
     proxy_close_stream(1); /* the HTTP response stream */
   } else if (is(value, size, "trap")) {
     __builtin_trap();
+  } else if (is(value, size, "pause") || is(value, size, "stall")) {
+    const int stall = is(value, size, "stall");
+    free(value);
+    if (stall) return ACTION_PAUSE;
+    /* :method GET, :path /check, :authority check */
+    static const char call[] = "\x03\x00\x00\x00"
+                               "\x07\x00\x00\x00" "\x03\x00\x00\x00"
+                               "\x05\x00\x00\x00" "\x06\x00\x00\x00"
+                               "\x0a\x00\x00\x00" "\x05\x00\x00\x00"
+                               ":method\0" "GET\0" ":path\0" "/check\0" ":authority\0" "check";
+    static const char upstream[] = "check";
+    u32 token = 0;
+    if (proxy_http_call((u32)upstream, sizeof upstream - 1, (u32)call, sizeof call, 0, 0, 0, 0,
+                        2000, (u32)&token) != ST_OK) {
+      return ACTION_CONTINUE;
+    }
+    return ACTION_PAUSE;
   }
   free(value);
   return ACTION_CONTINUE;
+}
+
+ABI_EXPORT(proxy_on_http_call_response)
+void proxy_on_http_call_response(u32 id, u32 token, u32 headers, u32 body_size, u32 trailers) {
+  static const char status_name[] = ":status";
+  static const char name[] = "x-check";
+  char* status = 0;
+  u32 size = 0;
+  if (proxy_get_header_map_value(MAP_HTTP_CALL_RESPONSE_HEADERS, (u32)status_name,
+                                 sizeof status_name - 1, (u32)&status, (u32)&size) == ST_OK) {
+    proxy_add_header_map_value(MAP_RESPONSE_HEADERS, (u32)name, sizeof name - 1, (u32)status,
+                               size);
+    free(status);
+  }
+  proxy_continue_stream(1);
 }
