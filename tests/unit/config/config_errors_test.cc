@@ -9,22 +9,12 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "expect_error.h"
 
 namespace stavka::config {
 namespace {
 
-// Loads `toml` and checks it fails on `line` with `message`.
-void expect_error(std::string_view toml, int line, std::string_view message) {
-  try {
-    load_string(toml, "t.toml");
-    ADD_FAILURE() << "expected an error for:\n" << toml;
-  } catch (const ConfigError& error) {
-    std::string where = line > 0 ? "t.toml:" + std::to_string(line) + ": " : "t.toml: ";
-    EXPECT_EQ(error.what(), where + std::string(message)) << "for:\n" << toml;
-    EXPECT_EQ(error.line(), line);
-    EXPECT_EQ(error.file(), "t.toml");
-  }
-}
+using test::expect_error;
 
 // A valid site, lines 1 to 4, for documents that test one more key of it on line 5.
 constexpr std::string_view kSite = R"([[site]]

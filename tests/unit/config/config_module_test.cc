@@ -6,19 +6,12 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "expect_error.h"
 
 namespace stavka::config {
 namespace {
 
-void expect_error(std::string_view toml, int line, std::string_view message) {
-  try {
-    load_string(toml, "t.toml");
-    ADD_FAILURE() << "expected an error for:\n" << toml;
-  } catch (const ConfigError& error) {
-    EXPECT_EQ(error.what(), "t.toml:" + std::to_string(line) + ": " + std::string(message))
-        << "for:\n" << toml;
-  }
-}
+using test::expect_error;
 
 // A module on lines 1 to 3; documents append one key on line 4.
 constexpr std::string_view kModule = R"([[module]]
