@@ -402,6 +402,18 @@ size_t DiskTier::remove_all_variants(std::string_view primary_key) {
   return index_->remove_all_variants(primary_key);
 }
 
+// As remove(): each object leaves through the index's unlink, whose left_index() queues the
+// row's deletion under the shard lock and dooms the file (unlinked by the manifest thread when
+// its last handle goes).
+size_t DiskTier::remove_by_tag(std::string_view tag) {
+  return index_->remove_by_tag(tag);
+}
+
+size_t DiskTier::remove_by_tag(std::string_view tag,
+                               const std::function<void(const ObjectMeta&)>& removed) {
+  return index_->remove_by_tag(tag, [&](const DiskObject& object) { removed(object.meta()); });
+}
+
 TierStats DiskTier::stats() const { return index_->stats(); }
 
 }  // namespace stavka::storage

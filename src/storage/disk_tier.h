@@ -4,8 +4,9 @@
 //
 // Index: the tiers' sharded index (sharded_index.h), in memory: shards by a hash of the primary
 // key, each with its own mutex, slice of the budget (max_size / shards) and S3-FIFO policy,
-// mapping object ids to their current handle and live counters. An object costs its file's length
-// rounded up to 4 KiB. Nothing is awaited and no file or SQLite call is made under a shard lock.
+// mapping object ids to their current handle and live counters, and tags to ids (for
+// remove_by_tag). An object costs its file's length rounded up to 4 KiB. Nothing is awaited and
+// no file or SQLite call is made under a shard lock.
 //
 // I/O: every open, read, write and close of an object file on the data path is an io_uring
 // operation on the calling worker's reactor (one open/close per block: no descriptor outlives
@@ -28,7 +29,9 @@
 // footer and meta record verify and agree with the row is loaded; other rows are dropped (and
 // their files deleted). Files with no row (published, then killed before the manifest commit)
 // are recovered if their footer and meta verify and the length matches, else deleted (a torn
-// fill). The counts are in open_stats().
+// fill). The counts are in open_stats(). Every object loaded goes through the same insert as a
+// publish, with its tags from the manifest's surrogate_keys rows (or the file's meta record), so
+// the tag index is whole again before the first purge by tag.
 //
 // Lifetime: the tier must outlive its Writers; handles may outlive it. The destructor flushes
 // the manifest (rows and hit counters).
@@ -36,6 +39,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -81,6 +85,12 @@ class DiskTier final : public Storage {
   void touch(const ObjectRef& object, int64_t now) override;
   size_t remove(std::string_view primary_key, std::string_view variant) override;
   size_t remove_all_variants(std::string_view primary_key) override;
+  // Every object carrying tag, through the same path as remove() (each shard's lock once).
+  size_t remove_by_tag(std::string_view tag) override;
+  // The same, calling removed(meta) for each object taken out, outside the locks (how
+  // TieredStorage tells which objects both tiers held).
+  size_t remove_by_tag(std::string_view tag,
+                       const std::function<void(const ObjectMeta&)>& removed);
   TierStats stats() const override;
 
   // A hit on the variant stored under a key, without a handle (a tier in front served it).

@@ -161,6 +161,15 @@ size_t MemoryTier::remove_all_variants(std::string_view primary_key) {
   return index_->remove_all_variants(primary_key);
 }
 
+size_t MemoryTier::remove_by_tag(std::string_view tag) {
+  return index_->remove_by_tag(tag);
+}
+
+size_t MemoryTier::remove_by_tag(std::string_view tag,
+                                 const std::function<void(const ObjectMeta&)>& removed) {
+  return index_->remove_by_tag(tag, [&](const MemoryObject& object) { removed(object.meta()); });
+}
+
 TierStats MemoryTier::stats() const { return index_->stats(); }
 
 }  // namespace stavka::storage

@@ -2,12 +2,13 @@
 // very blocks the fill produced (no copy), within a byte budget, evicting by S3-FIFO.
 //
 // Threads: one MemoryTier is shared by every worker. Its index (primary key -> variants,
-// sharded_index.h) is cut into shards by a hash of the primary key, so all variants of a URL live in one shard; each
-// shard has its own mutex, its own slice of the budget (capacity / shards) and its own S3-FIFO
-// policy. Critical sections are a few map and list operations: no meta or body is copied and
-// nothing is awaited under a shard lock, and objects leaving the index are destroyed after the
-// lock is released. Handles (ObjectRef), their metas and the blocks are immutable once
-// published, so reading them needs no lock. A Writer belongs to the coroutine that began it.
+// sharded_index.h) is cut into shards by a hash of the primary key, so all variants of a URL
+// live in one shard; each shard has its own mutex, its own slice of the budget (capacity /
+// shards), its own S3-FIFO policy and its own tag index (tag -> ids, for remove_by_tag).
+// Critical sections are a few map and list operations: no meta or body is copied and nothing is
+// awaited under a shard lock, and objects leaving the index are destroyed after the lock is
+// released. Handles (ObjectRef), their metas and the blocks are immutable once published, so
+// reading them needs no lock. A Writer belongs to the coroutine that began it.
 //
 // Identity: every published object gets an id that is never reused (update_meta keeps it, a
 // replacement gets a new one); touch and update_meta act only on the object with the ref's id.
@@ -27,6 +28,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -58,6 +60,12 @@ class MemoryTier final : public Storage {
   void touch(const ObjectRef& object, int64_t now) override;
   size_t remove(std::string_view primary_key, std::string_view variant) override;
   size_t remove_all_variants(std::string_view primary_key) override;
+  // Every object carrying tag, through the same path as remove() (each shard's lock once).
+  size_t remove_by_tag(std::string_view tag) override;
+  // The same, calling removed(meta) for each object taken out, outside the locks (how
+  // TieredStorage tells which objects both tiers held).
+  size_t remove_by_tag(std::string_view tag,
+                       const std::function<void(const ObjectMeta&)>& removed);
   TierStats stats() const override;
 
   unsigned shard_count() const;

@@ -15,9 +15,18 @@
 // ahead of it; lookups fold them into a new version outside the lock. `Extra` and `ShardExtra`
 // are the tier's own state per object and per shard, guarded by the same mutex.
 //
+// Tags: each shard also maps a tag (a surrogate key, compared byte for byte) to the ids of its
+// objects that carry it, so that a purge by tag visits only those objects, one lock per shard.
+// The map follows the snapshot's meta: insert adds an object's tags, update swaps them when a
+// new version changes them, and unlink (remove, replacement, eviction, corruption, purge)
+// takes them out, so that no path an object leaves by can leave an id behind. The tier pays
+// for the entries through ObjectMeta::charge().
+//
 // Invariants, per shard, whenever its mutex is free: every id in `variants` has a slot in
 // `objects` and is in `policy`, and vice versa; one id per (primary key, variant);
-// policy.charged() is the sum of the objects' charges and never exceeds the shard's slice.
+// policy.charged() is the sum of the objects' charges and never exceeds the shard's slice;
+// `tags` holds (t, id) exactly when `objects` has id and t is among its snapshot's
+// surrogate_keys (duplicates in the list count once), and holds no tag with no id.
 #pragma once
 
 #include <algorithm>
@@ -29,6 +38,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -51,6 +61,8 @@ class ShardedIndex {
   };
   // Objects that left the index under a lock, released after it.
   using Gone = std::vector<std::shared_ptr<const Object>>;
+  using TagIds = std::unordered_set<uint64_t>;
+  using Tags = std::unordered_map<std::string, TagIds, KeyHash, std::equal_to<>>;
 
   struct Shard {
     // The id stored for (primary_key, variant), or 0. Under the lock.
@@ -63,8 +75,36 @@ class ShardedIndex {
       return 0;
     }
 
-    // Takes id out of the policy (unless it is gone from it already: evicted) and both maps.
-    // Under the lock.
+    // Files id under each of meta's tags. Under the lock.
+    void tag(uint64_t id, const ObjectMeta& meta) {
+      for (const std::string& t : meta.surrogate_keys) {
+        auto entry = tags.find(std::string_view(t));
+        if (entry == tags.end()) entry = tags.emplace(t, TagIds{}).first;
+        entry->second.insert(id);
+      }
+    }
+
+    // Takes id out from under each of meta's tags, dropping tags left with no id. A tag that
+    // is not there any more (a duplicate in the list, or the tag remove_by_tag is purging) is
+    // skipped. Under the lock.
+    void untag(uint64_t id, const ObjectMeta& meta) {
+      for (const std::string& t : meta.surrogate_keys) {
+        auto entry = tags.find(std::string_view(t));
+        if (entry == tags.end()) continue;
+        TagIds& ids = entry->second;
+        ids.erase(id);
+        if (ids.empty()) {
+          tags.erase(entry);
+        } else if (ids.size() * 4 < ids.bucket_count() && ids.bucket_count() > 64) {
+          // A tag that once had many objects and now has few gives its buckets back (amortised:
+          // this follows at least 3/4 as many erasures), so memory follows the live objects.
+          ids.rehash(0);
+        }
+      }
+    }
+
+    // Takes id out of the policy (unless it is gone from it already: evicted), both maps and
+    // its tags. Under the lock.
     void unlink(uint64_t id, Gone& gone, bool in_policy = true) {
       if (in_policy) policy.remove(id);
       auto slot = objects.find(id);
@@ -72,6 +112,7 @@ class ShardedIndex {
       auto v = variants.find(object.meta().primary_key);
       std::erase(v->second, id);
       if (v->second.empty()) variants.erase(v);
+      untag(id, object.meta());
       object.left_index();
       gone.push_back(std::move(slot->second.snapshot));
       objects.erase(slot);
@@ -86,6 +127,7 @@ class ShardedIndex {
     mutable std::mutex mutex;
     std::unordered_map<std::string, std::vector<uint64_t>, KeyHash, std::equal_to<>> variants;
     std::unordered_map<uint64_t, Slot> objects;
+    Tags tags;  // tag -> ids of this shard's objects that carry it
     S3Fifo policy{0};
     uint64_t evictions = 0;
     ShardExtra extra{};
@@ -169,6 +211,7 @@ class ShardedIndex {
     }
     v->second.push_back(id);
     shard.objects.emplace(id, Slot{object, m.hits, m.last_access, std::move(extra)});
+    shard.tag(id, m);
     under_lock(shard);
     return Error::none;
   }
@@ -196,7 +239,13 @@ class ShardedIndex {
     if (!updated || charge > shard_capacity_) return nullptr;
     s.hits = hits;
     s.last_access = last_access;
+    const ObjectMeta& old_meta = s.snapshot->meta();
+    if (old_meta.surrogate_keys != updated->meta().surrogate_keys) {
+      shard.untag(id, old_meta);
+      shard.tag(id, updated->meta());
+    }
     gone.push_back(std::exchange(s.snapshot, updated));
+    // Evicting id itself (below) untags it by the new version's tags, now the indexed ones.
     shard.policy.recharge(id, charge, evicted);
     shard.evict(evicted, gone);
     if (!shard.objects.contains(id)) return nullptr;  // a larger head made it its own victim
@@ -257,6 +306,47 @@ class ShardedIndex {
       ++removed;
     }
     return removed;
+  }
+
+  // Removes every object carrying `tag` (exact, case-sensitive match), shard by shard, each
+  // shard's lock taken once; each object leaves through unlink, as a remove() would take it.
+  // After a shard's lock is released, and before its objects are released,
+  // removed(const Object&) is called for each object it took out. Returns how many.
+  template <typename Removed>
+  size_t remove_by_tag(std::string_view tag, Removed&& removed) {
+    size_t count = 0;
+    for (unsigned i = 0; i < shard_count_; ++i) {
+      Shard& shard = shards_[i];
+      Gone gone;                        // declared before the lock, so released after it
+      typename Tags::node_type purged;  // the tag's id set, freed after the lock too
+      {
+        std::lock_guard lock(shard.mutex);
+        auto entry = shard.tags.find(tag);
+        if (entry == shard.tags.end()) continue;
+        // Taken out whole first: unlink() skips this tag, so the set is not edited while it is
+        // walked, and the objects' other tags are untagged as usual.
+        purged = shard.tags.extract(entry);
+        gone.reserve(purged.mapped().size());
+        for (uint64_t id : purged.mapped()) shard.unlink(id, gone);
+      }
+      count += gone.size();
+      for (const std::shared_ptr<const Object>& object : gone) removed(*object);
+    }
+    return count;
+  }
+  size_t remove_by_tag(std::string_view tag) {
+    return remove_by_tag(tag, [](const Object&) {});
+  }
+
+  // Distinct tags over every shard (a tag on objects of n shards counts n times). For tests and
+  // diagnostics.
+  size_t tag_entries() const {
+    size_t total = 0;
+    for (unsigned i = 0; i < shard_count_; ++i) {
+      std::lock_guard lock(shards_[i].mutex);
+      total += shards_[i].tags.size();
+    }
+    return total;
   }
 
   TierStats stats() const {

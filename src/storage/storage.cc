@@ -49,6 +49,14 @@ constexpr auto crc_tables = make_tables();
 // deliberately generous so that many tiny objects cannot overrun the budget.
 constexpr uint64_t entry_overhead = 256;
 
+// Bytes a tag costs beyond its two copies of the text (the meta's and, when the tag is new in
+// its shard, the tag index's key): the meta's std::string, the index's id-set node and bucket,
+// and for a tag new in its shard the index's map node, its bucket and the id set's buckets.
+// Charged in full for every tag, shared or not, so that objects whose tags are all their own
+// stay within the budget: measured with glibc's malloc on 100 000 objects, a tag of its own
+// costs about 335 bytes besides its text, a tag shared by all about 125.
+constexpr uint64_t tag_overhead = 352;
+
 }  // namespace
 
 namespace detail {
@@ -146,7 +154,7 @@ uint64_t ObjectMeta::charge() const {
   if (size != unknown_size) total += size;
   total += primary_key.size() + variant.size() + url.size() + host.size() + headers.size() +
            etag.size() + last_modified.size();
-  for (const std::string& key : surrogate_keys) total += key.size() + sizeof(std::string);
+  for (const std::string& key : surrogate_keys) total += 2 * key.size() + tag_overhead;
   return total;
 }
 

@@ -8,7 +8,8 @@
 //
 // Objects are named by a primary key (one URL in one site) and a variant (the secondary key
 // built from the request fields the response's Vary names; empty without Vary). Purging a
-// primary key removes every variant.
+// primary key removes every variant. An object may also carry tags (meta.surrogate_keys), and
+// purging a tag removes every object that carries it.
 //
 // Threads: a Storage is shared by all workers; every method may be called from any worker.
 // Implementations keep their shared state behind short, striped critical sections and never
@@ -85,7 +86,10 @@ struct ObjectMeta {
   int64_t expires = 0;        // end of freshness as computed when stored (for listings)
   std::string etag;           // validators, copied from headers for quick matching
   std::string last_modified;
-  std::vector<std::string> surrogate_keys;  // from Surrogate-Key and Cache-Tag
+  // Tags from Surrogate-Key and Cache-Tag (or set by a module), for remove_by_tag: compared
+  // byte for byte (case-sensitive, as Fastly's and Varnish's surrogate keys), order and
+  // duplicates kept as given.
+  std::vector<std::string> surrogate_keys;
   uint64_t hits = 0;
   int64_t last_access = 0;
   // The layer above's decoding of `headers` (parsed fields, prepared head bytes), made once
@@ -97,7 +101,8 @@ struct ObjectMeta {
   uint32_t block_count() const {
     return size == unknown_size ? 0 : static_cast<uint32_t>((size + block_size - 1) / block_size);
   }
-  // Bytes the entry costs a tier: body plus head and keys.
+  // Bytes the entry costs a tier: body plus head and keys, and each tag's place in the tier's
+  // tag index (sharded_index.h).
   uint64_t charge() const;
 };
 
@@ -176,6 +181,10 @@ class Storage {
   // Removes one variant / every variant of a primary key. Returns how many objects went.
   virtual size_t remove(std::string_view primary_key, std::string_view variant) = 0;
   virtual size_t remove_all_variants(std::string_view primary_key) = 0;
+  // Removes every object whose surrogate_keys include `tag` (exact, case-sensitive match), as
+  // remove() would remove each. Returns how many objects went. Objects published while it runs
+  // may or may not be removed (a fill racing a purge is the caller's to order).
+  virtual size_t remove_by_tag(std::string_view tag) = 0;
 
   virtual TierStats stats() const = 0;
 };

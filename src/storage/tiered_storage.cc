@@ -10,6 +10,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <unordered_set>
 #include <utility>
 
 namespace stavka::storage {
@@ -283,6 +284,36 @@ size_t TieredStorage::remove_all_variants(std::string_view primary_key) {
   size_t removed = disk_ ? disk_->remove_all_variants(primary_key) : 0;
   removed = std::max(removed, memory_ ? memory_->remove_all_variants(primary_key) : 0);
   return std::max(removed, variants.size());
+}
+
+namespace {
+
+// Names (primary key, variant) in one string without ambiguity: the key's length comes first.
+void object_name(const ObjectMeta& meta, std::string& out) {
+  out.assign(std::to_string(meta.primary_key.size()));
+  out.push_back(':');
+  out.append(meta.primary_key);
+  out.append(meta.variant);
+}
+
+}  // namespace
+
+size_t TieredStorage::remove_by_tag(std::string_view tag) {
+  if (!memory_) return disk_->remove_by_tag(tag);
+  if (!disk_) return memory_->remove_by_tag(tag);
+  // Disk first: promotion relies on it (tiered_storage.h). An object found in both tiers is
+  // counted once, by its disk copy.
+  std::unordered_set<std::string> on_disk;
+  std::string name;
+  size_t removed = disk_->remove_by_tag(tag, [&](const ObjectMeta& meta) {
+    object_name(meta, name);
+    on_disk.insert(name);
+  });
+  memory_->remove_by_tag(tag, [&](const ObjectMeta& meta) {
+    object_name(meta, name);
+    if (!on_disk.contains(name)) ++removed;
+  });
+  return removed;
 }
 
 TierStats TieredStorage::memory_stats() const {

@@ -20,9 +20,12 @@
 // on disk before memory. (An update_meta racing with a promotion may leave the older head in
 // memory; it is the same body and is revalidated as any stored head.)
 //
-// Changes: update_meta, touch, remove and remove_all_variants apply to both tiers. update_meta
-// through one tier's handle updates the other tier's copy if it is the same version (same
-// size, validators and response time).
+// Changes: update_meta, touch, remove, remove_all_variants and remove_by_tag apply to both
+// tiers (removals to disk first, see Promotion). update_meta through one tier's handle updates
+// the other tier's copy if it is the same version (same size, validators and response time).
+// remove_by_tag counts objects as remove_all_variants does: each (primary key, variant) once,
+// whether it was in memory, on disk or both, so the count is how many objects the cache no
+// longer holds.
 //
 // stats(): bytes, capacity and evictions are the sums of both tiers; objects is the larger of
 // the two counts (an object is normally in both), a lower bound of distinct objects.
@@ -63,6 +66,7 @@ class TieredStorage final : public Storage {
   void touch(const ObjectRef& object, int64_t now) override;
   size_t remove(std::string_view primary_key, std::string_view variant) override;
   size_t remove_all_variants(std::string_view primary_key) override;
+  size_t remove_by_tag(std::string_view tag) override;
   TierStats stats() const override;
 
   TierStats memory_stats() const;  // zeros without a memory tier

@@ -1,7 +1,8 @@
 // DiskTier: the conformance suite (a fresh directory per test), plus what only the disk tier
 // promises: persistence across reopen, recovery from kill -9 (torn files, files without rows,
 // rows without files), corruption detected and dropped, eviction under max_size, precise open
-// errors, files outliving handles, and consistency under concurrent use from several reactors.
+// errors, files outliving handles, purges by tag across restarts (the tag index rebuilt at start,
+// purged objects gone for good), and consistency under concurrent use from several reactors.
 #include "storage/disk_tier.h"
 
 #include <gtest/gtest.h>
@@ -378,6 +379,118 @@ TEST_F(DiskTierTest, ConcurrentUseStaysConsistentAndSurvivesReopen) {
   EXPECT_EQ(tier->open_stats().dropped + tier->open_stats().recovered + tier->open_stats().deleted,
             0u);
   EXPECT_EQ(tier->stats().objects, stats.objects);
+
+  // The tag index rebuilt at start matches the objects: purging every key's tag takes them all.
+  size_t purged = 0;
+  for (const std::string& key : keys) {
+    purged += tier->remove_by_tag(conformance::stress_key_tag(key));
+  }
+  for (int t = 0; t < 4; ++t) {
+    for (int k = 0; k < 6; ++k) {
+      purged += tier->remove_by_tag(
+          conformance::stress_key_tag("own/" + std::to_string(t) + "/" + std::to_string(k)));
+    }
+  }
+  EXPECT_EQ(purged, stats.objects);
+  EXPECT_EQ(tier->stats().objects, 0u);
+  tier->flush();
+  EXPECT_TRUE(object_files(dir_.path()).empty());
+}
+
+ObjectMeta tagged(std::string key, std::string variant, uint64_t size,
+                  std::vector<std::string> tags) {
+  ObjectMeta meta = test_meta(std::move(key), std::move(variant), size);
+  meta.surrogate_keys = std::move(tags);
+  return meta;
+}
+
+TEST_F(DiskTierTest, PurgeByTagAfterARestartFindsObjectsStoredBeforeAndTheyStayGone) {
+  {
+    auto tier = open_tier(dir_.path(), 64u << 20, 4);
+    ASSERT_EQ(store(*tier, tagged("a", "", bs, {"t", "x"}), test_body(bs, 20)), Error::none);
+    ASSERT_EQ(store(*tier, tagged("b", "gzip", 2 * bs, {"t"}), test_body(2 * bs, 21)),
+              Error::none);
+    ASSERT_EQ(store(*tier, tagged("c", "", 10, {"x"}), test_body(10, 22)), Error::none);
+    ASSERT_EQ(store(*tier, tagged("d", "", 10, {"T"}), test_body(10, 23)), Error::none);
+  }
+  {
+    auto tier = open_tier(dir_.path(), 64u << 20, 4);
+    EXPECT_EQ(tier->open_stats().loaded, 4u);
+    EXPECT_EQ(tier->remove_by_tag("t"), 2u);
+    EXPECT_EQ(tier->lookup("a", ""), nullptr);
+    EXPECT_EQ(tier->lookup("b", "gzip"), nullptr);
+    EXPECT_EQ(tier->stats().objects, 2u);
+    tier->flush();
+    EXPECT_EQ(object_files(dir_.path()).size(), 2u);  // no handle held: the files went
+  }
+  {
+    auto tier = open_tier(dir_.path(), 64u << 20, 4);
+    DiskOpenStats opened = tier->open_stats();
+    EXPECT_EQ(opened.loaded, 2u);
+    EXPECT_EQ(opened.dropped + opened.recovered + opened.deleted, 0u);
+    EXPECT_EQ(tier->lookup("a", ""), nullptr);
+    EXPECT_EQ(tier->lookup("b", "gzip"), nullptr);
+    EXPECT_EQ(tier->remove_by_tag("t"), 0u);
+    EXPECT_EQ(tier->remove_by_tag("x"), 1u);  // "c"; "a" is gone with its tags
+    ObjectRef d = tier->lookup("d", "");
+    ASSERT_NE(d, nullptr);
+    EXPECT_EQ(read_all(*tier, d).body, test_body(10, 23));
+  }
+  auto tier = open_tier(dir_.path(), 64u << 20, 4);
+  EXPECT_EQ(tier->open_stats().loaded, 1u);
+  EXPECT_EQ(tier->lookup("c", ""), nullptr);
+  EXPECT_NE(tier->lookup("d", ""), nullptr);
+}
+
+TEST_F(DiskTierTest, ObjectsRecoveredFromTheirFilesAreTaggedToo) {
+  {
+    auto tier = open_tier(dir_.path(), 64u << 20, 2);
+    ASSERT_EQ(store(*tier, tagged("orphan", "", bs, {"t", "u"}), test_body(bs, 24)), Error::none);
+    ASSERT_EQ(store(*tier, tagged("kept", "", bs, {"u"}), test_body(bs, 25)), Error::none);
+  }
+  // As if killed after publish, before the manifest committed the rows.
+  sql(dir_.path(), "DELETE FROM objects; DELETE FROM surrogate_keys;");
+  {
+    auto tier = open_tier(dir_.path(), 64u << 20, 2);
+    EXPECT_EQ(tier->open_stats().recovered, 2u);
+    EXPECT_EQ(tier->remove_by_tag("t"), 1u);
+    EXPECT_EQ(tier->lookup("orphan", ""), nullptr);
+  }
+  auto tier = open_tier(dir_.path(), 64u << 20, 2);
+  EXPECT_EQ(tier->open_stats().loaded, 1u);
+  EXPECT_EQ(tier->open_stats().recovered, 0u);
+  EXPECT_EQ(tier->lookup("orphan", ""), nullptr);
+  EXPECT_EQ(tier->remove_by_tag("u"), 1u);
+}
+
+TEST_F(DiskTierTest, TenThousandObjectsUnderOneTagArePurgedAfterARestart) {
+  constexpr int count = 10'000;
+  {
+    auto tier = open_tier(dir_.path(), 1u << 30, 8);
+    test::run_on_reactor([&]() -> runtime::Task<void> {
+      for (int i = 0; i < count; ++i) {
+        ObjectMeta meta =
+            tagged("key/" + std::to_string(i), "", 0, {"all", "own/" + std::to_string(i)});
+        std::unique_ptr<Writer> writer = tier->begin_write(meta);
+        EXPECT_EQ(co_await writer->publish(meta), Error::none);
+      }
+    });
+    ASSERT_EQ(store(*tier, tagged("other", "", 0, {"not-all"}), ""), Error::none);
+  }
+  {
+    auto tier = open_tier(dir_.path(), 1u << 30, 8);
+    ASSERT_EQ(tier->open_stats().loaded, count + 1u);
+    EXPECT_EQ(tier->remove_by_tag("all"), static_cast<size_t>(count));
+    EXPECT_EQ(tier->stats().objects, 1u);
+    EXPECT_EQ(tier->remove_by_tag("own/1234"), 0u);
+    tier->flush();
+    EXPECT_EQ(object_files(dir_.path()).size(), 1u);
+    EXPECT_EQ(tier->manifest_stats().failures, 0u);
+  }
+  auto tier = open_tier(dir_.path(), 1u << 30, 8);
+  EXPECT_EQ(tier->open_stats().loaded, 1u);
+  EXPECT_EQ(tier->open_stats().dropped + tier->open_stats().recovered, 0u);
+  EXPECT_NE(tier->lookup("other", ""), nullptr);
 }
 
 }  // namespace

@@ -21,6 +21,7 @@ TEST_P(StorageConformance, AbsentKeyIsNotFound) {
   EXPECT_EQ(storage().lookup("absent", "gzip"), nullptr);
   EXPECT_EQ(storage().remove("absent", ""), 0u);
   EXPECT_EQ(storage().remove_all_variants("absent"), 0u);
+  EXPECT_EQ(storage().remove_by_tag("absent"), 0u);
   TierStats stats = storage().stats();
   EXPECT_EQ(stats.objects, 0u);
   EXPECT_EQ(stats.bytes, 0u);
@@ -338,6 +339,109 @@ TEST_P(StorageConformance, RemoveAllVariantsTakesEveryVariantOfOneKey) {
   ASSERT_NE(other, nullptr);
   EXPECT_EQ(read_all(other).body, test_body(bs, 82));
   EXPECT_EQ(storage().stats().objects, 1u);
+}
+
+namespace {
+
+// test_meta(key, variant, size) with these tags.
+ObjectMeta tagged(std::string key, std::string variant, uint64_t size,
+                  std::vector<std::string> tags) {
+  ObjectMeta meta = test_meta(std::move(key), std::move(variant), size);
+  meta.surrogate_keys = std::move(tags);
+  return meta;
+}
+
+}  // namespace
+
+TEST_P(StorageConformance, RemoveByTagTakesEveryObjectCarryingTheTagExactly) {
+  ASSERT_EQ(store(tagged("a", "", bs, {"red", "blue"}), test_body(bs, 120)), Error::none);
+  ASSERT_EQ(store(tagged("b", "gzip", bs, {"blue", "blue"}), test_body(bs, 121)), Error::none);
+  ASSERT_EQ(store(tagged("b", "", bs, {"Blue"}), test_body(bs, 122)), Error::none);
+  ASSERT_EQ(store(tagged("c", "", 10, {"green", "blue-ish"}), test_body(10, 123)), Error::none);
+  ASSERT_EQ(store(tagged("d", "", 0, {}), ""), Error::none);
+
+  EXPECT_EQ(storage().remove_by_tag("BLUE"), 0u);
+  EXPECT_EQ(storage().remove_by_tag("blu"), 0u);
+  EXPECT_EQ(storage().remove_by_tag("blue"), 2u);
+  EXPECT_EQ(storage().lookup("a", ""), nullptr);
+  EXPECT_EQ(storage().lookup("b", "gzip"), nullptr);
+  ObjectRef other_variant = storage().lookup("b", "");
+  ASSERT_NE(other_variant, nullptr);
+  EXPECT_EQ(read_all(other_variant).body, test_body(bs, 122));
+  EXPECT_EQ(storage().stats().objects, 3u);
+
+  EXPECT_EQ(storage().remove_by_tag("blue"), 0u);
+  EXPECT_EQ(storage().remove_by_tag("red"), 0u);  // went with "a"
+  EXPECT_EQ(storage().remove_by_tag("Blue"), 1u);
+  EXPECT_EQ(storage().remove_by_tag("green"), 1u);
+  EXPECT_EQ(storage().remove_by_tag("blue-ish"), 0u);
+  EXPECT_NE(storage().lookup("d", ""), nullptr);
+  EXPECT_EQ(storage().stats().objects, 1u);
+}
+
+TEST_P(StorageConformance, ReplacingAnObjectDropsItsOldTags) {
+  ASSERT_EQ(store(tagged("k", "", bs, {"old", "kept"}), test_body(bs, 130)), Error::none);
+  ASSERT_EQ(store(tagged("k", "", bs, {"new", "kept"}), test_body(bs, 131)), Error::none);
+  EXPECT_EQ(storage().remove_by_tag("old"), 0u);
+  ObjectRef current = storage().lookup("k", "");
+  ASSERT_NE(current, nullptr);
+  EXPECT_EQ(read_all(current).body, test_body(bs, 131));
+  EXPECT_EQ(storage().remove_by_tag("kept"), 1u);
+  EXPECT_EQ(storage().lookup("k", ""), nullptr);
+  EXPECT_EQ(storage().remove_by_tag("new"), 0u);
+}
+
+TEST_P(StorageConformance, UpdateMetaMayChangeTheTags) {
+  ASSERT_EQ(store(tagged("k", "", bs, {"before", "kept"}), test_body(bs, 140)), Error::none);
+  ObjectRef object = storage().lookup("k", "");
+  ASSERT_NE(object, nullptr);
+  ObjectMeta merged = object->meta();
+  merged.surrogate_keys = {"kept", "after"};
+  ASSERT_NE(storage().update_meta(object, merged), nullptr);
+  EXPECT_EQ(storage().remove_by_tag("before"), 0u);
+  EXPECT_NE(storage().lookup("k", ""), nullptr);
+  EXPECT_EQ(storage().remove_by_tag("after"), 1u);
+  EXPECT_EQ(storage().lookup("k", ""), nullptr);
+  EXPECT_EQ(storage().remove_by_tag("kept"), 0u);
+}
+
+TEST_P(StorageConformance, ATagSharedByObjectsInEveryShardIsPurgedEverywhere) {
+  // 64 keys land in every shard of any backend the factories make (8 shards or fewer).
+  for (int i = 0; i < 64; ++i) {
+    const std::string key = "key/" + std::to_string(i);
+    ASSERT_EQ(store(tagged(key, "", 100, {"own/" + std::to_string(i), "shared"}),
+                    test_body(100, 150 + i)),
+              Error::none);
+    ASSERT_EQ(store(tagged(key, "gzip", 100, {"untouched"}), test_body(100, 250 + i)),
+              Error::none);
+  }
+  EXPECT_EQ(storage().remove_by_tag("shared"), 64u);
+  for (int i = 0; i < 64; ++i) {
+    const std::string key = "key/" + std::to_string(i);
+    EXPECT_EQ(storage().lookup(key, ""), nullptr) << key;
+    ObjectRef kept = storage().lookup(key, "gzip");
+    ASSERT_NE(kept, nullptr) << key;
+    EXPECT_EQ(read_all(kept).body, test_body(100, 250 + i));
+  }
+  EXPECT_EQ(storage().remove_by_tag("own/7"), 0u);  // the purged objects' other tags went too
+  EXPECT_EQ(storage().stats().objects, 64u);
+  EXPECT_EQ(storage().remove_by_tag("untouched"), 64u);
+  EXPECT_EQ(storage().stats().objects, 0u);
+  EXPECT_EQ(storage().stats().bytes, 0u);
+}
+
+TEST_P(StorageConformance, PurgedAndRestoredKeyNeverServesNewBytesThroughTheOldHandle) {
+  const std::string first = test_body(bs + 5, 160);
+  const std::string second = test_body(bs + 5, 161);
+  ASSERT_EQ(store(tagged("k", "", first.size(), {"t"}), first), Error::none);
+  ObjectRef old = storage().lookup("k", "");
+  ASSERT_NE(old, nullptr);
+  EXPECT_EQ(storage().remove_by_tag("t"), 1u);
+  EXPECT_EQ(storage().update_meta(old, old->meta()), nullptr);  // not resurrected
+  ASSERT_EQ(store(tagged("k", "", second.size(), {"t"}), second), Error::none);
+  expect_own_bytes_or_not_found(old, first);
+  EXPECT_EQ(read_all(storage().lookup("k", "")).body, second);
+  EXPECT_EQ(storage().remove_by_tag("t"), 1u);
 }
 
 TEST_P(StorageConformance, SizeUnknownAtBeginIsSetAtPublish) {

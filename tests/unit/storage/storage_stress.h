@@ -1,5 +1,8 @@
 // A concurrency stress run any backend can be put through: several threads, each on its own
-// reactor, publish, look up, read, touch, update and remove overlapping keys. Every body's seed
+// reactor, publish, look up, read, touch, update (tags included), remove and purge by tag
+// overlapping keys. Every object carries the tag stress_key_tag(key), and one of "mod/0".."mod/2"
+// (a tag spread over every shard), so that afterwards the sum of purging each key's tag must
+// be the tier's object count if its tag index kept up with its objects. Every body's seed
 // is in its etag, so a reader can tell that each block it got belongs to the object it looked
 // up. Backends call it from their own tests with a budget small enough to evict all the time,
 // then check their own invariants on what is left.
@@ -16,6 +19,8 @@
 #include "support/run_on_reactor.h"
 
 namespace stavka::storage::conformance {
+
+inline std::string stress_key_tag(const std::string& key) { return "key:" + key; }
 
 struct StressResult {
   int wrong_bytes = 0;  // a block, meta or key that belongs to another object
@@ -42,6 +47,7 @@ inline StressResult stress(Storage& tier, int threads, int iterations,
           std::string body = test_body(rng() % (3 * bs), seed);
           ObjectMeta meta = test_meta(key, variant, body.size());
           meta.etag = std::to_string(seed);
+          meta.surrogate_keys = {stress_key_tag(key), "mod/" + std::to_string(seed % 3)};
           std::unique_ptr<Writer> writer = tier.begin_write(meta);
           if (!writer) {
             ++failures;
@@ -81,11 +87,17 @@ inline StressResult stress(Storage& tier, int threads, int iterations,
           if (ObjectRef object = tier.lookup(key, variant)) {
             ObjectMeta meta = object->meta();
             meta.headers = "X-Updated-By: " + std::to_string(thread) + "\r\n";
+            if (rng() % 2) {
+              meta.surrogate_keys = {"mod/" + std::to_string(rng() % 3), stress_key_tag(key)};
+            }
             ObjectRef updated = tier.update_meta(object, meta);
             if (updated && updated->meta().etag != meta.etag) ++wrong_bytes;
           }
-        } else if (op < 18) {
+        } else if (op < 17) {
           tier.remove(key, variant);
+        } else if (op < 18) {
+          // Mostly one key's objects; now and then a tag on objects of every shard.
+          tier.remove_by_tag(rng() % 8 ? stress_key_tag(key) : "mod/" + std::to_string(rng() % 3));
         } else {
           tier.remove_all_variants(key);
         }

@@ -81,7 +81,14 @@ TEST(ObjectMeta, ChargeCountsBodyHeadKeysAndAFixedOverhead) {
   meta.size = 0;
   EXPECT_EQ(meta.charge(), overhead + 24);
   meta.surrogate_keys = {"k1"};
-  EXPECT_GT(meta.charge(), overhead + 24 + 2);  // a key costs its bytes and its string
+  // A tag costs its bytes twice (the meta's copy and the tag index's key) and a fixed share of
+  // the index's nodes and buckets, the same for every tag.
+  const uint64_t one_tag = meta.charge() - (overhead + 24);
+  EXPECT_GT(one_tag, 2u * 2);
+  meta.surrogate_keys = {"k1", "k2"};
+  EXPECT_EQ(meta.charge(), overhead + 24 + 2 * one_tag);
+  meta.surrogate_keys = {"k1", std::string(102, 'k')};
+  EXPECT_EQ(meta.charge(), overhead + 24 + 2 * one_tag + 2 * 100);
 }
 
 TEST(ErrorName, NamesEveryError) {

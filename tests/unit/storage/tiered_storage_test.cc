@@ -1,7 +1,8 @@
 // TieredStorage: the conformance suite over memory + disk (with a roomy memory tier, and with
 // one too small for most objects, so that the disk path answers), memory alone and disk alone;
 // plus what only the composition promises: write-through, disk hits promoted into memory from
-// the blocks they served, no older version left in either tier, and changes applied to both.
+// the blocks they served, no older version left in either tier, and changes applied to both
+// (purges by tag included, each object counted once, never promoted back).
 #include "storage/tiered_storage.h"
 
 #include <gtest/gtest.h>
@@ -189,6 +190,81 @@ TEST_F(TieredStorageTest, RemoveCountsAnObjectInBothTiersOnce) {
   EXPECT_TRUE(storage_.lookup("k").empty());
   EXPECT_EQ(memory().stats().objects, 0u);
   EXPECT_EQ(disk().stats().objects, 0u);
+}
+
+ObjectMeta tagged(std::string key, std::string variant, uint64_t size,
+                  std::vector<std::string> tags) {
+  ObjectMeta meta = test_meta(std::move(key), std::move(variant), size);
+  meta.surrogate_keys = std::move(tags);
+  return meta;
+}
+
+TEST_F(TieredStorageTest, RemoveByTagEmptiesBothTiersAndCountsEachObjectOnce) {
+  ASSERT_EQ(store(storage_, tagged("both", "", bs, {"t"}), test_body(bs, 11)), Error::none);
+  ASSERT_EQ(store(storage_, tagged("disk-only", "", bs, {"t"}), test_body(bs, 12)), Error::none);
+  ASSERT_EQ(memory().remove("disk-only", ""), 1u);
+  // Over a memory shard: written to disk alone.
+  const std::string large = test_body(40 * bs, 13);
+  ASSERT_EQ(store(storage_, tagged("large", "", large.size(), {"t"}), large), Error::none);
+  ASSERT_EQ(memory().lookup("large", ""), nullptr);
+  ASSERT_EQ(store(storage_, tagged("memory-only", "gzip", bs, {"t"}), test_body(bs, 14)),
+            Error::none);
+  ASSERT_EQ(disk().remove("memory-only", "gzip"), 1u);
+  ASSERT_EQ(store(storage_, tagged("untagged", "", bs, {"u"}), test_body(bs, 15)), Error::none);
+
+  EXPECT_EQ(storage_.remove_by_tag("t"), 4u);
+  for (const char* key : {"both", "disk-only", "large", "memory-only"}) {
+    EXPECT_TRUE(storage_.lookup(key).empty()) << key;
+  }
+  EXPECT_EQ(memory().stats().objects, 1u);
+  EXPECT_EQ(disk().stats().objects, 1u);
+  EXPECT_EQ(storage_.remove_by_tag("t"), 0u);
+  EXPECT_EQ(storage_.remove_by_tag("u"), 1u);
+  EXPECT_EQ(storage_.stats().objects, 0u);
+}
+
+TEST_F(TieredStorageTest, APurgedDiskHitIsNotPromotedBack) {
+  const std::string body = test_body(2 * bs, 16);
+  ASSERT_EQ(store(storage_, tagged("k", "", body.size(), {"t"}), body), Error::none);
+  ASSERT_EQ(memory().remove("k", ""), 1u);
+  ObjectRef hit = storage_.lookup("k", "");  // a disk hit that promotes once read in full
+  ASSERT_NE(hit, nullptr);
+  EXPECT_EQ(test::run_task(storage_.read_block(hit, 0)).error, Error::none);
+  EXPECT_EQ(storage_.remove_by_tag("t"), 1u);
+  // The response in flight completes with its own bytes; its promotion is withdrawn.
+  BlockResult last = test::run_task(storage_.read_block(hit, 1));
+  ASSERT_EQ(last.error, Error::none);
+  EXPECT_EQ(last.block->view(), std::string_view(body).substr(bs));
+  EXPECT_EQ(memory().lookup("k", ""), nullptr);
+  EXPECT_EQ(storage_.lookup("k", ""), nullptr);
+}
+
+TEST_F(TieredStorageTest, PurgeByTagAfterARestartOfTheComposition) {
+  TempDir dir;
+  {
+    TieredStorage storage(std::make_unique<MemoryTier>(1u << 20, 2),
+                          open_tier(dir.path(), 1u << 20, 2));
+    ASSERT_EQ(store(storage, tagged("a", "", bs, {"t"}), test_body(bs, 17)), Error::none);
+    ASSERT_EQ(store(storage, tagged("b", "", bs, {"u"}), test_body(bs, 18)), Error::none);
+  }
+  {
+    TieredStorage storage(std::make_unique<MemoryTier>(1u << 20, 2),
+                          open_tier(dir.path(), 1u << 20, 2));
+    // Promote "a" into memory first, so that both tiers hold it again.
+    ObjectRef a = storage.lookup("a", "");
+    ASSERT_NE(a, nullptr);
+    EXPECT_EQ(read_all(storage, a).body, test_body(bs, 17));
+    ASSERT_NE(storage.memory()->lookup("a", ""), nullptr);
+    a.reset();
+    EXPECT_EQ(storage.remove_by_tag("t"), 1u);
+    EXPECT_EQ(storage.lookup("a", ""), nullptr);
+  }
+  TieredStorage storage(std::make_unique<MemoryTier>(1u << 20, 2),
+                        open_tier(dir.path(), 1u << 20, 2));
+  EXPECT_EQ(storage.lookup("a", ""), nullptr);
+  EXPECT_NE(storage.lookup("b", ""), nullptr);
+  EXPECT_EQ(storage.remove_by_tag("t"), 0u);
+  EXPECT_EQ(storage.remove_by_tag("u"), 1u);
 }
 
 TEST_F(TieredStorageTest, DiskContentSurvivesARestartOfTheComposition) {
