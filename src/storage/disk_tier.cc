@@ -73,10 +73,11 @@ class DiskTier::DiskObject final : public StoredObject {
   std::shared_ptr<const DiskObject> with_meta(ObjectMeta meta) const {
     return std::make_shared<const DiskObject>(owner, file, std::move(meta));
   }
-  // Under the shard lock: the file goes when its last handle does, and the row now.
+  // Under the shard lock: the file goes when its last handle does, and the row now (the
+  // manifest thread disowns the file if it is still there then, see manifest_writer.h).
   void left_index() const {
     file->doomed.store(true, std::memory_order_release);
-    file->manifest->push(ManifestOp::remove(file->id));
+    file->manifest->push(ManifestOp::remove(file->id, file->path));
   }
 
   const DiskTier* const owner;
@@ -206,8 +207,9 @@ DiskTier::Opened DiskTier::open(const std::string& dir, uint64_t max_size, unsig
     if (tier->insert(object.id, std::move(object.meta), object.region_length, object.recorded) !=
         Error::none) {
       // Larger than a shard's slice now: no handle ever existed, so remove row and file here.
-      manifest->push(ManifestOp::remove(object.id));
-      manifest->push(ManifestOp::unlink_file(disk_format::object_path(root, object.id)));
+      std::string path = disk_format::object_path(root, object.id);
+      manifest->push(ManifestOp::remove(object.id, path));
+      manifest->push(ManifestOp::unlink_file(std::move(path)));
       ++stats.evicted;
     }
   }
@@ -404,7 +406,7 @@ size_t DiskTier::remove_all_variants(std::string_view primary_key) {
 
 // As remove(): each object leaves through the index's unlink, whose left_index() queues the
 // row's deletion under the shard lock and dooms the file (unlinked by the manifest thread when
-// its last handle goes).
+// its last handle goes), so a purged object is not loaded again at start-up.
 size_t DiskTier::remove_by_tag(std::string_view tag) {
   return index_->remove_by_tag(tag);
 }

@@ -23,7 +23,9 @@
 // eviction and corruption take the object out of the index and the budget at once and mark the
 // file doomed; the file is unlinked (by the manifest thread) when the last handle goes, so a
 // response being sent completes with that object's own bytes. Ids are never reused, so a
-// handle never reads another object's file.
+// handle never reads another object's file. Meanwhile the file's row is gone and the file is
+// disowned (its footer zeroed, manifest_writer.h), so that a kill before the unlink does not
+// bring the object back at start-up: what was removed or purged stays gone.
 //
 // Start-up (open): every manifest row whose file is present, of the right length and whose
 // footer and meta record verify and agree with the row is loaded; other rows are dropped (and

@@ -7,11 +7,14 @@
 #include "storage/manifest_writer.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <string_view>
+#include <unordered_set>
 
 #include "storage/disk_format.h"
 
@@ -103,6 +106,11 @@ void ManifestWriter::apply(std::vector<ManifestOp>& ops) {
 
   // File work first, in queue order; row changes go in one transaction afterwards. A crash in
   // between leaves files ahead of rows, which start-up reconciles.
+  // A removed row's file unlinked in this round too need not be disowned first.
+  std::unordered_set<std::string_view> unlinked;
+  for (const ManifestOp& op : ops) {
+    if (op.kind == ManifestOp::Kind::unlink_file) unlinked.insert(op.path);
+  }
   for (const ManifestOp& op : ops) {
     if (op.kind == ManifestOp::Kind::unlink_file) {
       if (::unlink(op.path.c_str()) != 0 && errno != ENOENT) {
@@ -110,6 +118,9 @@ void ManifestWriter::apply(std::vector<ManifestOp>& ops) {
       }
     } else if (op.kind == ManifestOp::Kind::put && op.rewrite_region != 0) {
       rewrite_meta(op);
+    } else if (op.kind == ManifestOp::Kind::remove && !op.path.empty() &&
+               !unlinked.contains(op.path)) {
+      disown_file(op.path);
     }
   }
 
@@ -135,6 +146,40 @@ void ManifestWriter::apply(std::vector<ManifestOp>& ops) {
   }
   std::lock_guard lock(mutex_);
   ++stats_.commits;
+}
+
+bool ManifestWriter::disown_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return true;  // unlinked already
+    fail("disown " + path + ": " + std::strerror(errno));
+    return false;
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    fail("disown " + path + ": " + std::strerror(errno));
+    ::close(fd);
+    return false;
+  }
+  bool ok = true;
+  if (st.st_size >= static_cast<off_t>(disk_format::footer_size)) {
+    const char zeros[disk_format::footer_size] = {};
+    const off_t offset = st.st_size - static_cast<off_t>(sizeof zeros);
+    size_t done = 0;
+    while (done < sizeof zeros) {
+      ssize_t n = ::pwrite(fd, zeros + done, sizeof zeros - done,
+                           offset + static_cast<off_t>(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        fail("disown " + path + ": " + std::strerror(n < 0 ? errno : EIO));
+        ok = false;
+        break;
+      }
+      done += static_cast<size_t>(n);
+    }
+  }
+  ::close(fd);
+  return ok;
 }
 
 bool ManifestWriter::rewrite_meta(const ManifestOp& op) {

@@ -10,6 +10,12 @@
 // it, in queue order, in one transaction. File work is done in queue order too, so a meta
 // rewrite is never overtaken by the unlink of the same file.
 //
+// Removed rows: a file can outlive its row (a handle still reads it; its unlink is queued when
+// the handle goes), and start-up recovers a verified file that has no row. So when a row is
+// removed and its file is not unlinked in the same round, the file is first disowned: its
+// footer is zeroed (readers never read it), so that a kill before the unlink leaves a file that
+// start-up deletes instead of bringing a removed, purged or evicted object back.
+//
 // Threads: push() and flush() are callable from any thread; push() takes a mutex for a vector
 // push_back, never waits on I/O. Operations and the objects they hold are moved to the manifest
 // thread and destroyed there. Failures (a full disk, a SQLite error) are counted and the last
@@ -38,7 +44,7 @@ namespace stavka::storage {
 struct ManifestOp {
   enum class Kind : uint8_t {
     put,          // insert or replace the row of `id` with object->meta()
-    remove,       // delete the row of `id`
+    remove,       // delete the row of `id`; disown the file at `path` unless also unlinked
     unlink_file,  // delete the file at `path`
   };
   Kind kind = Kind::put;
@@ -61,10 +67,11 @@ struct ManifestOp {
     op.charge = charge;
     return op;
   }
-  static ManifestOp remove(uint64_t id) {
+  static ManifestOp remove(uint64_t id, std::string path) {
     ManifestOp op;
     op.kind = Kind::remove;
     op.id = id;
+    op.path = std::move(path);
     return op;
   }
   static ManifestOp unlink_file(std::string path) {
@@ -107,6 +114,7 @@ class ManifestWriter {
   void loop();
   void apply(std::vector<ManifestOp>& ops);
   bool rewrite_meta(const ManifestOp& op);
+  bool disown_file(const std::string& path);
   void fail(const std::string& error);
 
   std::unique_ptr<Manifest> manifest_;  // manifest thread only
