@@ -97,7 +97,12 @@ void connect_module_services(Worker& w) {
         removed += services->storage->remove_all_variants(block_key(key));
         return removed;
       },
-      nullptr);  // purge by tag arrives with the surrogate-key index
+      [worker](std::string_view tag) -> std::optional<uint64_t> {
+        CacheServices* services = worker->cache_services();
+        if (!services) return 0;
+        if (tag.empty()) return std::nullopt;
+        return services->storage->remove_by_tag(tag);
+      });
 }
 
 namespace {

@@ -16,7 +16,7 @@
 namespace stavka::proxy {
 
 // Gives the worker's modules the proxy's services (HTTP calls to module upstreams, purge by
-// URL). Called once per worker.
+// URL and by tag). Called once per worker.
 void connect_module_services(Worker& w);
 
 // Runs the site's modules on the request head: nullopt to go on (with the request, and the

@@ -362,6 +362,33 @@ def test_response_paused_past_the_limit_gets_504(stavka, origin):
     assert p.get("/echo?x=1").status == 200
 
 
+def test_purge_by_tag_from_a_module(stavka, origin):
+    p = start(stavka, origin, [{"name": "r", "file": module("respond_on_response")}])
+    tagged_by_module = f"/size/100?{CC}&hdr=X-Module-Do:tag"
+    tagged_by_origin = f"/size/200?{CC}&hdr=Surrogate-Key:origin-tag%20other"
+    untagged = f"/size/300?{CC}"
+    for t in (tagged_by_module, tagged_by_origin, untagged):
+        p.get(t)
+        assert "hit" in p.get(t).header("cache-status")
+    assert origin.request_count == 3
+
+    def purge(tag):
+        r = p.get("/anything", headers=[("X-Purge-Tag", tag)])
+        assert r.status == 200
+        return r.body
+
+    assert purge("mod-tag") == b"purged 1\n"
+    assert purge("mod-tag") == b"purged 0\n"
+    assert "hit" not in p.get(tagged_by_module).header("cache-status")
+    assert "hit" in p.get(tagged_by_origin).header("cache-status")
+    # The module's tags replaced none of the origin's on the other object; "other" is on both:
+    # the module-tagged one was fetched again (and tagged again), the origin-tagged one is there.
+    assert purge("other") == b"purged 2\n"
+    assert "hit" not in p.get(tagged_by_origin).header("cache-status")
+    assert "hit" in p.get(untagged).header("cache-status")
+    assert origin.request_count == 5
+
+
 def test_module_that_does_not_load_stops_the_start(stavka, origin, tmp_path):
     bad = tmp_path / "bad.wasm"
     bad.write_bytes(b"\0asm\x01\0\0\0garbage")

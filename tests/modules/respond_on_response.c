@@ -7,7 +7,10 @@
  *              a 503);
  *   "pause" -> pauses the response, asks the upstream "check" (GET /check), and when it answers
  *              adds `x-check: STATUS` to the response and resumes it;
- *   "stall" -> pauses the response and never resumes it (the host's pause limit applies).
+ *   "stall" -> pauses the response and never resumes it (the host's pause limit applies);
+ *   "tag"   -> tags what this response stores with `mod-tag other` (stavka.cache.surrogate_keys).
+ * A request with `x-purge-tag: T` is answered at the edge with "purged N\n", N being what the
+ * foreign function stavka.purge_tag removed.
  * Any other response goes on unchanged. For tests/integration/test_modules.py.
  */
 #include <stdlib.h>
@@ -25,7 +28,32 @@ ABI_EXPORT(proxy_on_context_create) void proxy_on_context_create(u32 id, u32 par
 ABI_EXPORT(proxy_on_vm_start) u32 proxy_on_vm_start(u32 root_id, u32 size) { return 1; }
 ABI_EXPORT(proxy_on_configure) u32 proxy_on_configure(u32 root_id, u32 size) { return 1; }
 ABI_EXPORT(proxy_on_request_headers)
-u32 proxy_on_request_headers(u32 id, u32 headers, u32 end_of_stream) { return ACTION_CONTINUE; }
+u32 proxy_on_request_headers(u32 id, u32 headers, u32 end_of_stream) {
+  static const char name[] = "x-purge-tag";
+  static const char function[] = "stavka.purge_tag";
+  char* tag = 0;
+  u32 size = 0;
+  if (proxy_get_header_map_value(MAP_REQUEST_HEADERS, (u32)name, sizeof name - 1, (u32)&tag,
+                                 (u32)&size) != ST_OK) {
+    return ACTION_CONTINUE;
+  }
+  char* removed = 0;
+  u32 removed_size = 0;
+  char body[48] = "purged ?\n";
+  if (proxy_call_foreign_function((u32)function, sizeof function - 1, (u32)tag, size,
+                                  (u32)&removed, (u32)&removed_size) == ST_OK &&
+      removed_size < 32) {
+    memcpy(body + 7, removed, removed_size);
+    body[7 + removed_size] = '\n';
+    body[8 + removed_size] = 0;
+  }
+  free(tag);
+  free(removed);
+  static const char details[] = "purge";
+  proxy_send_local_response(200, (u32)details, sizeof details - 1, (u32)body, strlen(body), 0, 0,
+                            0);
+  return ACTION_CONTINUE;
+}
 ABI_EXPORT(proxy_on_done) u32 proxy_on_done(u32 id) { return 1; }
 ABI_EXPORT(proxy_on_log) void proxy_on_log(u32 id) {}
 ABI_EXPORT(proxy_on_delete) void proxy_on_delete(u32 id) {}
@@ -55,6 +83,10 @@ u32 proxy_on_response_headers(u32 id, u32 headers, u32 end_of_stream) {
     proxy_close_stream(1); /* the HTTP response stream */
   } else if (is(value, size, "trap")) {
     __builtin_trap();
+  } else if (is(value, size, "tag")) {
+    static const char path[] = "stavka\0cache\0surrogate_keys";
+    static const char tags[] = "mod-tag other";
+    proxy_set_property((u32)path, sizeof path - 1, (u32)tags, sizeof tags - 1);
   } else if (is(value, size, "pause") || is(value, size, "stall")) {
     const int stall = is(value, size, "stall");
     free(value);
