@@ -200,7 +200,7 @@ Task<void> serve_admin_connection(int fd, const AdminContext& context) {
       std::string path(std::string_view(req.target).substr(0, req.target.find('?')));
       is_head = req.is_head();
       keep = req.keep_alive;
-      size_t limit = modules_body_limit(method, path);
+      size_t limit = modules_body_limit(method, path, context.modules);
       std::string body;
       bool answered = false;
       if (req.has_body() && limit == 0) {

@@ -108,10 +108,16 @@ bool is_modules_path(std::string_view path) {
   return path == prefix || path.starts_with(std::string(prefix) + "/");
 }
 
-size_t modules_body_limit(std::string_view method, std::string_view path) {
+size_t modules_body_limit(std::string_view method, std::string_view path,
+                          const ModuleControl* control) {
   bool collection = false;
-  if (method != "PUT" || !is_modules_path(path)) return 0;
-  return module_of(path, &collection).empty() ? 0 : max_module_bytes;
+  if (method != "PUT" || !is_modules_path(path) || !control) return 0;
+  std::string_view name = module_of(path, &collection);
+  if (name.empty()) return 0;
+  for (const ModuleInfo& m : control->list()) {
+    if (m.name == name) return max_module_bytes;
+  }
+  return 0;
 }
 
 runtime::Task<ApiResponse> handle_modules(std::string method, std::string path, std::string body,

@@ -35,8 +35,10 @@ struct ApiResponse {
 // True for paths this API answers (so the listener routes them here).
 bool is_modules_path(std::string_view path);
 
-// The body a request may carry: max_module_bytes for a push, 0 (none) otherwise.
-size_t modules_body_limit(std::string_view method, std::string_view path);
+// The body a request may carry: max_module_bytes for a push to a module `control` has, 0 (none)
+// otherwise, so a push to an unknown module is answered 404 without reading its body.
+size_t modules_body_limit(std::string_view method, std::string_view path,
+                          const ModuleControl* control);
 
 // Answers one request; `control` may be null (no modules API: 503).
 runtime::Task<ApiResponse> handle_modules(std::string method, std::string path, std::string body,
