@@ -289,7 +289,8 @@ def start_origin(args, workdir: Path):
 def print_report(args, results: list[dict]) -> list[str]:
     lines = []
     head = (f"{'module':<7} {'state':<9} {'alone req/s':>12} {'with req/s':>11} {'ratio':>6}  "
-            f"{'runaway req/s':>13} {'faults':>7} {'CPU0%':>6} {'CPU1%':>6}  status")
+            f"{'CPU ratio':>9}  {'runaway req/s':>13} {'faults':>7} {'CPU0%':>6} {'CPU1%':>6}  "
+            f"status")
     lines += ["", f"normal site: {args.size} B hits, wrk -c{args.connections}; runaway site: "
               f"wrk -c{args.runaway_connections}; module on_error {args.on_error}, cpu_limit "
               f"{args.cpu_limit}, memory_limit {args.memory_limit}", "", head, "-" * len(head)]
@@ -298,14 +299,21 @@ def print_report(args, results: list[dict]) -> list[str]:
         ra = a.get("wrk", {}).get("requests_per_s")
         rb = b.get("wrk", {}).get("requests_per_s")
         rr = b.get("runaway_wrk", {}).get("requests_per_s")
+        # Normal requests per second of the proxy's CPU, with / alone: the share of the worker
+        # the normal site still gets, whatever else ran on the proxy's CPU.
+        cpu_ratio = ratio(a.get("cpu_us_per_req"), b.get("cpu_us_per_req"))
         status = "ERRORS" if r["errors"] else ("SUSPECT (load)" if r["suspect"] else "ok")
         lines.append(f"{r['module']:<7} {r['state']:<9} {fmt(ra, ',.0f'):>12} {fmt(rb, ',.0f'):>11} "
-                     f"{fmt(ratio(rb, ra), '.3f'):>6}  {fmt(rr, ',.0f'):>13} "
+                     f"{fmt(ratio(rb, ra), '.3f'):>6}  {fmt(cpu_ratio, '.3f'):>9}  "
+                     f"{fmt(rr, ',.0f'):>13} "
                      f"{fmt(b.get('faults_during_run'), ',d'):>7} "
                      f"{fmt(b.get('proxy_cpu_util_pct'), '.0f'):>6} "
                      f"{fmt(b.get('client_cpu_util_pct'), '.0f'):>6}  {status}")
     lines += ["", "ratio: the normal site's req/s with the runaway client / alone, same process "
-              "(1.0: unaffected); CPU0/CPU1 during the run with the runaway client"]
+              "(1.0: unaffected)",
+              "CPU ratio: the normal site's requests per second of proxy CPU, with / alone (the "
+              "share of the worker it keeps; less sensitive to other load on the machine)",
+              "CPU0/CPU1: utilisation during the run with the runaway client"]
     print("\n".join(lines))
     return lines
 
