@@ -100,7 +100,8 @@ static http::ResponseHead client_fields(const Worker& w, const Exchange& ex, int
   http::ResponseHead head;
   head.status = status;
   head.reason = reason.empty() ? http::reason_phrase(status) : reason;
-  head.headers = stored;
+  head.headers.fields().reserve(stored.size() + 4);  // Age, Cache-Status, Via, a module's
+  head.headers.fields().assign(stored.begin(), stored.end());
   head.headers.set("Age", age);
   cache::append_cache_status(head.headers, ex.cache_status);
   to_client_response(head, w.config().via_name);

@@ -168,7 +168,10 @@ Task<std::optional<Outcome>> run_request_modules(Worker& w, Exchange& ex) {
                               {ex.site->config->cache_ignore_query, ex.site->config->cache_key_headers});
   };
   m.filters.begin(w.modules(), chain, s);
-  wasm::Verdict verdict = co_await m.filters.request_headers(ex.sites->config().timeouts.origin_first_byte);
+  wasm::Verdict verdict = m.filters.request_headers();
+  if (verdict == wasm::Verdict::pause) {
+    verdict = co_await m.filters.resume_request(ex.sites->config().timeouts.origin_first_byte);
+  }
   switch (verdict) {
     case wasm::Verdict::proceed:
       ex.host = normalize_host(ex.authority);  // a module may have changed :authority
@@ -180,6 +183,7 @@ Task<std::optional<Outcome>> run_request_modules(Worker& w, Exchange& ex) {
       }
       co_return co_await send_local_response(w, ex, *s.local_response);
     case wasm::Verdict::fail:
+    case wasm::Verdict::pause:  // (resume_request never returns it)
       break;
   }
   bool close = ex.request.has_body() || !ex.client_keep_alive;

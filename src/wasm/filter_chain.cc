@@ -87,27 +87,53 @@ bool FilterChain::fault(HttpContext& c) {
   return false;
 }
 
-runtime::Task<Verdict> FilterChain::request_headers(runtime::Duration pause_limit) {
-  if (failed_closed_) co_return Verdict::fail;
+Verdict FilterChain::request_headers() {
+  if (failed_closed_) return Verdict::fail;
   stream_->phase = Phase::request_headers;
+  return request_from(0);
+}
+
+Verdict FilterChain::request_from(size_t first) {
+  request_next_ = 0;
   const bool end_of_stream = !stream_->request->has_body();
-  for (size_t i = 0; i < count_; ++i) {
+  for (size_t i = first; i < count_; ++i) {
     HttpContext& c = contexts_[i];
     if (c.failed) continue;
     uint32_t action = 0;
     resume_pending_ = false;
     if (!invoke(c, Export::request_headers,
                 {c.id, header_count(stream_->request->headers, 4), end_of_stream ? 1u : 0u}, &action)) {
-      if (!fault(c)) co_return Verdict::fail;
+      if (!fault(c)) return Verdict::fail;
       continue;
     }
-    if (stream_->local_response || stream_->reset) co_return Verdict::respond;
-    if (action != static_cast<uint32_t>(Action::pause)) continue;
-    // Paused: wait for proxy_continue_stream or proxy_send_local_response.
-    if (!co_await wait_resume(c, pause_limit)) co_return Verdict::respond;
+    if (stream_->local_response || stream_->reset) return Verdict::respond;
+    if (action == static_cast<uint32_t>(Action::pause) && !resume_pending_) {
+      request_next_ = i + 1;  // resume_request() goes on after this one
+      return Verdict::pause;
+    }
+  }
+  return Verdict::proceed;
+}
+
+runtime::Task<Verdict> FilterChain::resume_request(runtime::Duration pause_limit) {
+  while (request_next_ != 0) {
+    HttpContext& c = contexts_[request_next_ - 1];
+    // Waits for proxy_continue_stream or proxy_send_local_response.
+    if (!co_await wait_resume(c, pause_limit)) {
+      request_next_ = 0;
+      co_return Verdict::respond;
+    }
     resume_pending_ = false;
-    if (stream_->local_response || stream_->reset) co_return Verdict::respond;
-    if (c.instance->broken() && !fault(c)) co_return Verdict::fail;
+    if (stream_->local_response || stream_->reset) {
+      request_next_ = 0;
+      co_return Verdict::respond;
+    }
+    if (c.instance->broken() && !fault(c)) {
+      request_next_ = 0;
+      co_return Verdict::fail;
+    }
+    Verdict v = request_from(request_next_);
+    if (v != Verdict::pause) co_return v;
   }
   co_return Verdict::proceed;
 }

@@ -59,9 +59,12 @@ class FilterChain {
   void begin(WorkerModules& worker, const std::vector<const Module*>& modules, Stream& stream);
   bool active() const { return count_ > 0; }
 
-  // proxy_on_request_headers in each module; a module that pauses holds the request until it
-  // resumes it (proxy_continue_stream), answers it, or `pause_limit` passes (then 504).
-  runtime::Task<Verdict> request_headers(runtime::Duration pause_limit);
+  // proxy_on_request_headers in each module. pause: a module holds the request until it
+  // resumes it (proxy_continue_stream) or answers it; resume_request() waits for that, or for
+  // `pause_limit` (then a 504 local response), runs the modules after it, and returns any other
+  // verdict than pause. (Not a coroutine unless a module pauses: one per request otherwise.)
+  Verdict request_headers();
+  runtime::Task<Verdict> resume_request(runtime::Duration pause_limit);
   // proxy_on_response_headers in each module, last first, on stream.response. pause: a module
   // paused; stream.response must then stay valid until resume_response() ends.
   Verdict response_headers(bool end_of_stream);
@@ -101,7 +104,9 @@ class FilterChain {
   bool fault(HttpContext& c);  // true: the chain goes on without c (fail-open)
   // Waits for a resume; false when pause_limit passed (the stream then has a 504 to send).
   runtime::Task<bool> wait_resume(const HttpContext& c, runtime::Duration pause_limit);
-  // The response phase from contexts_[next - 1] down.
+  // The request phase from contexts_[first] on; the response phase from contexts_[next - 1]
+  // down.
+  Verdict request_from(size_t first);
   Verdict response_from(size_t next, bool end_of_stream);
 
   HttpContext contexts_[max_modules];
@@ -111,6 +116,7 @@ class FilterChain {
   bool response_done_ = false;
   bool ended_ = false;
   bool warned_pause_ = false;
+  size_t request_next_ = 0;   // a paused request phase goes on at contexts_[request_next_]
   size_t response_next_ = 0;  // a paused response phase goes on at contexts_[response_next_ - 1]
   bool response_eos_ = false;
   // A paused request phase: the coroutine waiting, and whether a resume came (possibly before
