@@ -160,6 +160,9 @@ Task<std::optional<Outcome>> run_request_modules(Worker& w, Exchange& ex) {
   s.client_fd = ex.client.fd;
   s.site = ex.site->config->name;
   s.start_unix_ns = unix_ns();
+  if (ex.request.framing == http::BodyFraming::content_length) {
+    s.request_bytes = ex.request.content_length;
+  }
   // The default key is made only if a module reads it (from the request as it is then).
   s.cache.default_key = [&ex]() -> std::string {
     auto url = cache::request_url("http", ex.authority, ex.origin_target);

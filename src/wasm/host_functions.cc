@@ -495,7 +495,13 @@ std::optional<std::string> property(Instance& in, const std::vector<std::string_
       return v ? std::optional(*v) : std::nullopt;
     }
     if (second == "time") return le64(static_cast<uint64_t>(s->start_unix_ns));
-    if (second == "size" || second == "total_size") return le64(s->request_bytes);
+    if (second == "size") return le64(s->request_bytes);
+    if (second == "total_size") {
+      // With the head's size as HTTP/1.1 text (as Envoy: the uncompressed size of the headers).
+      uint64_t head = s->request->method.size() + path.size() + 13;  // " " " HTTP/1.1\r\n"
+      for (const http::Header& h : s->request->headers) head += h.name.size() + h.value.size() + 4;
+      return le64(head + 2 + s->request_bytes);
+    }
     return std::nullopt;
   }
   if (s && p.size() == 2 && first == "response" && s->response) {

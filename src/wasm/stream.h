@@ -55,6 +55,7 @@ struct Stream {
   uint16_t client_port = 0;
   std::string_view site;
   int64_t start_unix_ns = 0;
+  // request.size: the body's length when the request declares it (Content-Length), else 0.
   uint64_t request_bytes = 0;
 
   // The response, during response phases: the head about to be sent (or stored).
