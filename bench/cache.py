@@ -33,13 +33,12 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from harness import (BenchRun, BENCH_DIR, PEERS_DIR, REPO, SHARED_PEERS_DIR, AtsPeer, BenchError,
-                     StavkaPeer,
-                     add_machine_args, alive_check, check_cpus, run_peer, stavka_peer, CpuWindow,
-                     NginxPeer, Peer, VarnishPeer, _dechunk, exit_status_text, final_status, fmt,
-                     free_ports, http_get, http_request, install_signal_handlers, log,
-                     make_workdir, measure_quietly, measure_wrk, memory, pin_threads, proc_tree,
-                     ratio, run_wrk, spawn, tail, taskset, wait_ready, warn, warn_system_instances,
+from harness import (AtsPeer, BenchError, BenchRun, CpuWindow, NginxPeer, Peer, PEERS_DIR, REPO,
+                     SHARED_PEERS_DIR, StavkaPeer, VarnishPeer, _dechunk, add_machine_args,
+                     alive_check, check_cpus, exit_status_text, final_status, fmt, http_get,
+                     http_request, install_signal_handlers, log, make_workdir, measure_quietly,
+                     measure_wrk, memory, pin_threads, proc_tree, ratio, run_peer, run_wrk,
+                     start_bench_origin, stavka_peer, tail, warn, warn_system_instances,
                      write_results)
 from origin import body_for
 
@@ -53,19 +52,6 @@ KiB, MiB = 1024, 1024 * 1024
 
 # --------------------------------------------------------------------------------------------
 # The origin (bench/origin.py): counts requests per path and logs when it sent each head.
-
-
-def start_origin(args, workdir: Path):
-    d = workdir / "origin"
-    d.mkdir()
-    (port,) = free_ports(1)
-    sizes = sorted(set(args.sizes) | {args.cf_size, args.miss_size, 1024})
-    logp = d / "origin.log"
-    p = spawn(taskset(args.client_cpu, [sys.executable, str(BENCH_DIR / "origin.py"),
-                                        "--port", str(port),
-                                        "--preload", ",".join(map(str, sizes))]), logp)
-    wait_ready(p, port, "/o/1024/0/origin-ready", body_for(1024), "origin", logp, timeout=30)
-    return p, port, d
 
 
 def origin_stats(port: int, prefix: str) -> dict[str, dict]:
@@ -934,7 +920,8 @@ def main(argv=None) -> int:
         workdir = make_workdir(args.client_cpu, prefix="stavka-cache-bench-")
         run.workdir = workdir
         log(f"work dir {workdir}")
-        origin, origin_port, origin_dir = start_origin(args, workdir)
+        origin, origin_port, origin_dir = start_bench_origin(
+            args, workdir, set(args.sizes) | {args.cf_size, args.miss_size, 1024})
         log(f"origin: bench/origin.py on 127.0.0.1:{origin_port} (CPU {args.client_cpu})")
         if "collapse" in args.tests or "miss" in args.tests:
             base = baseline(args, origin_port, origin.pid)

@@ -485,18 +485,30 @@ class NginxPeer(Peer):
 
 
 class StavkaPeer(Peer):
-    def __init__(self, name: str, binary: Path, template: Path):
+    """Stavka from a config template. Placeholders: @DIR@ (its work dir), @ORIGIN_PORT@, @REPO@,
+    those of `values`, and ports @PORT_MAIN@ (self.port) and @PORT_ADMIN@ (self.admin_port, 0
+    without). Subclasses may write files the config names in prepare()."""
+
+    def __init__(self, name: str, binary: Path, template: Path,
+                 values: dict[str, str] | None = None):
         super().__init__(name)
         self.binary = binary
         self.template = template
+        self.values = values or {}
+        self.admin_port = 0
+
+    def prepare(self) -> None:
+        """Called with self.dir made, before the config is rendered."""
 
     def start(self, workdir: Path, origin_port: int, cpu: int) -> None:
         self.dir = workdir / self.name
         self.dir.mkdir(parents=True)
+        self.prepare()
         text, ports = render_template(self.template.read_text(),
                                       {"DIR": str(self.dir), "ORIGIN_PORT": str(origin_port),
-                                       "REPO": str(REPO)})
+                                       "REPO": str(REPO), **self.values})
         self.port = ports["PORT_MAIN"]
+        self.admin_port = ports.get("PORT_ADMIN", 0)
         conf = self.dir / "stavka.toml"
         conf.write_text(text)
         self.log_path = self.dir / "stavka.log"
@@ -681,32 +693,56 @@ def run_wrk(args, port: int, duration: float, latency: bool, log_path: Path,
         argv += ["-s", str(script)]
     argv.append(f"http://127.0.0.1:{port}{path}")
     log_path.write_text("$ " + " ".join(argv) + "\n")
-    p = spawn(argv, log_path)
-    deadline = time.monotonic() + duration + 60
+    out, cpu_out["wrk_cpu_s"] = wait_wrk(spawn(argv, log_path), log_path, duration + 60,
+                                         stop_early)
+    return out
+
+
+def wait_wrk(p, log_path: Path, timeout: float, stop_early=None) -> tuple[str, float]:
+    """Waits for a wrk started with its output to log_path (after a "$ argv" line); returns its
+    output and its own CPU time (wait4, not Popen.wait). `stop_early` as for run_wrk."""
+    deadline = time.monotonic() + timeout
     interrupted = False
+    cpu_s = 0.0
     try:
-        while True:  # wait4, not Popen.wait: we want wrk's own CPU time
+        while True:
             if stop_early is not None and stop_early.is_set() and not interrupted:
                 os.kill(p.pid, signal.SIGINT)
                 interrupted = True
             pid, status, ru = os.wait4(p.pid, os.WNOHANG)
             if pid:
                 p.returncode = os.waitstatus_to_exitcode(status)
-                cpu_out["wrk_cpu_s"] = ru.ru_utime + ru.ru_stime
+                cpu_s = ru.ru_utime + ru.ru_stime
                 break
             if time.monotonic() > deadline:
-                raise BenchError(f"wrk did not finish within {duration + 60:g}s")
+                raise BenchError(f"wrk did not finish within {timeout:g}s")
             time.sleep(0.05)
     finally:
         stop(p, grace=2.0)
     out = log_path.read_text(errors="replace").split("\n", 1)[1]
     if p.returncode != 0:
         raise BenchError(f"wrk failed ({exit_status_text(p.returncode)}):\n{out}")
-    return out
+    return out, cpu_s
 
 
 # --------------------------------------------------------------------------------------------
 # Measured runs: a quiet machine before, CPU accounting during, retries when disturbed
+
+
+def start_bench_origin(args, workdir: Path, preload=()) -> tuple[subprocess.Popen, int, Path]:
+    """bench/origin.py on the client CPU, with the object sizes in `preload` built up front;
+    returns (process, port, its folder) once it serves."""
+    from origin import body_for  # bench/origin.py, next to this file
+    d = workdir / "origin"
+    d.mkdir()
+    (port,) = free_ports(1)
+    logp = d / "origin.log"
+    argv = [sys.executable, str(BENCH_DIR / "origin.py"), "--port", str(port)]
+    if preload:
+        argv += ["--preload", ",".join(map(str, sorted(set(preload))))]
+    p = spawn(taskset(args.client_cpu, argv), logp)
+    wait_ready(p, port, "/o/1024/0/origin-ready", body_for(1024), "origin", logp, timeout=30)
+    return p, port, d
 
 
 def check_quiet(args, name: str) -> dict:

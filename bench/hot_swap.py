@@ -41,10 +41,9 @@ import time
 from pathlib import Path
 
 from harness import (BENCH_DIR, PEERS_DIR, REPO, BenchError, BenchRun, CpuWindow, StavkaPeer,
-                     add_machine_args, check_cpus, check_quiet, exit_status_text, final_status, free_ports,
-                     http_get, http_request, install_signal_handlers, log, make_workdir,
-                     parse_wrk, render_template, run_wrk, spawn, stop_peer, tail, taskset,
-                     wait_ready, warn, write_results)
+                     add_machine_args, check_cpus, check_quiet, final_status, free_ports, http_get,
+                     http_request, install_signal_handlers, log, make_workdir, parse_wrk, run_wrk,
+                     spawn, stop_peer, taskset, wait_ready, warn, write_results)
 from origin import body_for
 
 HEADER = "x-stavka-module"
@@ -57,22 +56,11 @@ class HotSwapPeer(StavkaPeer):
     the module's file) and the admin port."""
 
     def __init__(self, binary: Path, template: Path, module: bytes, workers: int):
-        super().__init__("stavka", binary, template)
-        self.module, self.workers, self.admin_port = module, workers, 0
+        super().__init__("stavka", binary, template, {"WORKERS": str(workers)})
+        self.module = module
 
-    def start(self, workdir: Path, origin_port: int, cpu: int) -> None:
-        self.dir = workdir / self.name
-        self.dir.mkdir(parents=True)
+    def prepare(self) -> None:
         (self.dir / "add_header.wasm").write_bytes(self.module)
-        text, ports = render_template(self.template.read_text(),
-                                      {"DIR": str(self.dir), "ORIGIN_PORT": str(origin_port),
-                                       "WORKERS": str(self.workers)})
-        self.port, self.admin_port = ports["PORT_MAIN"], ports["PORT_ADMIN"]
-        conf = self.dir / "stavka.toml"
-        conf.write_text(text)
-        self.log_path = self.dir / "stavka.log"
-        self.proc = spawn(taskset(cpu, [str(self.binary), "run", "--config", str(conf)]),
-                          self.log_path, cwd=self.dir)
 
 
 def versions(module: Path) -> tuple[bytes, bytes]:

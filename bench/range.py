@@ -32,12 +32,12 @@ import time
 import tomllib
 from pathlib import Path
 
-from harness import (BenchRun, BENCH_DIR, PEERS_DIR, REPO, SHARED_PEERS_DIR, BenchError, CpuWindow,
-                     NginxPeer, Peer, VarnishPeer, add_machine_args, alive_check, check_cpus,
-                     exit_status_text, final_status, fmt, free_ports, install_signal_handlers, log,
+from harness import (BenchError, BenchRun, CpuWindow, NginxPeer, Peer, PEERS_DIR, REPO,
+                     SHARED_PEERS_DIR, VarnishPeer, add_machine_args, alive_check, check_cpus,
+                     exit_status_text, final_status, fmt, install_signal_handlers, log,
                      make_workdir, measure_quietly, memory, pin_threads, proc_tree, ratio,
-                     run_peer, spawn, stavka_peer, tail, taskset, wait_ready, warn,
-                     warn_system_instances, write_results)
+                     run_peer, start_bench_origin, stavka_peer, tail, warn, warn_system_instances,
+                     write_results)
 from cache import (Response, origin_stats, parse_size, self_cpu_s, size_text)
 from origin import body_for, body_slice
 
@@ -145,17 +145,6 @@ def fetch(port: int, path: str, first: int, last: int, size: int, timeout: float
 
 # --------------------------------------------------------------------------------------------
 # The origin
-
-
-def start_origin(args, workdir: Path):
-    d = workdir / "origin"
-    d.mkdir()
-    (port,) = free_ports(1)
-    logp = d / "origin.log"
-    p = spawn(taskset(args.client_cpu, [sys.executable, str(BENCH_DIR / "origin.py"),
-                                        "--port", str(port)]), logp)
-    wait_ready(p, port, "/o/1024/0/origin-ready", body_for(1024), "origin", logp, timeout=30)
-    return p, port, d
 
 
 def path_stats(origin_port: int, path: str) -> dict:
@@ -783,7 +772,7 @@ def main(argv=None) -> int:
         workdir = make_workdir(args.client_cpu, prefix="stavka-range-bench-")
         run.workdir = workdir
         log(f"work dir {workdir}")
-        origin, origin_port, origin_dir = start_origin(args, workdir)
+        origin, origin_port, origin_dir = start_bench_origin(args, workdir)
         log(f"origin: bench/origin.py on 127.0.0.1:{origin_port} (CPU {args.client_cpu})")
         if not args.no_baseline:
             base = baseline(args, origin_port, origin.pid)

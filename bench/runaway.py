@@ -26,14 +26,13 @@ import os
 import re
 import shutil
 import sys
-import time
 from pathlib import Path
 
-from harness import (BenchError, BenchRun, BENCH_DIR, PEERS_DIR, REPO, CpuWindow, StavkaPeer,
+from harness import (BenchError, BenchRun, CpuWindow, PEERS_DIR, REPO, StavkaPeer,
                      add_machine_args, alive_check, check_cpus, exit_status_text, final_status,
-                     fmt, free_ports, http_request, install_signal_handlers, log, make_workdir,
-                     measure_quietly, parse_wrk, proc_tree, ratio, render_template, run_peer,
-                     spawn, stop, tail, taskset, wait_ready, warn, write_results)
+                     fmt, http_request, install_signal_handlers, log, make_workdir,
+                     measure_quietly, parse_wrk, proc_tree, ratio, run_peer, spawn,
+                     start_bench_origin, stop, tail, taskset, wait_wrk, warn, write_results)
 from origin import body_for
 
 KINDS = ("loop", "grow", "trap")
@@ -45,27 +44,7 @@ NORMAL, RUNAWAY = "normal.bench", "runaway.bench"
 # The peer: Stavka from bench/peers/stavka-runaway.toml with the module of the run
 
 
-class RunawayStavka(StavkaPeer):
-    def __init__(self, name: str, binary: Path, template: Path, values: dict[str, str]):
-        super().__init__(name, binary, template)
-        self.values = values
-        self.admin_port = 0
-
-    def start(self, workdir: Path, origin_port: int, cpu: int) -> None:
-        self.dir = workdir / self.name
-        self.dir.mkdir(parents=True)
-        text, ports = render_template(self.template.read_text(),
-                                      {"DIR": str(self.dir), "ORIGIN_PORT": str(origin_port),
-                                       "REPO": str(REPO), **self.values})
-        self.port, self.admin_port = ports["PORT_MAIN"], ports["PORT_ADMIN"]
-        conf = self.dir / "stavka.toml"
-        conf.write_text(text)
-        self.log_path = self.dir / "stavka.log"
-        self.proc = spawn(taskset(cpu, [str(self.binary), "run", "--config", str(conf)]),
-                          self.log_path, cwd=self.dir)
-
-
-def module_metrics(peer: RunawayStavka) -> dict[str, int]:
+def module_metrics(peer: StavkaPeer) -> dict[str, int]:
     st, _, body = http_request(peer.admin_port, "/metrics", timeout=10)
     if st != 200:
         raise BenchError(f"{peer.name}: /metrics answered {st}")
@@ -95,24 +74,8 @@ def start_wrk(argv: list[str], log_path: Path):
 
 
 def finish_wrk(p, log_path: Path, timeout: float) -> tuple[dict, float, str]:
-    """Waits for wrk (wait4, for its CPU time); returns (parsed output, CPU s, output)."""
-    deadline = time.monotonic() + timeout
-    cpu_s = 0.0
-    try:
-        while True:
-            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
-            if pid:
-                p.returncode = os.waitstatus_to_exitcode(status)
-                cpu_s = ru.ru_utime + ru.ru_stime
-                break
-            if time.monotonic() > deadline:
-                raise BenchError(f"wrk did not finish within {timeout:g}s")
-            time.sleep(0.05)
-    finally:
-        stop(p, grace=2.0)
-    out = log_path.read_text(errors="replace").split("\n", 1)[1]
-    if p.returncode != 0:
-        raise BenchError(f"wrk failed ({exit_status_text(p.returncode)}):\n{out}")
+    """Waits for wrk; returns (parsed output, its CPU s, output)."""
+    out, cpu_s = wait_wrk(p, log_path, timeout)
     return parse_wrk(out), cpu_s, out
 
 
@@ -137,7 +100,7 @@ def wrk_problems(what: str, w: dict, size: int, expect_2xx: bool) -> list[str]:
 def bench_case(args, workdir: Path, origin_port: int, origin_pid: int, kind: str,
                state: str) -> dict:
     module = Path(args.modules_dir) / f"runaway_{kind}.wasm"
-    peer = RunawayStavka(f"stavka-{kind}-{state}", Path(args.stavka), Path(args.stavka_conf), {
+    peer = StavkaPeer(f"stavka-{kind}-{state}", Path(args.stavka), Path(args.stavka_conf), {
         "MODULE": str(module), "ON_ERROR": args.on_error, "CPU_LIMIT": args.cpu_limit,
         "MEMORY_LIMIT": args.memory_limit,
         "MAX_FAULTS": str(ENABLED_MAX_FAULTS if state == "enabled" else args.max_faults)})
@@ -274,18 +237,6 @@ def start_wrk_and_wait(argv: list[str], log_path: Path) -> None:
 # The origin and the report
 
 
-def start_origin(args, workdir: Path):
-    d = workdir / "origin"
-    d.mkdir()
-    (port,) = free_ports(1)
-    logp = d / "origin.log"
-    p = spawn(taskset(args.client_cpu, [sys.executable, str(BENCH_DIR / "origin.py"),
-                                        "--port", str(port), "--preload", str(args.size)]), logp)
-    wait_ready(p, port, f"/o/{args.size}/0/origin-ready", body_for(args.size), "origin", logp,
-               timeout=30)
-    return p, port, d
-
-
 def print_report(args, results: list[dict]) -> list[str]:
     lines = []
     head = (f"{'module':<7} {'state':<9} {'alone req/s':>12} {'with req/s':>11} {'ratio':>6}  "
@@ -388,7 +339,7 @@ def main(argv=None) -> int:
         workdir = make_workdir(args.client_cpu, prefix="stavka-runaway-bench-")
         run.workdir = workdir
         log(f"work dir {workdir}")
-        origin, origin_port, origin_dir = start_origin(args, workdir)
+        origin, origin_port, origin_dir = start_bench_origin(args, workdir, [args.size])
         for kind in args.modules:
             for state in args.states:
                 results.append(bench_case(args, workdir, origin_port, origin.pid, kind, state))
