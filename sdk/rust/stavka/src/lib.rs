@@ -101,8 +101,11 @@ pub fn cache_bypassed() -> bool {
 }
 
 /// Sets the freshness lifetime of the object this exchange stores, overriding
-/// `Cache-Control` and `Expires`. Whole seconds: the value is rounded down, and
-/// `Duration::ZERO` (or anything under a second) means "store nothing".
+/// `Cache-Control`, `Expires` and `CDN-Cache-Control` for this cache (the host
+/// stores it as `Stavka-Cache-Control: max-age=N`, which clients never see).
+/// Whole seconds: the value is rounded down. `Duration::ZERO` (or anything
+/// under a second) makes the object stale at once: it is stored only when it
+/// has a validator, and revalidated on every use.
 ///
 /// * Response-headers phase of an origin response: the object is stored fresh
 ///   for `ttl`. No effect on a hit.
