@@ -222,9 +222,14 @@ void Instance::fault(Export e, Fault kind, const std::string& message) {
       stats.traps.fetch_add(1, std::memory_order_relaxed);
       break;
   }
-  runtime::log(runtime::LogLevel::warn, "module %s: %.*s %s: %s", module_->name().c_str(),
-               static_cast<int>(export_name(e).size()), export_name(e).data(), what,
-               message.c_str());
+  uint64_t unlogged = 0;
+  if (stats.log_fault(now_ms(), &unlogged)) {
+    std::string skipped;
+    if (unlogged) skipped = " (" + std::to_string(unlogged) + " faults before it not logged)";
+    runtime::log(runtime::LogLevel::warn, "module %s: %.*s %s: %s%s", module_->name().c_str(),
+                 static_cast<int>(export_name(e).size()), export_name(e).data(), what,
+                 message.c_str(), skipped.c_str());
+  }
   if (const_cast<Module&>(*module_).record_fault(now_ms())) {
     runtime::log(runtime::LogLevel::error,
                  "module %s: disabled after %u faults within %lld ms; load it again to re-enable",

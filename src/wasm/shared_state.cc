@@ -141,6 +141,20 @@ ModuleStats& ModuleStats::for_module(const std::string& name) {
   return *slot;
 }
 
+bool ModuleStats::log_fault(int64_t now_ms, uint64_t* unlogged) {
+  int64_t start = fault_log_window_ms_.load(std::memory_order_relaxed);
+  if (now_ms - start >= 1000 &&
+      fault_log_window_ms_.compare_exchange_strong(start, now_ms, std::memory_order_relaxed)) {
+    fault_log_lines_.store(0, std::memory_order_relaxed);
+  }
+  if (fault_log_lines_.fetch_add(1, std::memory_order_relaxed) < fault_log_burst) {
+    *unlogged = fault_log_skipped_.exchange(0, std::memory_order_relaxed);
+    return true;
+  }
+  fault_log_skipped_.fetch_add(1, std::memory_order_relaxed);
+  return false;
+}
+
 std::optional<uint32_t> ModuleStats::define(MetricType type, std::string_view name) {
   std::lock_guard lock(define_mutex_);
   uint32_t n = count_.load(std::memory_order_relaxed);

@@ -85,6 +85,12 @@ class ModuleStats {
   std::atomic<uint64_t> generation{0};
   std::atomic<int64_t> versions_live{0};     // versions in memory: in force, or held by requests
 
+  // Fault log lines: at most fault_log_burst per second per module (a module faulting on every
+  // request must not flood the log). True when this fault is logged; *unlogged then gets how
+  // many were not since the last one that was. Any thread.
+  static constexpr uint32_t fault_log_burst = 10;
+  bool log_fault(int64_t now_ms, uint64_t* unlogged);
+
   // Module-defined metrics (proxy_define_metric): ids from 1; the same name gives the same id.
   std::optional<uint32_t> define(MetricType type, std::string_view name);
   // bad_argument for a delta the metric cannot take: any on a histogram, a negative one on a
@@ -104,6 +110,9 @@ class ModuleStats {
     std::atomic<uint64_t> buckets[histogram_buckets] = {};
   };
   explicit ModuleStats(std::string name) : name_(std::move(name)) {}
+  std::atomic<int64_t> fault_log_window_ms_{INT64_MIN / 2};
+  std::atomic<uint32_t> fault_log_lines_{0};
+  std::atomic<uint64_t> fault_log_skipped_{0};
   Metric* metric(uint32_t id);
   void write(std::string& out) const;
 

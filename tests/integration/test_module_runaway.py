@@ -194,3 +194,23 @@ def test_cpu_limit_stops_the_loop_on_every_call(stavka, origin):
     trap = fault_lines(p, "loop")
     assert len(trap) == 5
     assert all("interrupt" in l for l in trap), trap[0]
+
+
+def test_fault_log_lines_are_rate_limited(stavka, origin):
+    # A module that faults on every request must not flood the log: at most 10 lines a second
+    # per module; the next line logged says how many were left out. Counters count them all.
+    p = start(stavka, origin, "trap", "fail-open", max_faults=1000000)
+    for i in range(100):
+        r = http_get(p.port, f"/size/{SIZE}?n={i}", host="runaway.test")
+        expect_outcome(r, "fail-open")
+    assert metric(p, "stavka_module_traps_total") == 100
+    logged = len(fault_lines(p, "trap"))
+    assert 10 <= logged < 100, logged
+    time.sleep(1.1)  # a new second: the next fault is logged, with what was left out
+    expect_outcome(http_get(p.port, f"/size/{SIZE}?n=last", host="runaway.test"), "fail-open")
+    p.wait_stderr(lambda l: "faults before it not logged" in l)
+    p.wait_stderr(lambda l: KINDS["trap"][1] in l, count=logged + 1)
+    lines = fault_lines(p, "trap")
+    left_out = sum(int(m.group(1)) for l in lines
+                   if (m := re.search(r"\((\d+) faults before it not logged\)", l)))
+    assert len(lines) + left_out == 101, "every fault is either logged or counted as left out"
