@@ -173,7 +173,7 @@ Task<std::optional<Outcome>> run_request_modules(Worker& w, Exchange& ex) {
   m.filters.begin(w.modules(), chain, s);
   wasm::Verdict verdict = m.filters.request_headers();
   if (verdict == wasm::Verdict::pause) {
-    verdict = co_await m.filters.resume_request(ex.sites->config().timeouts.origin_first_byte);
+    verdict = co_await m.filters.resume_headers(ex.sites->config().timeouts.origin_first_byte);
   }
   switch (verdict) {
     case wasm::Verdict::proceed:
@@ -186,7 +186,7 @@ Task<std::optional<Outcome>> run_request_modules(Worker& w, Exchange& ex) {
       }
       co_return co_await send_local_response(w, ex, *s.local_response);
     case wasm::Verdict::fail:
-    case wasm::Verdict::pause:  // (resume_request never returns it)
+    case wasm::Verdict::pause:  // (resume_headers never returns it)
       break;
   }
   bool close = ex.request.has_body() || !ex.client_keep_alive;
@@ -279,7 +279,7 @@ Task<std::optional<Outcome>> response_modules(Worker& w, Exchange& ex, http::Res
     // modules then go on with that head while the fill did not wait.
     if (!m.origin_edit) s.response = &head;
     wasm::Verdict verdict =
-        co_await m.filters.resume_response(ex.sites->config().timeouts.origin_first_byte);
+        co_await m.filters.resume_headers(ex.sites->config().timeouts.origin_first_byte);
     if (verdict == wasm::Verdict::fail) m.failed_response = true;
   }
   s.response = nullptr;

@@ -90,106 +90,66 @@ bool FilterChain::fault(HttpContext& c) {
 Verdict FilterChain::request_headers() {
   if (failed_closed_) return Verdict::fail;
   stream_->phase = Phase::request_headers;
-  return request_from(0);
-}
-
-Verdict FilterChain::request_from(size_t first) {
-  request_next_ = 0;
-  const bool end_of_stream = !stream_->request->has_body();
-  for (size_t i = first; i < count_; ++i) {
-    HttpContext& c = contexts_[i];
-    if (c.failed) continue;
-    uint32_t action = 0;
-    resume_pending_ = false;
-    if (!invoke(c, Export::request_headers,
-                {c.id, header_count(stream_->request->headers, 4), end_of_stream ? 1u : 0u}, &action)) {
-      if (!fault(c)) return Verdict::fail;
-      continue;
-    }
-    if (stream_->local_response || stream_->reset) return Verdict::respond;
-    if (action == static_cast<uint32_t>(Action::pause) && !resume_pending_) {
-      request_next_ = i + 1;  // resume_request() goes on after this one
-      return Verdict::pause;
-    }
-  }
-  return Verdict::proceed;
-}
-
-runtime::Task<Verdict> FilterChain::resume_request(runtime::Duration pause_limit) {
-  while (request_next_ != 0) {
-    HttpContext& c = contexts_[request_next_ - 1];
-    // Waits for proxy_continue_stream or proxy_send_local_response.
-    if (!co_await wait_resume(c, pause_limit)) {
-      request_next_ = 0;
-      co_return Verdict::respond;
-    }
-    resume_pending_ = false;
-    if (stream_->local_response || stream_->reset) {
-      request_next_ = 0;
-      co_return Verdict::respond;
-    }
-    if (c.instance->broken() && !fault(c)) {
-      request_next_ = 0;
-      co_return Verdict::fail;
-    }
-    Verdict v = request_from(request_next_);
-    if (v != Verdict::pause) co_return v;
-  }
-  co_return Verdict::proceed;
+  return headers_from(0);
 }
 
 Verdict FilterChain::response_headers(bool end_of_stream) {
   if (count_ == 0) return Verdict::proceed;
   if (failed_closed_) return Verdict::fail;
   stream_->phase = Phase::response_headers;
-  return response_from(count_, end_of_stream);
+  response_eos_ = end_of_stream;
+  return headers_from(0);
 }
 
-Verdict FilterChain::response_from(size_t next, bool end_of_stream) {
-  response_next_ = 0;
-  for (size_t i = next; i-- > 0;) {
-    HttpContext& c = contexts_[i];
+HttpContext& FilterChain::in_order(size_t k) {
+  return contexts_[stream_->phase == Phase::response_headers ? count_ - 1 - k : k];
+}
+
+Verdict FilterChain::headers_from(size_t k) {
+  paused_at_ = 0;
+  const bool response = stream_->phase == Phase::response_headers;
+  const Export callback = response ? Export::response_headers : Export::request_headers;
+  const bool end_of_stream = response ? response_eos_ : !stream_->request->has_body();
+  for (; k < count_; ++k) {
+    HttpContext& c = in_order(k);
     if (c.failed) continue;
+    const uint32_t headers = response ? header_count(stream_->response->headers, 1)
+                                      : header_count(stream_->request->headers, 4);
     uint32_t action = 0;
     resume_pending_ = false;
-    if (!invoke(c, Export::response_headers,
-                {c.id, header_count(stream_->response->headers, 1), end_of_stream ? 1u : 0u}, &action)) {
+    if (!invoke(c, callback, {c.id, headers, end_of_stream ? 1u : 0u}, &action)) {
       if (!fault(c)) return Verdict::fail;
       continue;
     }
-    if (stream_->local_response || stream_->reset) {
-      response_done_ = true;
-      return Verdict::respond;
-    }
+    if (stream_->local_response || stream_->reset) return answered_headers();
     if (action == static_cast<uint32_t>(Action::pause) && !resume_pending_) {
-      response_next_ = i + 1;  // resume_response() goes on after this one
-      response_eos_ = end_of_stream;
+      paused_at_ = k + 1;  // resume_headers() goes on after this one
       return Verdict::pause;
     }
   }
-  response_done_ = true;
+  if (response) response_done_ = true;
   return Verdict::proceed;
 }
 
-runtime::Task<Verdict> FilterChain::resume_response(runtime::Duration pause_limit) {
-  while (response_next_ != 0) {
-    HttpContext& c = contexts_[response_next_ - 1];
-    if (!co_await wait_resume(c, pause_limit)) {
-      response_next_ = 0;
-      response_done_ = true;
-      co_return Verdict::respond;
-    }
+Verdict FilterChain::answered_headers() {
+  paused_at_ = 0;
+  if (stream_->phase == Phase::response_headers) response_done_ = true;
+  return Verdict::respond;
+}
+
+runtime::Task<Verdict> FilterChain::resume_headers(runtime::Duration pause_limit) {
+  while (paused_at_ != 0) {
+    const size_t k = paused_at_ - 1;
+    HttpContext& c = in_order(k);
+    // Waits for proxy_continue_stream or proxy_send_local_response.
+    if (!co_await wait_resume(c, pause_limit)) co_return answered_headers();
     resume_pending_ = false;
-    if (stream_->local_response || stream_->reset) {
-      response_next_ = 0;
-      response_done_ = true;
-      co_return Verdict::respond;
-    }
+    if (stream_->local_response || stream_->reset) co_return answered_headers();
     if (c.instance->broken() && !fault(c)) {
-      response_next_ = 0;
+      paused_at_ = 0;
       co_return Verdict::fail;
     }
-    Verdict v = response_from(response_next_ - 1, response_eos_);
+    Verdict v = headers_from(k + 1);
     if (v != Verdict::pause) co_return v;
   }
   co_return Verdict::proceed;

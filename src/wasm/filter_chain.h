@@ -44,7 +44,7 @@ enum class Verdict : uint8_t {
   proceed,  // go on with the (possibly changed) request or response
   respond,  // answer with stream.local_response instead
   fail,     // a fail-closed module faulted: 503 (or cut the response if it began)
-  pause,    // the response phase waits for a module (resume_response)
+  pause,    // a headers phase waits for a module (resume_headers)
 };
 
 class FilterChain {
@@ -59,21 +59,19 @@ class FilterChain {
   void begin(WorkerModules& worker, const std::vector<const Module*>& modules, Stream& stream);
   bool active() const { return count_ > 0; }
 
-  // proxy_on_request_headers in each module. pause: a module holds the request until it
-  // resumes it (proxy_continue_stream) or answers it; resume_request() waits for that, or for
+  // proxy_on_request_headers in each module, in the site's order; proxy_on_response_headers
+  // in reverse order, on stream.response. pause: a module holds the request (response) until it
+  // resumes it (proxy_continue_stream) or answers it; resume_headers() waits for that, or for
   // `pause_limit` (then a 504 local response), runs the modules after it, and returns any other
-  // verdict than pause. (Not a coroutine unless a module pauses: one per request otherwise.)
+  // verdict than pause. (No coroutine unless a module pauses.) A paused response's
+  // stream.response must stay valid until resume_headers() ends.
   Verdict request_headers();
-  runtime::Task<Verdict> resume_request(runtime::Duration pause_limit);
-  // proxy_on_response_headers in each module, last first, on stream.response. pause: a module
-  // paused; stream.response must then stay valid until resume_response() ends.
   Verdict response_headers(bool end_of_stream);
+  runtime::Task<Verdict> resume_headers(runtime::Duration pause_limit);
   bool response_done() const { return response_done_; }
-  bool response_paused() const { return response_next_ != 0; }
-  // Waits for the module that paused the response to resume it (proxy_continue_stream), answer
-  // it, or for `pause_limit` (then a 504 local response), and runs the modules after it. Any
-  // other verdict than pause.
-  runtime::Task<Verdict> resume_response(runtime::Duration pause_limit);
+  bool response_paused() const {
+    return paused_at_ != 0 && stream_->phase == Phase::response_headers;
+  }
 
   // Body callbacks, for the modules configured to take that body (request_body /
   // response_body): whether any module of this request takes it.
@@ -104,10 +102,10 @@ class FilterChain {
   bool fault(HttpContext& c);  // true: the chain goes on without c (fail-open)
   // Waits for a resume; false when pause_limit passed (the stream then has a 504 to send).
   runtime::Task<bool> wait_resume(const HttpContext& c, runtime::Duration pause_limit);
-  // The request phase from contexts_[first] on; the response phase from contexts_[next - 1]
-  // down.
-  Verdict request_from(size_t first);
-  Verdict response_from(size_t next, bool end_of_stream);
+  // The current headers phase from the k-th module in its order (in_order) on.
+  Verdict headers_from(size_t k);
+  HttpContext& in_order(size_t k);
+  Verdict answered_headers();  // a module answered or reset the stream in a headers phase
 
   HttpContext contexts_[max_modules];
   size_t count_ = 0;
@@ -116,8 +114,7 @@ class FilterChain {
   bool response_done_ = false;
   bool ended_ = false;
   bool warned_pause_ = false;
-  size_t request_next_ = 0;   // a paused request phase goes on at contexts_[request_next_]
-  size_t response_next_ = 0;  // a paused response phase goes on at contexts_[response_next_ - 1]
+  size_t paused_at_ = 0;  // a paused headers phase: 1 + the pausing module's place in_order
   bool response_eos_ = false;
   // A paused request phase: the coroutine waiting, and whether a resume came (possibly before
   // the wait began, from within the callback that paused).
