@@ -220,6 +220,23 @@ void apply_edit(const http::ResponseHead& before, const http::ResponseHead& afte
 
 }  // namespace
 
+// Starts the response phase on `head` (the stream points at it while the phase runs, and past a
+// pause until resume_headers ends). A fail-closed fault is recorded for answer_from_modules.
+static wasm::Verdict start_response_phase(Exchange::Modules& m, http::ResponseHead& head,
+                                          std::string_view cache_status,
+                                          std::optional<uint64_t> size,
+                                          std::optional<int64_t> age, bool end_of_stream) {
+  wasm::Stream& s = m.stream;
+  s.response = &head;
+  s.cache.status.assign(cache_status);
+  s.cache.object_size = size;
+  s.cache.age = age;
+  wasm::Verdict verdict = m.filters.response_headers(end_of_stream);
+  if (verdict == wasm::Verdict::fail) m.failed_response = true;
+  if (verdict != wasm::Verdict::pause) s.response = nullptr;
+  return verdict;
+}
+
 PreStoreHook pre_store_hook(Exchange& ex, std::string cache_status) {
   if (!ex.modules_active()) return {};
   return [&ex, weak = ex.modules->filters.weak(), cache_status = std::move(cache_status)](
@@ -234,21 +251,14 @@ PreStoreHook pre_store_hook(Exchange& ex, std::string cache_status) {
     // choice made on the first.
     if (!m.filters.response_done() && !m.filters.response_paused()) {
       auto& [before, after] = m.origin_edit.emplace(head, head);
-      s.response = &after;
       s.response_from_origin = true;
-      s.cache.status = cache_status;
-      s.cache.object_size = size;
-      s.cache.age = 0;
-      wasm::Verdict verdict = m.filters.response_headers(size == 0);
-      s.response = nullptr;
-      s.response_from_origin = false;
       // A local response or a failure replaces what this request's client gets
       // (response_modules), not what is stored, except that a failed module chose nothing.
-      failed = verdict == wasm::Verdict::fail;
-      m.failed_response |= failed;
       // A pause is not waited for here: what the module set so far decides what is stored;
       // this request's response waits for it (response_modules), on this same head.
-      if (verdict == wasm::Verdict::pause) s.response = &after;
+      failed = start_response_phase(m, after, cache_status, size, 0, size == 0) ==
+               wasm::Verdict::fail;
+      s.response_from_origin = false;
     }
     StoreChoice choice;
     // A fail-closed module that faulted did not choose: nothing is stored on its behalf.
@@ -266,23 +276,17 @@ Task<std::optional<Outcome>> response_modules(Worker& w, Exchange& ex, http::Res
   Exchange::Modules& m = *ex.modules;
   const bool end_of_stream = ex.is_head || head.status == 204 || head.status == 304 || size == 0;
   m.body_out.active = !end_of_stream && m.filters.wants_body(true);
-  wasm::Stream& s = m.stream;
   if (!m.filters.response_done() && !m.filters.response_paused()) {
-    s.response = &head;
-    s.cache.status = ex.cache_status;
-    s.cache.object_size = size;
-    s.cache.age = age;
-    if (m.filters.response_headers(end_of_stream) == wasm::Verdict::fail) m.failed_response = true;
+    start_response_phase(m, head, ex.cache_status, size, age, end_of_stream);
   }
   if (m.filters.response_paused()) {
     // Paused here, or on the origin's head of this request's fill (pre_store_hook), whose
     // modules then go on with that head while the fill did not wait.
-    if (!m.origin_edit) s.response = &head;
     wasm::Verdict verdict =
         co_await m.filters.resume_headers(ex.sites->config().timeouts.origin_first_byte);
     if (verdict == wasm::Verdict::fail) m.failed_response = true;
   }
-  s.response = nullptr;
+  m.stream.response = nullptr;
   if (m.origin_edit) apply_edit(m.origin_edit->first, m.origin_edit->second, head);
   co_return co_await answer_from_modules(w, ex);
 }
