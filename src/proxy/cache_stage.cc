@@ -1094,7 +1094,9 @@ Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
   std::shared_ptr<FillJob> job;
   if (created) {
     job = make_fill_job(w, ex, *url, key, request_cc, stale ? &*stale : nullptr);
-    job->pre_store = pre_store_hook(ex, cache::format_cache_status(w.config().via_name, status));
+    if (ex.modules_active()) {
+      job->pre_store = pre_store_hook(ex, cache::format_cache_status(w.config().via_name, status));
+    }
     runtime::spawn(run_fill(w, *services, fill, job));
   }
   co_return co_await serve_from_fill(w, ex, *services, std::move(fill), job.get(),

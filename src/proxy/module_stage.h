@@ -38,8 +38,8 @@ struct StoreChoice {
 using PreStoreHook = std::function<std::optional<StoreChoice>(const http::ResponseHead& head,
                                                               std::optional<uint64_t> size)>;
 
-// The hook for a fill `ex` starts (empty when ex runs no modules). `cache_status`: the
-// Cache-Status member modules read meanwhile (stavka.cache.status).
+// The hook for a fill `ex` starts (empty when ex runs no modules; callers skip it then, to
+// spare formatting `cache_status`, the Cache-Status member modules read meanwhile).
 PreStoreHook pre_store_hook(Exchange& ex, std::string cache_status);
 
 // The modules' response phase on `head`, the head about to be serialised for the client,

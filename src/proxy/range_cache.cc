@@ -451,10 +451,12 @@ std::shared_ptr<RangeFillJob> make_range_job(const BlockRequest& c, uint64_t sta
   job->readahead = c.readahead;
   job->fill_whole = c.fill_whole;
   job->uncacheable_ttl = cfg.cache.uncacheable_ttl;
-  job->pre_store = pre_store_hook(
-      c.ex, c.ex.cache_status.empty()
-                ? cache::format_cache_status(c.w.config().via_name, forwarded(cache::Fwd::miss))
-                : c.ex.cache_status);
+  if (c.ex.modules_active()) {  // (the status is formatted only for modules to read)
+    job->pre_store = pre_store_hook(
+        c.ex, c.ex.cache_status.empty()
+                  ? cache::format_cache_status(c.w.config().via_name, forwarded(cache::Fwd::miss))
+                  : c.ex.cache_status);
+  }
   http::RequestHead request = fill_request(c.ex);
   std::string range = "bytes=" + std::to_string(start) + "-";
   if (end) range += std::to_string(*end - 1);
