@@ -589,7 +589,7 @@ def print_report(args, results: list[dict], base: dict | None) -> tuple[list[str
     """Prints the three tables, Stavka's ratios to each peer and its targets. Returns (lines,
     targets) where targets is a list of {what, value, target, ok}."""
     by = {r["name"]: r for r in results}
-    peers = [r["name"] for r in results if r["name"] != "stavka"]
+    peers = list(dict.fromkeys(r["name"] for r in results if r["name"] != "stavka"))  # once each
     st = by.get("stavka")
     lines: list[str] = []
     targets: list[dict] = []
