@@ -7,9 +7,14 @@ loops forever, allocates without bound or traps in proxy_on_request_headers
 for each state of it (`enabled`: max_faults so high it never gets disabled during the run;
 `disabled`: hit until max_faults disabled it, then measured), in the same Stavka process:
 
-  1. alone: wrk on the normal site (1 KiB cache hits): requests/s;
-  2. with runaway: the same wrk while a second wrk (--runaway-connections, default 1) hits the
-     runaway site; requests/s of the normal site, and of the runaway one.
+  1. alone: wrk on the normal site (1 KiB cache hits) while a second wrk
+     (--runaway-connections, default 1) hits a third site, `control`, that has no module:
+     requests/s of the normal site next to a well-behaved neighbour;
+  2. with runaway: the same two wrks, the second one on the runaway site instead; requests/s
+     of the normal site, and of the runaway one.
+
+Both runs thus load the client CPU alike: the ratio is what the module costs the normal site
+beyond what any neighbour's requests cost.
 
 Reported: the ratio with/alone for the normal site, the runaway client's requests/s and status,
 the module's faults during the run. Everything but the proxy (both wrks, the origin, this
@@ -26,6 +31,7 @@ import os
 import re
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from harness import (BenchError, BenchRun, CpuWindow, PEERS_DIR, REPO, StavkaPeer,
@@ -38,7 +44,7 @@ from origin import body_for
 KINDS = ("loop", "grow", "trap")
 STATES = ("enabled", "disabled")
 ENABLED_MAX_FAULTS = 1000000  # the configuration's largest: never reached in a run
-NORMAL, RUNAWAY = "normal.bench", "runaway.bench"
+NORMAL, RUNAWAY, CONTROL = "normal.bench", "runaway.bench", "control.bench"
 
 # --------------------------------------------------------------------------------------------
 # The peer: Stavka from bench/peers/stavka-runaway.toml with the module of the run
@@ -103,7 +109,8 @@ def bench_case(args, workdir: Path, origin_port: int, origin_pid: int, kind: str
     peer = StavkaPeer(f"stavka-{kind}-{state}", Path(args.stavka), Path(args.stavka_conf), {
         "MODULE": str(module), "ON_ERROR": args.on_error, "CPU_LIMIT": args.cpu_limit,
         "MEMORY_LIMIT": args.memory_limit,
-        "MAX_FAULTS": str(ENABLED_MAX_FAULTS if state == "enabled" else args.max_faults)})
+        "MAX_FAULTS": str(ENABLED_MAX_FAULTS if state == "enabled" else args.max_faults),
+        "FAULT_CPU_SHARE": f"{args.fault_cpu_share:g}"})
     size = args.size
     normal_path = f"/o/{size}/0/normal"
     runaway_path = f"/o/{size}/0/runaway"
@@ -129,13 +136,14 @@ def bench_case(args, workdir: Path, origin_port: int, origin_pid: int, kind: str
             raise BenchError(f"{peer.name}: GET {runaway_path} on the runaway site: status {st} "
                              f"(on_error {args.on_error}: {want} expected)")
         if state == "disabled":
-            for _ in range(args.max_faults + 5):
-                if module_metrics(peer).get("disabled") == 1:
-                    break
+            # Held back to fault_cpu_share, the module faults a few times a second at most.
+            deadline = time.monotonic() + 120
+            while module_metrics(peer).get("disabled") != 1 and time.monotonic() < deadline:
                 get(runaway_path, RUNAWAY)
+                time.sleep(0.01)
             if module_metrics(peer).get("disabled") != 1:
-                raise BenchError(f"{peer.name}: the module is not disabled after "
-                                 f"{args.max_faults + 5} faulting requests")
+                raise BenchError(f"{peer.name}: the module is not disabled after 120 s of "
+                                 f"faulting requests")
         res["metrics_before"] = module_metrics(peer)
         side = proc_tree(origin_pid)
 
@@ -143,15 +151,28 @@ def bench_case(args, workdir: Path, origin_port: int, origin_pid: int, kind: str
         alone: dict = {"errors": [], "suspect": []}
 
         def attempt_alone(n: int, of: int) -> dict:
-            start_wrk_and_wait(wrk_argv(args, peer.port, NORMAL, args.connections, args.warmup,
-                                        normal_path), peer.dir / "wrk-alone-warmup.log")
-            check_alive("the warm-up")
-            log(f"{peer.name}: normal site alone" + (f" (attempt {n}/{of})" if n > 1 else ""))
-            window = CpuWindow(args, peer.pids(), side)
-            w, cpu_s, out = finish_wrk(start_wrk(
-                wrk_argv(args, peer.port, NORMAL, args.connections, args.duration, normal_path),
-                peer.dir / "wrk-alone.log"), peer.dir / "wrk-alone.log", args.duration + 60)
-            window.stop()
+            control_log = peer.dir / "wrk-control.log"
+            control = start_wrk(wrk_argv(args, peer.port, CONTROL, args.runaway_connections,
+                                         args.warmup + args.duration + 3, normal_path),
+                                control_log)
+            try:
+                start_wrk_and_wait(wrk_argv(args, peer.port, NORMAL, args.connections,
+                                            args.warmup, normal_path),
+                                   peer.dir / "wrk-alone-warmup.log")
+                check_alive("the warm-up")
+                log(f"{peer.name}: normal site next to the control site" +
+                    (f" (attempt {n}/{of})" if n > 1 else ""))
+                window = CpuWindow(args, peer.pids(), side + [control.pid])
+                w, cpu_s, out = finish_wrk(start_wrk(
+                    wrk_argv(args, peer.port, NORMAL, args.connections, args.duration,
+                             normal_path), peer.dir / "wrk-alone.log"),
+                    peer.dir / "wrk-alone.log", args.duration + 60)
+                window.stop()
+            except BaseException:
+                stop(control, grace=2.0)
+                raise
+            cw, _, _ = finish_wrk(control, control_log, args.duration + 120)
+            alone["control_wrk"] = cw
             alone["wrk"], alone["wrk_output"] = w, out
             window.fill(alone, w.get("requests"), cpu_s)
             check_alive("the run alone")
@@ -159,6 +180,8 @@ def bench_case(args, workdir: Path, origin_port: int, origin_pid: int, kind: str
 
         measure_quietly(args, f"{peer.name} alone", alone, attempt_alone)
         alone["errors"] += wrk_problems(f"{peer.name}: normal site alone", alone["wrk"], size, True)
+        alone["errors"] += wrk_problems(f"{peer.name}: control client", alone["control_wrk"],
+                                        size, True)
         res["alone"] = alone
 
         # 2. the normal site while a second client hits the runaway one
@@ -244,7 +267,8 @@ def print_report(args, results: list[dict]) -> list[str]:
             f"status")
     lines += ["", f"normal site: {args.size} B hits, wrk -c{args.connections}; runaway site: "
               f"wrk -c{args.runaway_connections}; module on_error {args.on_error}, cpu_limit "
-              f"{args.cpu_limit}, memory_limit {args.memory_limit}", "", head, "-" * len(head)]
+              f"{args.cpu_limit}, memory_limit {args.memory_limit}, fault_cpu_share "
+              f"{args.fault_cpu_share:g}", "", head, "-" * len(head)]
     for r in results:
         a, b = r.get("alone", {}), r.get("with_runaway", {})
         ra = a.get("wrk", {}).get("requests_per_s")
@@ -260,7 +284,9 @@ def print_report(args, results: list[dict]) -> list[str]:
                      f"{fmt(b.get('faults_during_run'), ',d'):>7} "
                      f"{fmt(b.get('proxy_cpu_util_pct'), '.0f'):>6} "
                      f"{fmt(b.get('client_cpu_util_pct'), '.0f'):>6}  {status}")
-    lines += ["", "ratio: the normal site's req/s with the runaway client / alone, same process "
+    lines += ["", "alone: the normal site's req/s while the second client hits the control site "
+              "(no module); with: while it hits the runaway one",
+              "ratio: the normal site's req/s with the runaway client / alone, same process "
               "(1.0: unaffected)",
               "CPU ratio: the normal site's requests per second of proxy CPU, with / alone (the "
               "share of the worker it keeps; less sensitive to other load on the machine)",
@@ -286,6 +312,8 @@ def parse_args(argv=None):
     ap.add_argument("--cpu-limit", default="10ms", help="the module's cpu_limit (10ms, the default)")
     ap.add_argument("--memory-limit", default="64MiB",
                     help="the module's memory_limit (64MiB, the default)")
+    ap.add_argument("--fault-cpu-share", type=float, default=0.02,
+                    help="the module's fault_cpu_share (0.02, the default; 1 never holds it back)")
     ap.add_argument("--max-faults", type=int, default=10,
                     help="max_faults for the disabled state (10, the default)")
     ap.add_argument("--stavka", default=str(REPO / "build" / "stavka"), help="Stavka binary")
@@ -327,10 +355,6 @@ def preflight(args) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    # With RUST_BACKTRACE set, every trap captures a Rust backtrace inside Wasmtime: a cost per
-    # fault a production node does not pay (it made trapping calls ~35% slower here).
-    for name in ("RUST_BACKTRACE", "RUST_LIB_BACKTRACE"):
-        os.environ.pop(name, None)
     started = _dt.datetime.now()
     install_signal_handlers()
     results: list[dict] = []

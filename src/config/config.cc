@@ -301,16 +301,22 @@ class Loader {
     set_size(s, "readahead", 0, cache.readahead);
     set_bool(s, "zero_copy", cache.zero_copy);
     set_size(s, "fill_continue_max", 0, cache.fill_continue_max);
-    if (const toml::node* node = find(s, "heuristic_fraction")) {
-      std::optional<double> v = node->value<double>();
-      if (!v || node->is_boolean()) wrong_type(s, "heuristic_fraction", *node, "a number");
-      if (!(*v >= 0.0 && *v <= 1.0)) {
-        fail(line_of(*node), "'cache.heuristic_fraction' must be between 0 and 1");
-      }
-      cache.heuristic_fraction = *v;
-    }
+    set_fraction(s, "heuristic_fraction", true, cache.heuristic_fraction);
     set_duration(s, "heuristic_max", true, cache.heuristic_max);
     set_duration(s, "uncacheable_ttl", true, cache.uncacheable_ttl);
+  }
+
+  // A number in [0, 1], or (0, 1] without allow_zero.
+  void set_fraction(const Section& s, std::string_view key, bool allow_zero, double& field) const {
+    const toml::node* node = find(s, key);
+    if (!node) return;
+    std::optional<double> v = node->value<double>();
+    if (!v || node->is_boolean()) wrong_type(s, key, *node, "a number");
+    if (!(*v >= 0.0 && *v <= 1.0) || (!allow_zero && *v == 0.0)) {
+      fail(line_of(*node), name(s, key) + (allow_zero ? " must be between 0 and 1"
+                                                      : " must be more than 0 and at most 1"));
+    }
+    field = *v;
   }
 
   void set_size(const Section& s, std::string_view key, uint64_t min, uint64_t& field) const {
@@ -478,7 +484,7 @@ class Loader {
     Section s{table, "[[module]]", "module."};
     check_keys(s, {"name", "file", "root_id", "vm_configuration", "configuration", "isolation",
                    "on_error", "cpu_limit", "memory_limit", "max_faults", "fault_window",
-                   "allow_wasi", "wasi_dirs", "environment", "upstreams", "request_body",
+                   "fault_cpu_share", "allow_wasi", "wasi_dirs", "environment", "upstreams", "request_body",
                    "response_body", "body_buffer_limit"});
     for (std::string_view required : {"name", "file"}) {
       if (!find(s, required)) {
@@ -524,6 +530,7 @@ class Loader {
     }
     set_uint(s, "max_faults", 1, 1000000, m.max_faults);
     set_duration(s, "fault_window", false, m.fault_window);
+    set_fraction(s, "fault_cpu_share", false, m.fault_cpu_share);
     set_bool(s, "allow_wasi", m.allow_wasi);
     set_bool(s, "request_body", m.request_body);
     set_bool(s, "response_body", m.response_body);

@@ -94,6 +94,11 @@ struct ModuleConfig {
   // it is loaded again (reload or push).
   uint32_t max_faults = 10;
   Millis fault_window{std::chrono::seconds(60)};
+  // The share of a worker's time this module's faulting calls may take (an overrun takes its
+  // whole cpu_limit), with two cpu_limits of slack; past it the module is held back on that
+  // worker: its new requests get on_error without running it until the share is kept again.
+  // 1 never holds it back.
+  double fault_cpu_share = 0.02;
   // WASI beyond the basics (log output, clocks, random): read-only access to these folders.
   bool allow_wasi = false;
   std::vector<std::string> wasi_dirs;

@@ -48,6 +48,7 @@ void Engine::tick() {
   while (!stopping_.load(std::memory_order_relaxed)) {
     std::this_thread::sleep_for(epoch_tick);
     wasmtime_engine_increment_epoch(engine_);
+    ticks_.fetch_add(1, std::memory_order_relaxed);
   }
 }
 

@@ -30,6 +30,11 @@ class Engine {
 
   wasm_engine_t* raw() const { return engine_; }
 
+  // Epoch ticks since the engine started, read for the cost of a relaxed load: a call's ticks
+  // from start to end, times epoch_tick, is its length on average (a call shorter than a tick
+  // spans a tick boundary with the probability of its length over the tick).
+  static uint64_t ticks() { return ticks_.load(std::memory_order_relaxed); }
+
   // Deadline ticks for a CPU limit: at least the limit, at most one tick more.
   static uint64_t ticks_for(std::chrono::milliseconds limit) {
     return static_cast<uint64_t>(limit / epoch_tick) + 1;
@@ -41,6 +46,7 @@ class Engine {
   void tick();
 
   wasm_engine_t* engine_ = nullptr;
+  static inline std::atomic<uint64_t> ticks_{0};
   std::atomic<bool> stopping_{false};
   std::thread ticker_;
 };

@@ -10,6 +10,7 @@
 #include "runtime/log.h"
 #include "wasm/engine.h"
 #include "wasm/shared_state.h"
+#include "wasm/worker_modules.h"
 
 namespace stavka::wasm {
 
@@ -144,7 +145,10 @@ bool Instance::call(Export e, std::initializer_list<uint32_t> args, uint32_t* re
   size_t n = 0;
   for (uint32_t a : args) values[n++].i32 = static_cast<int32_t>(a);
   if (n == 0) values[0].i64 = 0;
-  if (depth_++ == 0) wasmtime_context_set_epoch_deadline(context_, module_->cpu_ticks());
+  if (depth_++ == 0) {
+    wasmtime_context_set_epoch_deadline(context_, module_->cpu_ticks());
+    call_start_tick_ = Engine::ticks();
+  }
   // Counted here and added to the module's shared counter in batches: a shared atomic per call
   // would bounce its cache line between workers on every request.
   if (++unflushed_calls_ == 256) flush_calls();
@@ -230,6 +234,7 @@ void Instance::fault(Export e, Fault kind, const std::string& message) {
                  static_cast<int>(export_name(e).size()), export_name(e).data(), what,
                  message.c_str(), skipped.c_str());
   }
+  if (worker_) worker_->charge_fault(*module_, (Engine::ticks() - call_start_tick_) * epoch_tick);
   if (const_cast<Module&>(*module_).record_fault(now_ms())) {
     runtime::log(runtime::LogLevel::error,
                  "module %s: disabled after %u faults within %lld ms; load it again to re-enable",

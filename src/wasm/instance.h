@@ -155,6 +155,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
   wasmtime_func_t exports_[static_cast<int>(Export::count)] = {};
   bool present_[static_cast<int>(Export::count)] = {};
   int depth_ = 0;
+  uint64_t call_start_tick_ = 0;  // Engine::ticks() when the outermost call began
   uint32_t unflushed_calls_ = 0;
   bool broken_ = false;
   uint32_t next_context_id_ = root_id + 1;

@@ -216,6 +216,7 @@ void ModuleStats::write(std::string& out) const {
   counter("traps_total", traps);
   counter("failed_open_total", failed_open);
   counter("failed_closed_total", failed_closed);
+  counter("held_back_total", held_back);
   counter("local_responses_total", local_responses);
   counter("http_calls_total", http_calls);
   counter("disabled", static_cast<uint64_t>(disabled.load()));

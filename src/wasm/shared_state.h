@@ -79,6 +79,7 @@ class ModuleStats {
   std::atomic<uint64_t> traps{0};            // calls that trapped (including memory exhausted)
   std::atomic<uint64_t> failed_open{0};      // requests that went on without the module
   std::atomic<uint64_t> failed_closed{0};    // requests ended because of a module fault
+  std::atomic<uint64_t> held_back{0};        // requests that got on_error as the module was held back
   std::atomic<uint64_t> local_responses{0};  // proxy_send_local_response
   std::atomic<uint64_t> http_calls{0};
   std::atomic<int64_t> disabled{0};

@@ -63,11 +63,47 @@ std::shared_ptr<Instance> WorkerModules::instance_for(const Module& module) {
   auto it = entries_.find(&module);
   if (it == entries_.end()) return nullptr;
   Entry& e = it->second;
+  if (reactor_.now() < e.held_back_until) {
+    module.stats().held_back.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
   if (module.config().isolation == config::ModuleIsolation::request) return start(e);
   if (e.instance && !e.instance->broken()) return e.instance;
   e.instance.reset();
   if (now_ms() - e.last_start_failure_ms < start_retry_ms) return nullptr;
   return start(e);
+}
+
+void WorkerModules::charge_fault(const Module& module, std::chrono::nanoseconds cost) {
+  const double share = module.config().fault_cpu_share;
+  auto it = entries_.find(&module);
+  if (share >= 1.0 || it == entries_.end()) return;  // not held back, or an older version
+  Entry& e = it->second;
+  const int64_t capacity =
+      2 * std::chrono::duration_cast<std::chrono::nanoseconds>(module.config().cpu_limit).count();
+  const runtime::Clock::time_point now = runtime::Clock::now();
+  if (e.credit_at == runtime::Clock::time_point{}) {
+    e.fault_credit_ns = capacity;
+  } else {
+    const double refill = static_cast<double>((now - e.credit_at).count()) * share;
+    e.fault_credit_ns = static_cast<int64_t>(
+        std::min(static_cast<double>(capacity), static_cast<double>(e.fault_credit_ns) + refill));
+  }
+  e.credit_at = now;
+  e.fault_credit_ns -= cost.count();
+  if (e.fault_credit_ns >= 0) return;
+  const auto hold = std::chrono::nanoseconds(
+      static_cast<int64_t>(static_cast<double>(-e.fault_credit_ns) / share));
+  e.held_back_until = now + hold;
+  uint64_t unlogged = 0;
+  if (module.stats().log_fault(now_ms(), &unlogged)) {
+    runtime::log(runtime::LogLevel::warn,
+                 "module %s: held back on worker %u for %lld ms: its faults took more than "
+                 "%g%% of the worker's time (fault_cpu_share)",
+                 module.name().c_str(), reactor_.index(),
+                 static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(hold).count()),
+                 share * 100);
+  }
 }
 
 bool WorkerModules::current(const Instance& instance) const {

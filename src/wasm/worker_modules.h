@@ -61,8 +61,17 @@ class WorkerModules {
   const std::shared_ptr<const ModuleSet>& set() const { return set_; }
 
   // The instance a new request of `module` runs in: this worker's (a new one if the last
-  // faulted), or a fresh one for isolation = "request". nullptr when none can be started.
+  // faulted), or a fresh one for isolation = "request". nullptr when none can be started, or
+  // while the module is held back on this worker (charge_fault).
   std::shared_ptr<Instance> instance_for(const Module& module);
+
+  // A fault of `module` on this worker that took `cost` of its time. The module's faults may
+  // take config().fault_cpu_share of the worker's time, with two cpu_limits of credit for
+  // bursts: past that, the module is held back (its new requests get on_error without it)
+  // until the credit, refilled at the share's rate, is back to zero. A module that overruns on
+  // every request thus takes that share of the worker, not all of it, and sporadic faults are
+  // never held back.
+  void charge_fault(const Module& module, std::chrono::nanoseconds cost);
 
   void set_http_caller(HttpCaller caller) { http_caller_ = std::move(caller); }
   void set_purgers(Purger url, Purger tag) {
@@ -86,6 +95,10 @@ class WorkerModules {
     std::shared_ptr<const Module> module;
     std::shared_ptr<Instance> instance;  // isolation = "worker"
     int64_t last_start_failure_ms = -1000000;
+    // The fault budget (charge_fault), in nanoseconds of this worker's time.
+    int64_t fault_credit_ns = 0;
+    runtime::Clock::time_point credit_at{};  // when fault_credit_ns was last brought up to date
+    runtime::Clock::time_point held_back_until{};
   };
   std::shared_ptr<Instance> start(Entry& entry);
   bool current(const Instance& instance) const;

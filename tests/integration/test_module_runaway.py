@@ -40,8 +40,10 @@ def module_file(kind: str) -> str:
 
 
 def start(stavka, origin, kind: str, on_error: str, **settings):
+    # fault_cpu_share = 1 (never held back) unless a test sets it: most tests count every fault.
     module = {"name": "runaway", "file": module_file(kind), "on_error": on_error,
-              "cpu_limit": "30ms", "memory_limit": "16MiB", "max_faults": 3, "fault_window": "60s"}
+              "cpu_limit": "30ms", "memory_limit": "16MiB", "max_faults": 3, "fault_window": "60s",
+              "fault_cpu_share": 1.0}
     module.update(settings)
     sites = [
         {"name": "runaway", "hosts": ["runaway.test"], "origins": [origin], "modules": ["runaway"]},
@@ -214,3 +216,58 @@ def test_fault_log_lines_are_rate_limited(stavka, origin):
     left_out = sum(int(m.group(1)) for l in lines
                    if (m := re.search(r"\((\d+) faults before it not logged\)", l)))
     assert len(lines) + left_out == 101, "every fault is either logged or counted as left out"
+
+
+HELD_BACK = "module runaway: held back on worker 0 for "
+
+
+@pytest.mark.parametrize("on_error", ON_ERROR)
+def test_looping_module_is_held_back_to_its_share_of_the_worker(stavka, origin, on_error):
+    # cpu_limit 10ms gives 20 ms of credit: at most two overruns pass (fewer when the first
+    # trap takes longer, as Wasmtime's first backtrace does), the next puts the module in debt
+    # and holds it back for the debt over the share (a second or more at 1%). Held back, its
+    # requests get on_error at once, without running it; the other site is served throughout.
+    p = start(stavka, origin, "loop", on_error, max_faults=100000, cpu_limit="10ms",
+              fault_cpu_share=0.01)
+    n = 30
+    for i in range(n):
+        expect_outcome(http_get(p.port, f"/size/{SIZE}?n={i}", host="runaway.test"), on_error)
+        r = http_get(p.port, f"/size/{SIZE}?normal={i}", host="normal.test")
+        assert r.status == 200 and r.body == pattern(SIZE)
+    overruns = metric(p, "stavka_module_cpu_overruns_total")
+    held = metric(p, "stavka_module_held_back_total")
+    assert 1 <= overruns < n, overruns
+    assert overruns + held == n, "each request either ran the module or was held back"
+    failed = "stavka_module_failed_open_total" if on_error == "fail-open" else \
+        "stavka_module_failed_closed_total"
+    assert metric(p, failed) == n, "held back requests get the module's on_error outcome too"
+    line = p.wait_stderr(lambda l: HELD_BACK in l)[0]
+    assert "its faults took more than 1% of the worker's time (fault_cpu_share)" in line, line
+    assert metric(p, "stavka_module_disabled") == 0
+
+
+def test_held_back_module_runs_again_once_its_debt_is_repaid(stavka, origin):
+    # At 25% the third overrun holds the module back for 4 times its debt (tens of
+    # milliseconds); then it is called (and overruns) again.
+    p = start(stavka, origin, "loop", "fail-closed", max_faults=100000, cpu_limit="10ms",
+              fault_cpu_share=0.25)
+    for i in range(3):
+        assert http_get(p.port, f"/size/{SIZE}?n={i}", host="runaway.test").status == 503
+    p.wait_stderr(lambda l: HELD_BACK in l)
+    before = metric(p, "stavka_module_cpu_overruns_total")
+
+    def called_again() -> bool:
+        assert http_get(p.port, f"/size/{SIZE}?n=again", host="runaway.test").status == 503
+        return metric(p, "stavka_module_cpu_overruns_total") > before
+
+    assert wait_for(called_again, timeout=20), "the module must be called again once its share allows"
+
+
+def test_faults_that_take_no_time_are_not_held_back(stavka, origin):
+    # Traps cost next to no time: at the default share a module trapping on every request is
+    # never held back (max_faults is what stops it).
+    p = start(stavka, origin, "trap", "fail-open", max_faults=1000000, fault_cpu_share=0.02)
+    for i in range(20):
+        expect_outcome(http_get(p.port, f"/size/{SIZE}?n={i}", host="runaway.test"), "fail-open")
+    assert metric(p, "stavka_module_traps_total") == 20
+    assert metric(p, "stavka_module_held_back_total") == 0

@@ -33,6 +33,7 @@ TEST(ConfigModule, Defaults) {
   EXPECT_EQ(m.memory_limit, uint64_t{64} << 20);
   EXPECT_EQ(m.max_faults, 10u);
   EXPECT_EQ(m.fault_window, Millis(60000));
+  EXPECT_DOUBLE_EQ(m.fault_cpu_share, 0.02);
   EXPECT_FALSE(m.allow_wasi);
   EXPECT_FALSE(m.request_body);
   EXPECT_FALSE(m.response_body);
@@ -53,6 +54,7 @@ cpu_limit = "25ms"
 memory_limit = "8MiB"
 max_faults = 3
 fault_window = "5s"
+fault_cpu_share = 0.5
 allow_wasi = true
 wasi_dirs = ["/"]
 request_body = true
@@ -79,6 +81,7 @@ modules = ["acl-2"]
   EXPECT_EQ(m.memory_limit, uint64_t{8} << 20);
   EXPECT_EQ(m.max_faults, 3u);
   EXPECT_EQ(m.fault_window, Millis(5000));
+  EXPECT_DOUBLE_EQ(m.fault_cpu_share, 0.5);
   EXPECT_TRUE(m.allow_wasi);
   EXPECT_EQ(m.wasi_dirs, std::vector<std::string>{"/"});
   EXPECT_TRUE(m.request_body);
@@ -102,6 +105,12 @@ TEST(ConfigModule, Refused) {
   expect_error(module_and("cpu_limit = \"2m\"\n"), 4, "'module.cpu_limit' must be at most 60s");
   expect_error(module_and("memory_limit = \"5GiB\"\n"), 4,
                "'module.memory_limit' must be at most 4GiB");
+  expect_error(module_and("fault_cpu_share = 0\n"), 4,
+               "'module.fault_cpu_share' must be more than 0 and at most 1");
+  expect_error(module_and("fault_cpu_share = 1.5\n"), 4,
+               "'module.fault_cpu_share' must be more than 0 and at most 1");
+  expect_error(module_and("fault_cpu_share = \"2%\"\n"), 4,
+               "'module.fault_cpu_share' must be a number, got string");
   expect_error(module_and("body_buffer_limit = \"2GiB\"\n"), 4,
                "'module.body_buffer_limit' must be at most 1GiB");
   expect_error(module_and("wasi_dirs = [\"/\"]\n"), 4,
