@@ -111,6 +111,24 @@ void serialize_response_head(const ResponseHead& head, std::string& out) {
   out.append(kCrlf);
 }
 
+void fields_of_written_head(std::string_view head, HeaderMap& out) {
+  size_t at = head.find(kCrlf);  // past the status line
+  while (at != std::string_view::npos) {
+    at += kCrlf.size();
+    const size_t end = head.find(kCrlf, at);
+    if (end == std::string_view::npos || end == at) return;  // the blank line ends the head
+    std::string_view line = head.substr(at, end - at);
+    at = end;
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view name = line.substr(0, colon);
+    std::string_view value = line.substr(colon + 1);
+    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    if (is_framing_field(name) || (name.size() == 10 && iequals(name, "Connection"))) continue;
+    out.add(name, value);
+  }
+}
+
 void append_chunk_header(uint64_t size, std::string& out) {
   if (size == 0) return;  // "0\r\n" would end the body; append_last_chunk does that
   char buf[16];

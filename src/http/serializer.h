@@ -40,6 +40,11 @@ void serialize_response_head(const ResponseHead& head, std::string& out);
 void serialize_response_start(int status, std::string_view reason, const HeaderMap& fields,
                               std::string& out);
 
+// The fields of a response head written by these functions (or assembled from their pieces:
+// lines "Name: value\r\n"), in order, appended to `out`; its framing fields (Content-Length,
+// Transfer-Encoding) and Connection left out. For heads of this process only: no validation.
+void fields_of_written_head(std::string_view head, HeaderMap& out);
+
 // "<hex size>\r\n" for a chunk of size bytes (the caller writes the data and "\r\n").
 // Writes nothing for size 0: a zero-size chunk is the last chunk (use append_last_chunk).
 void append_chunk_header(uint64_t size, std::string& out);

@@ -69,13 +69,15 @@ struct BodyPlan {
   BodyPlan() = default;
   BodyPlan(const BodyPlan&) = delete;
   std::string head;
+  uint32_t head_fields = 0;  // the fields in head (framing and Connection ones left out)
   std::span<const http::ByteRange> spans;  // empty: the head alone (HEAD, empty body)
   http::ByteRange one;                      // the single span, when there is one
   std::vector<std::string> part_heads;  // multipart/byteranges: each part's head (the first
                                         // one is already at the end of head)
   std::string closing;                  // multipart/byteranges: the closing delimiter
-  // With modules on the request: the head as fields, for their response phase; `head` is
-  // written from it by finish_plan_head.
+  // With modules on the request: the response their response phase sees (finish_plan_head).
+  // `head` is written as without modules; it becomes fields only if a module does more than
+  // add some (wasm::Stream::response_bytes), and is then written again from them.
   std::optional<http::ResponseHead> module_head;
   uint64_t object_size = 0;
   int64_t age = 0;
@@ -87,7 +89,7 @@ struct BodyPlan {
 // range must outlive the plan (several ranges are not copied).
 void plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_view age,
                uint64_t size, const http::ResolvedRange& range, BodyPlan& plan);
-// With plan.module_head: the modules' response phase on it, then plan.head written. Returns
+// With plan.module_head: the modules' response phase on it, then plan.head made final. Returns
 // the Outcome of the response the modules sent instead, if they did.
 runtime::Task<std::optional<Outcome>> finish_plan_head(Worker& w, Exchange& ex, BodyPlan& plan);
 

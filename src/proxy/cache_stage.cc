@@ -270,20 +270,13 @@ Task<Outcome> send_unsatisfiable(Worker& w, Exchange& ex, uint64_t size, std::st
   co_return ex.close_connection ? Outcome::close : Outcome::done;
 }
 
-// With modules on the request: the head assemble_head would write, built as fields instead,
-// for their response phase (finish_plan_head writes it; the module-free path stays on bytes).
-static void head_for_modules(Worker& w, Exchange& ex, const StoredHead& served,
-                             std::string_view age, uint64_t object_size, uint64_t content_length,
-                             BodyPlan& plan, const PartialHead* partial = nullptr) {
-  const cache::StoredResponse& stored = served.response;
-  http::ResponseHead& head = plan.module_head.emplace(
-      partial ? client_fields(w, ex, 206, {}, stored.headers, age)
-              : client_fields(w, ex, stored.status, {}, stored.headers, age));
-  if (partial && partial->multipart_type.empty()) {
-    head.headers.add("Content-Range", partial->content_range);
-  } else if (partial) {
-    head.headers.set("Content-Type", partial->multipart_type);
-  }
+// With modules on the request: the response their phase sees, beside the head assemble_head
+// wrote (finish_plan_head).
+static void head_for_modules(Exchange& ex, uint64_t object_size, uint64_t content_length,
+                             std::string_view age, BodyPlan& plan) {
+  http::ResponseHead& head = plan.module_head.emplace();
+  head.status = ex.status;
+  head.reason = http::reason_phrase(ex.status);
   const bool no_body = head.status == 204 || head.status == 304;
   head.framing = no_body ? http::BodyFraming::none : http::BodyFraming::content_length;
   head.content_length = content_length;
@@ -294,13 +287,36 @@ static void head_for_modules(Worker& w, Exchange& ex, const StoredHead& served,
 Task<std::optional<Outcome>> finish_plan_head(Worker& w, Exchange& ex, BodyPlan& plan) {
   if (!plan.module_head) co_return std::nullopt;
   http::ResponseHead& head = *plan.module_head;
-  if (auto answered = co_await response_modules(w, ex, head, known(plan.object_size), plan.age)) {
-    co_return answered;
+  wasm::Stream& stream = ex.modules->stream;
+  // Up to the end of the head: a multipart response's first part head is appended below.
+  stream.response_bytes = &plan.head;
+  stream.response_bytes_fields = plan.head_fields;
+  std::optional<Outcome> answered =
+      co_await response_modules(w, ex, head, known(plan.object_size), plan.age);
+  if (!answered && ex.modules->body_out.active) {
+    stream.response = &head;
+    wasm::response_fields(stream);  // re-framed (chunked): written again from fields
   }
-  ex.status = head.status;
-  frame_for_body_modules(ex, head);
-  head.keep_alive = !ex.close_connection;
-  http::serialize_response_head(head, plan.head);
+  const bool still_bytes = stream.response_bytes != nullptr;
+  stream.response_bytes = nullptr;
+  stream.response = nullptr;
+  if (answered) co_return answered;
+  if (still_bytes) {
+    // The head as written, with the fields modules added before its blank line.
+    if (!head.headers.empty()) {
+      std::string added;
+      for (const http::Header& h : head.headers) {
+        added.append(h.name).append(": ").append(h.value).append("\r\n");
+      }
+      plan.head.insert(plan.head.size() - 2, added);
+    }
+  } else {
+    ex.status = head.status;
+    frame_for_body_modules(ex, head);
+    head.keep_alive = !ex.close_connection;
+    plan.head.clear();
+    http::serialize_response_head(head, plan.head);
+  }
   body_head_sent(ex, plan.head.size());
   if (!plan.part_heads.empty()) {  // multipart: the first part's head follows
     plan.head.append(plan.part_heads[0]);
@@ -314,12 +330,9 @@ void plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_vi
   ex.close_connection |= !ex.client_keep_alive || w.draining();
   if (range.verdict != http::RangeVerdict::partial) {
     ex.status = served.response.status;
-    if (ex.modules_active()) {
-      head_for_modules(w, ex, served, age, size, size, plan);
-    } else {
-      assemble_head(served, age, ex.cache_status, w.config().via_name, size, ex.close_connection,
-                    plan.head);
-    }
+    plan.head_fields = assemble_head(served, age, ex.cache_status, w.config().via_name, size,
+                                     ex.close_connection, plan.head);
+    if (ex.modules_active()) head_for_modules(ex, size, size, age, plan);
     if (!ex.is_head && size > 0) {
       plan.one = {0, size - 1};
       plan.spans = {&plan.one, 1};
@@ -329,12 +342,9 @@ void plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_vi
     std::string content_range = http::content_range(r, size);
     PartialHead partial{content_range, {}};
     ex.status = 206;
-    if (ex.modules_active()) {
-      head_for_modules(w, ex, served, age, size, r.size(), plan, &partial);
-    } else {
-      assemble_head(served, age, ex.cache_status, w.config().via_name, r.size(),
-                    ex.close_connection, plan.head, &partial);
-    }
+    plan.head_fields = assemble_head(served, age, ex.cache_status, w.config().via_name, r.size(),
+                                     ex.close_connection, plan.head, &partial);
+    if (ex.modules_active()) head_for_modules(ex, size, r.size(), age, plan);
     plan.one = r;
     plan.spans = {&plan.one, 1};
   } else {
@@ -355,12 +365,12 @@ void plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_vi
     PartialHead partial{{}, multipart_type};
     ex.status = 206;
     plan.spans = range.ranges;
+    plan.head_fields = assemble_head(served, age, ex.cache_status, w.config().via_name, total,
+                                     ex.close_connection, plan.head, &partial);
     if (ex.modules_active()) {
-      head_for_modules(w, ex, served, age, size, total, plan, &partial);
-      return;  // finish_plan_head writes the head and the first part's
+      head_for_modules(ex, size, total, age, plan);
+      return;  // finish_plan_head appends the first part's head
     }
-    assemble_head(served, age, ex.cache_status, w.config().via_name, total, ex.close_connection,
-                  plan.head, &partial);
     plan.head.append(plan.part_heads[0]);
     plan.part_heads[0].clear();
   }

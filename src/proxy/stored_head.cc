@@ -42,6 +42,7 @@ std::shared_ptr<const StoredHead> make_stored_head(cache::StoredResponse respons
   }
   http::serialize_response_start(response.status, http::reason_phrase(response.status), fields,
                                  head->fixed);
+  head->fixed_fields = static_cast<uint32_t>(fields.size());
   head->response = std::move(response);
   return head;
 }
@@ -52,11 +53,12 @@ std::shared_ptr<const StoredHead> stored_head_of(const storage::ObjectMeta& meta
                            meta.response_time});
 }
 
-void assemble_head(const StoredHead& head, std::string_view age, std::string_view cache_status,
+uint32_t assemble_head(const StoredHead& head, std::string_view age, std::string_view cache_status,
                    std::string_view via_name, uint64_t content_length, bool close,
                    std::string& out, const PartialHead* partial) {
   out.reserve(out.size() + head.fixed.size() + head.upstream_cache_status.size() +
               head.upstream_via.size() + cache_status.size() + via_name.size() + 160);
+  uint32_t fields_written = head.fixed_fields + 3;  // and Age, Cache-Status, Via
   if (!partial) {
     out.append(head.fixed);
   } else {
@@ -66,6 +68,7 @@ void assemble_head(const StoredHead& head, std::string_view age, std::string_vie
     if (partial->multipart_type.empty()) {
       out.append(fields);
       append_field(out, "Content-Range", partial->content_range);
+      ++fields_written;
     } else {
       // Every stored line but Content-Type, which the parts carry.
       while (!fields.empty()) {
@@ -74,9 +77,12 @@ void assemble_head(const StoredHead& head, std::string_view age, std::string_vie
         fields.remove_prefix(line.size());
         if (!http::iequals(line.substr(0, std::min<size_t>(line.size(), 13)), "content-type:")) {
           out.append(line);
+        } else {
+          --fields_written;
         }
       }
       append_field(out, "Content-Type", partial->multipart_type);
+      ++fields_written;
     }
   }
   append_field(out, "Age", age);
@@ -95,6 +101,7 @@ void assemble_head(const StoredHead& head, std::string_view age, std::string_vie
   }
   if (close) out.append("Connection: close\r\n");
   out.append("\r\n");
+  return fields_written;
 }
 
 }  // namespace stavka::proxy

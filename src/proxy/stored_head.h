@@ -26,6 +26,7 @@ struct StoredHead {
   // Status line and every stored field except the hop-by-hop ones and those appended per
   // response: Age, Cache-Status, Via, Content-Length.
   std::string fixed;
+  uint32_t fixed_fields = 0;          // the field lines in `fixed`
   std::string upstream_cache_status;  // Cache-Status of caches nearer the origin, joined
   std::string upstream_via;           // Via of intermediaries nearer the origin, joined
 };
@@ -48,8 +49,8 @@ struct PartialHead {
 // Appends the client's response head for a stored body of content_length bytes: the fixed part,
 // then Age, Cache-Status (upstream members, then ours), Via (upstream, then ours),
 // Content-Length, and Connection: close when the connection ends after it. With partial, the
-// head of a 206 instead.
-void assemble_head(const StoredHead& head, std::string_view age, std::string_view cache_status,
+// head of a 206 instead. Returns how many fields it wrote but Content-Length and Connection.
+uint32_t assemble_head(const StoredHead& head, std::string_view age, std::string_view cache_status,
                    std::string_view via_name, uint64_t content_length, bool close,
                    std::string& out, const PartialHead* partial = nullptr);
 

@@ -113,7 +113,7 @@ Verdict FilterChain::headers_from(size_t k) {
   for (; k < count_; ++k) {
     HttpContext& c = in_order(k);
     if (c.failed) continue;
-    const uint32_t headers = response ? header_count(stream_->response->headers, 1)
+    const uint32_t headers = response ? response_field_count(*stream_) + 1
                                       : header_count(stream_->request->headers, 4);
     uint32_t action = 0;
     resume_pending_ = false;

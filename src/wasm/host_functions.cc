@@ -222,7 +222,9 @@ struct MapView {
   bool writable = false;
 };
 
-std::optional<MapView> map_of(Instance& in, int32_t type) {
+// `adding`: for adding a field, which leaves a response that is still bytes as it is (the
+// field joins the added ones); anything else makes it fields.
+std::optional<MapView> map_of(Instance& in, int32_t type, bool adding = false) {
   MapView v;
   Stream* s = stream_of(in);
   switch (static_cast<MapType>(type)) {
@@ -235,7 +237,7 @@ std::optional<MapView> map_of(Instance& in, int32_t type) {
       return v;
     case MapType::response_headers:
       if (!s || !s->response) return std::nullopt;
-      v.headers = &s->response->headers;
+      v.headers = adding ? &s->response->headers : &response_fields(*s);
       v.stream = s;
       v.response = true;
       v.writable = s->phase == Phase::response_headers;
@@ -380,9 +382,10 @@ int32_t change_header(Instance& in, Raw* a, bool add) {
   if (!arg_bytes(in, u(a, 1), u(a, 2), &name) || !arg_bytes(in, u(a, 3), u(a, 4), &value)) {
     return status(Status::invalid_memory_access);
   }
-  auto v = map_of(in, a[0].i32);
+  const bool pseudo_header = !name.empty() && name[0] == ':';
+  auto v = map_of(in, a[0].i32, add && !pseudo_header);
   if (!v || !v->writable) return status(Status::ok);  // nothing to change at this point
-  if (!name.empty() && name[0] == ':') {
+  if (pseudo_header) {
     set_pseudo(*v, name, value);
     return status(Status::ok);
   }

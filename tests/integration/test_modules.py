@@ -59,6 +59,76 @@ def test_add_header_on_range_and_multipart_hits(stavka, origin):
         assert "hit" in r.header("cache-status") or r is whole
 
 
+def fields_module(name: str, *ops: str) -> dict:
+    return {"name": name, "file": module("response_fields"), "configuration": "\n".join(ops)}
+
+
+def names_sent(r) -> list[str]:
+    return [k.lower() for k, _ in r.headers if k.lower() not in ("content-length", "connection")]
+
+
+@pytest.mark.parametrize("ranges", [None, "bytes=100-199", "bytes=0-9,4990-4999"])
+def test_a_hit_head_looks_the_same_to_modules_as_any_other(stavka, origin, ranges):
+    # A hit's head is bytes until a module does more than add fields. Two modules: `late`
+    # (runs first in the response phase, being last in the site's list) adds a field, then
+    # `early` reads every field: it must see the stored fields, those of the hit, and the
+    # added one, and num_headers must count them all, as the client gets them.
+    p = start(stavka, origin, [fields_module("early", "report"),
+                               fields_module("late", "add x-late yes")])
+    target = f"/size/5000?{CC}&hdr=X-Origin-Field:kept"
+    headers = [("Range", ranges)] if ranges else []
+    p.get(target)
+    hit = p.get(target, headers=headers)
+    assert "hit" in hit.header("cache-status")
+    assert hit.status == (206 if ranges else 200)
+    names = hit.header("x-report-names").split(",")
+    assert names == [n for n in names_sent(hit) if not n.startswith("x-report-")], \
+        "the module sees the fields the client gets, in their order"
+    assert "x-origin-field" in names and names[-1] == "x-late"
+    for n in ("x-origin", "cache-control", "age", "cache-status", "via"):
+        assert n in names
+    assert int(hit.header("x-report-pairs")) == len(names) + 1  # and :status
+    # num_headers for `early`: every field then (`late`'s too) and :status.
+    assert int(hit.header("x-report-count")) == len(names) + 1
+    assert int(hit.header("content-length")) == len(hit.body)
+    assert origin.request_count == 1
+
+
+def test_a_module_changing_a_hit_head_gets_what_it_changed(stavka, origin):
+    p = start(stavka, origin, [fields_module(
+        "m", "add x-added 1", "replace cache-control private, max-age=5", "remove x-origin",
+        "replace :status 203", "add x-added 2")])
+    target = f"/size/3000?{CC}&hdr=X-Origin-Field:kept"
+    miss = p.get(target)
+    hit = p.get(target)
+    for r in (miss, hit):
+        assert r.status == 203, r
+        assert r.header_all("cache-control") == ["private, max-age=5"]
+        assert r.header("x-origin") is None
+        assert r.header_all("x-added") == ["1", "2"]
+        assert r.header("x-origin-field") == "kept"
+        assert len(r.body) == 3000 and int(r.header("content-length")) == 3000
+    assert "hit" in hit.header("cache-status")
+    assert origin.request_count == 1
+    again = p.get(target, headers=[("Range", "bytes=0-99")])
+    assert again.status == 203 and len(again.body) == 100  # the module's status wins
+    assert again.header("content-range") == "bytes 0-99/3000"
+
+
+def test_a_hit_with_an_added_field_is_the_hit_without_modules_plus_that_field(stavka, origin):
+    target = f"/size/2000?{CC}"
+    plain = stavka(sites=[{"name": "s", "hosts": ["*"], "origins": [origin]}], workers=1)
+    plain.get(target)
+    without = plain.get(target)
+    p = start(stavka, origin, [fields_module("m", "add x-added yes")])
+    p.get(target)
+    with_module = p.get(target)
+    def comparable(r):
+        return [(k.lower(), v) for k, v in r.headers if k.lower() not in ("date", "age")]
+    assert comparable(with_module) == comparable(without) + [("x-added", "yes")]
+    assert with_module.body == without.body
+
+
 def test_c_module_adds_its_header(stavka, origin):
     p = start(stavka, origin, [{"name": "c", "file": module("add_header_c"),
                                 "configuration": "X-From-C: yes"}])

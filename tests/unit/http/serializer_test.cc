@@ -71,6 +71,38 @@ TEST(SerializeRequest, HttpVersionIsAlways11AndKeepAliveIsNotConsulted) {
   EXPECT_EQ(request_bytes(h), "GET / HTTP/1.1\r\n\r\n");
 }
 
+TEST(FieldsOfWrittenHead, GivesTheFieldsButFramingAndConnection) {
+  ResponseHead head;
+  head.status = 206;
+  head.headers.add("X-A", "1");
+  head.headers.add("Cache-Status", "edge; hit, stavka; hit");
+  head.headers.add("X-Empty", "");
+  head.headers.add("X-Colon", "a: b");
+  head.framing = BodyFraming::content_length;
+  head.content_length = 5;
+  head.keep_alive = false;
+  std::string out;
+  serialize_response_head(head, out);
+  ASSERT_NE(out.find("Connection: close"), std::string::npos);
+  HeaderMap fields;
+  fields.add("X-Before", "0");  // appended to, not replaced
+  fields_of_written_head(out, fields);
+  ASSERT_EQ(fields.size(), 5u);
+  std::vector<Header> want = {{"X-Before", "0"}, {"X-A", "1"},
+                              {"Cache-Status", "edge; hit, stavka; hit"}, {"X-Empty", ""},
+                              {"X-Colon", "a: b"}};
+  size_t i = 0;
+  for (const Header& h : fields) {
+    EXPECT_EQ(h.name, want[i].name);
+    EXPECT_EQ(h.value, want[i].value);
+    ++i;
+  }
+  HeaderMap chunked;
+  fields_of_written_head("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-B: 2\r\n\r\n", chunked);
+  ASSERT_EQ(chunked.size(), 1u);
+  EXPECT_EQ(*chunked.find("x-b"), "2");
+}
+
 TEST(SerializeResponse, ContentLength) {
   ResponseHead h = response(200, BodyFraming::content_length, 1234);
   h.headers.add("Content-Type", "text/html");

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "cache/stored_response.h"
+#include "http/serializer.h"
 
 namespace stavka::proxy {
 namespace {
@@ -74,6 +75,26 @@ TEST(StoredHead, NoContentLengthForA204AndCloseWhenTheConnectionEnds) {
   EXPECT_EQ(out,
             "HTTP/1.1 204 No Content\r\nX-A: 1\r\nAge: 1\r\nCache-Status: stavka; hit\r\n"
             "Via: 1.1 edge-7\r\nConnection: close\r\n\r\n");
+}
+
+TEST(StoredHead, AssembleHeadCountsTheFieldsAModuleSees) {
+  // What a module's response phase counts (num_headers) is what the bytes hold as fields.
+  auto head = decode(200, "Content-Type: text/plain\r\nVia: 1.0 up\r\nETag: \"v1\"\r\n"
+                          "Connection: x-hop\r\nX-Hop: 1\r\n");
+  auto untyped = decode(200, "ETag: \"v1\"\r\n");
+  const PartialHead one{"bytes 0-9/1234", {}};
+  const PartialHead several{{}, "multipart/byteranges; boundary=b"};
+  for (const StoredHead* h : {head.get(), untyped.get()}) {
+    for (const PartialHead* partial : {static_cast<const PartialHead*>(nullptr), &one, &several}) {
+      for (bool close : {false, true}) {
+        std::string out;
+        uint32_t n = assemble_head(*h, "5", "stavka; hit", "stavka", 10, close, out, partial);
+        http::HeaderMap fields;
+        http::fields_of_written_head(out, fields);
+        EXPECT_EQ(n, fields.size()) << out;
+      }
+    }
+  }
 }
 
 TEST(StoredHead, DirectivesAreParsedOnce) {
