@@ -3,7 +3,6 @@
 
 #include <sys/uio.h>
 
-#include <chrono>
 
 #include "cache/cache_key.h"
 #include "http/date.h"
@@ -107,12 +106,6 @@ void connect_module_services(Worker& w) {
 
 namespace {
 
-int64_t unix_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 Task<Outcome> send_local_response(Worker& w, Exchange& ex, const wasm::LocalResponse& local) {
   http::ResponseHead head;
   head.status = local.status;
@@ -159,7 +152,7 @@ Task<std::optional<Outcome>> run_request_modules(Worker& w, Exchange& ex) {
   s.client_ip = ex.client.peer_ip;
   s.client_fd = ex.client.fd;
   s.site = ex.site->config->name;
-  s.start_unix_ns = unix_ns();
+  s.start = ex.start;
   if (ex.request.framing == http::BodyFraming::content_length) {
     s.request_bytes = ex.request.content_length;
   }
@@ -177,7 +170,7 @@ Task<std::optional<Outcome>> run_request_modules(Worker& w, Exchange& ex) {
   }
   switch (verdict) {
     case wasm::Verdict::proceed:
-      ex.host = normalize_host(ex.authority);  // a module may have changed :authority
+      if (s.authority_changed) ex.host = normalize_host(ex.authority);
       co_return std::nullopt;
     case wasm::Verdict::respond:
       if (s.reset) {

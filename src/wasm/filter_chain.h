@@ -14,6 +14,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -107,7 +108,8 @@ class FilterChain {
   HttpContext& in_order(size_t k);
   Verdict answered_headers();  // a module answered or reset the stream in a headers phase
 
-  HttpContext contexts_[max_modules];
+  // Made by begin() for the request's modules only (most requests run one or two).
+  std::optional<HttpContext> contexts_[max_modules];
   size_t count_ = 0;
   Stream* stream_ = nullptr;
   bool failed_closed_ = false;

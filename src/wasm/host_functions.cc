@@ -343,6 +343,7 @@ bool set_pseudo(MapView& v, std::string_view name, std::string_view value) {
     else if (name == ":path") v.stream->path->assign(value);
     else if (name == ":authority") {
       v.stream->authority->assign(value);
+      v.stream->authority_changed = true;
       v.headers->set("Host", value);
     } else if (name == ":scheme") {
     } else return false;
@@ -497,7 +498,12 @@ std::optional<std::string> property(Instance& in, const std::vector<std::string_
       const std::string* v = s->request->headers.find("x-request-id");
       return v ? std::optional(*v) : std::nullopt;
     }
-    if (second == "time") return le64(static_cast<uint64_t>(s->start_unix_ns));
+    if (second == "time") {
+      const auto ago = std::chrono::steady_clock::now() - s->start;
+      const auto unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+          (std::chrono::system_clock::now() - ago).time_since_epoch());
+      return le64(static_cast<uint64_t>(unix_ns.count()));
+    }
     if (second == "size") return le64(s->request_bytes);
     if (second == "total_size") {
       // With the head's size as HTTP/1.1 text (as Envoy: the uncompressed size of the headers).

@@ -6,6 +6,7 @@
 // then acts on what they left (a local response, a new cache key, a TTL, a bypass).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -50,11 +51,13 @@ struct Stream {
   http::RequestHead* request = nullptr;
   std::string* path = nullptr;
   std::string* authority = nullptr;
+  bool authority_changed = false;  // a module set :authority
   std::string_view scheme = "http";
   std::string_view client_ip;
   uint16_t client_port = 0;
   std::string_view site;
-  int64_t start_unix_ns = 0;
+  // When the request began (the worker's clock): request.time, in Unix time when read.
+  std::chrono::steady_clock::time_point start{};
   // request.size: the body's length when the request declares it (Content-Length), else 0.
   uint64_t request_bytes = 0;
 
