@@ -304,11 +304,11 @@ Task<std::optional<Outcome>> finish_plan_head(Worker& w, Exchange& ex, BodyPlan&
   if (still_bytes) {
     // The head as written, with the fields modules added before its blank line.
     if (!head.headers.empty()) {
-      std::string added;
+      plan.head.resize(plan.head.size() - 2);
       for (const http::Header& h : head.headers) {
-        added.append(h.name).append(": ").append(h.value).append("\r\n");
+        plan.head.append(h.name).append(": ").append(h.value).append("\r\n");
       }
-      plan.head.insert(plan.head.size() - 2, added);
+      plan.head.append("\r\n");
     }
   } else {
     ex.status = head.status;

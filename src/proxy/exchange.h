@@ -79,6 +79,7 @@ struct Exchange {
     // stored (pre_store_hook): that head as the modules got it and as they left it. What they
     // changed is applied to the head this request's client gets, but never stored.
     std::optional<std::pair<http::ResponseHead, http::ResponseHead>> origin_edit;
+    std::string fill_cache_status;  // the Cache-Status member modules saw on that head
     bool failed_response = false;  // a fail-closed module faulted in the response phase
     // The response body on its way through modules (response_body = true): set when the head
     // is framed for it (frame_for_body_modules), used by the sends to the client.

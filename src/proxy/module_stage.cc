@@ -221,7 +221,7 @@ static wasm::Verdict start_response_phase(Exchange::Modules& m, http::ResponseHe
                                           std::optional<int64_t> age, bool end_of_stream) {
   wasm::Stream& s = m.stream;
   s.response = &head;
-  s.cache.status.assign(cache_status);
+  s.cache.status = cache_status;
   s.cache.object_size = size;
   s.cache.age = age;
   wasm::Verdict verdict = m.filters.response_headers(end_of_stream);
@@ -244,12 +244,13 @@ PreStoreHook pre_store_hook(Exchange& ex, std::string cache_status) {
     // choice made on the first.
     if (!m.filters.response_done() && !m.filters.response_paused()) {
       auto& [before, after] = m.origin_edit.emplace(head, head);
+      m.fill_cache_status = cache_status;  // the phase may pause past this hook
       s.response_from_origin = true;
       // A local response or a failure replaces what this request's client gets
       // (response_modules), not what is stored, except that a failed module chose nothing.
       // A pause is not waited for here: what the module set so far decides what is stored;
       // this request's response waits for it (response_modules), on this same head.
-      failed = start_response_phase(m, after, cache_status, size, 0, size == 0) ==
+      failed = start_response_phase(m, after, m.fill_cache_status, size, 0, size == 0) ==
                wasm::Verdict::fail;
       s.response_from_origin = false;
     }

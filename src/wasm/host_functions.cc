@@ -465,7 +465,9 @@ std::optional<std::string> property(Instance& in, const std::vector<std::string_
       if (name == "ttl") return c.ttl ? std::optional(std::to_string(*c.ttl)) : std::nullopt;
       if (name == "readahead") return c.readahead ? std::optional(std::to_string(*c.readahead)) : std::nullopt;
       if (name == "surrogate_keys") return c.surrogate_keys;
-      if (name == "status") return c.status.empty() ? std::nullopt : std::optional(c.status);
+      if (name == "status") {
+        return c.status.empty() ? std::nullopt : std::optional(std::string(c.status));
+      }
       if (name == "object_size") return c.object_size ? std::optional(std::to_string(*c.object_size)) : std::nullopt;
       if (name == "age") return c.age ? std::optional(std::to_string(*c.age)) : std::nullopt;
     }

@@ -11,6 +11,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -38,7 +39,9 @@ struct CacheView {
   std::optional<uint64_t> readahead;
   std::optional<std::string> surrogate_keys;  // space-separated tags stored with the object
   // Read-only.
-  std::string status;                  // this cache's Cache-Status member; "" before it is known
+  // This cache's Cache-Status member; "" before it is known. Points into the proxy's request
+  // state, which outlives the response phase.
+  std::string_view status;
   std::optional<uint64_t> object_size;  // of the object served, when known
   std::optional<int64_t> age;           // seconds, of a stored object served
 };
