@@ -94,9 +94,15 @@ void Reactor::run() {
     }
     now_ = Clock::now();
     // Reap in batches; completions may submit new work, which the next wait sends.
-    while (true) {
+    for (bool first = true;; first = false) {
       unsigned n = io_uring_peek_batch_cqe(&ring_, cqes, 256);
       if (n == 0) break;
+      if (!first) {
+        // Under load completions keep coming: the clock and the timers must not wait for a
+        // lull (now() would fall behind, and timeouts would not fire).
+        now_ = Clock::now();
+        if (const Timer* next = timers_.top(); next && next->deadline <= now_) break;
+      }
       struct Done {
         Completion* c;
         int32_t res;

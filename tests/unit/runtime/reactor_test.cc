@@ -2,6 +2,7 @@
 #include "runtime/reactor.h"
 
 #include <fcntl.h>
+#include <liburing.h>
 #include <gtest/gtest.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -12,6 +13,7 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "runtime/helper_pool.h"
 #include "runtime/io.h"
@@ -152,6 +154,51 @@ TEST(Reactor, SleepWaitsAtLeastItsDuration) {
     co_await sleep(30ms);
     EXPECT_GE(Clock::now() - start, 29ms);
   });
+}
+
+// Completions that keep coming (each one queues the next, and a full submission queue is
+// submitted at once, completing at once) must not keep the loop from its clock and timers.
+TEST(Reactor, TimersFireWhileCompletionsKeepComing) {
+  ReactorOptions options;
+  options.ring_entries = 8;
+  struct Chain : Completion {
+    Reactor* reactor = nullptr;
+    bool* stop = nullptr;
+    uint64_t* done = nullptr;
+    void next() {
+      io_uring_sqe* sqe = reactor->get_sqe();
+      io_uring_prep_nop(sqe);
+      io_uring_sqe_set_data(sqe, this);
+    }
+  };
+  bool stop = false;
+  uint64_t done = 0;
+  int live = 0;
+  std::vector<Chain> chains(32);
+  run_on_reactor(
+      [&]() -> Task<void> {
+        Reactor& r = Reactor::current();
+        for (Chain& c : chains) {
+          c.reactor = &r;
+          c.stop = &stop;
+          c.done = &done;
+          c.on_complete = [](Completion* self, int32_t, uint32_t) {
+            auto* c = static_cast<Chain*>(self);
+            ++*c->done;
+            if (!*c->stop) c->next();
+          };
+          c.next();
+        }
+        live = static_cast<int>(chains.size());
+        const Clock::time_point before = r.now();
+        co_await sleep(20ms);
+        stop = true;
+        EXPECT_GT(done, 1000u) << "the completions did not keep coming: the test shows nothing";
+        EXPECT_GE(r.now() - before, 19ms);
+        co_await sleep(5ms);  // the chains' last completions drain
+      },
+      options);
+  EXPECT_EQ(live, 32);
 }
 
 TEST(Reactor, PostedWorkRunsOnTheReactorThread) {
