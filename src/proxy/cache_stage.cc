@@ -301,16 +301,7 @@ Task<std::optional<Outcome>> finish_plan_head(Worker& w, Exchange& ex, BodyPlan&
   stream.response_bytes = nullptr;
   stream.response = nullptr;
   if (answered) co_return answered;
-  if (still_bytes) {
-    // The head as written, with the fields modules added before its blank line.
-    if (!head.headers.empty()) {
-      plan.head.resize(plan.head.size() - 2);
-      for (const http::Header& h : head.headers) {
-        plan.head.append(h.name).append(": ").append(h.value).append("\r\n");
-      }
-      plan.head.append("\r\n");
-    }
-  } else {
+  if (!still_bytes) {  // (else plan.head is the head, with what modules added)
     ex.status = head.status;
     frame_for_body_modules(ex, head);
     head.keep_alive = !ex.close_connection;

@@ -222,8 +222,7 @@ struct MapView {
   bool writable = false;
 };
 
-// `adding`: for adding a field, which leaves a response that is still bytes as it is (the
-// field joins the added ones); anything else makes it fields.
+// A response that is still bytes is made fields, except for adding to it (change_header).
 std::optional<MapView> map_of(Instance& in, int32_t type, bool adding = false) {
   MapView v;
   Stream* s = stream_of(in);
@@ -237,7 +236,7 @@ std::optional<MapView> map_of(Instance& in, int32_t type, bool adding = false) {
       return v;
     case MapType::response_headers:
       if (!s || !s->response) return std::nullopt;
-      v.headers = adding ? &s->response->headers : &response_fields(*s);
+      v.headers = adding ? nullptr : &response_fields(*s);
       v.stream = s;
       v.response = true;
       v.writable = s->phase == Phase::response_headers;
@@ -394,7 +393,8 @@ int32_t change_header(Instance& in, Raw* a, bool add) {
     module_log(in, runtime::LogLevel::warn, "refused a header with a malformed name or value");
     return status(Status::ok);
   }
-  if (add) v->headers->add(name, value);
+  if (add && v->response) add_response_field(*v->stream, name, value);
+  else if (add) v->headers->add(name, value);
   else v->headers->set(name, value);
   return status(Status::ok);
 }

@@ -7,18 +7,27 @@ namespace stavka::wasm {
 
 http::HeaderMap& response_fields(Stream& s) {
   if (s.response_bytes) {
-    http::HeaderMap fields;
-    http::fields_of_written_head(*s.response_bytes, fields);
-    for (const http::Header& added : s.response->headers) fields.add(added.name, added.value);
-    s.response->headers = std::move(fields);
+    s.response->headers.clear();
+    http::fields_of_written_head(*s.response_bytes, s.response->headers);
     s.response_bytes = nullptr;
   }
   return s.response->headers;
 }
 
+void add_response_field(Stream& s, std::string_view name, std::string_view value) {
+  if (!s.response_bytes) {
+    s.response->headers.add(name, value);
+    return;
+  }
+  std::string& head = *s.response_bytes;  // ends with the blank line
+  head.resize(head.size() - 2);
+  head.append(name).append(": ").append(value).append("\r\n\r\n");
+  ++s.response_bytes_fields;
+}
+
 uint32_t response_field_count(const Stream& s) {
-  const auto added = static_cast<uint32_t>(s.response->headers.size());
-  return s.response_bytes ? s.response_bytes_fields + added : added;
+  return s.response_bytes ? s.response_bytes_fields
+                          : static_cast<uint32_t>(s.response->headers.size());
 }
 
 }  // namespace stavka::wasm

@@ -68,8 +68,9 @@ struct Stream {
   http::ResponseHead* response = nullptr;
   // A response head the proxy has as bytes (a stored object's, on a hit) stays bytes until a
   // module does more than add fields: while response_bytes is set, `response` holds its status
-  // and only the fields modules added. response_fields() makes the bytes fields.
-  const std::string* response_bytes = nullptr;
+  // only, and fields modules add are written into the bytes (add_response_field).
+  // response_fields() makes the bytes fields.
+  std::string* response_bytes = nullptr;
   uint32_t response_bytes_fields = 0;  // how many fields response_bytes holds
   // True during the response phase of an origin response that may be stored (a fill): TTL,
   // bypass and surrogate keys set then decide what is stored.
@@ -98,9 +99,11 @@ struct Stream {
   int client_fd = -1;  // for destination.* (the local address), looked up when asked
 };
 
-// The response's fields, every one: response_bytes made fields first (the added ones after
-// them) when the response is still bytes.
+// The response's fields, every one: response_bytes made fields first when the response is
+// still bytes.
 http::HeaderMap& response_fields(Stream& s);
+// Adds a (valid) field to the response, as bytes while it is bytes.
+void add_response_field(Stream& s, std::string_view name, std::string_view value);
 // How many fields the response has, as bytes or not.
 uint32_t response_field_count(const Stream& s);
 
