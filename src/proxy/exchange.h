@@ -73,7 +73,7 @@ struct Exchange {
   // Modules (module_stage.h), present only when the site runs some: the set this request
   // started with, what they see and chose, and their HTTP contexts.
   struct Modules {
-    std::shared_ptr<const wasm::ModuleSet> set;
+    wasm::WorkerModules::Hold set;  // the modules' generation, alive as long as the request
     wasm::Stream stream;
     // The response phase ran on the origin head of a fill this request started, before it was
     // stored (pre_store_hook): that head as the modules got it and as they left it. What they

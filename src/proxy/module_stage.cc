@@ -144,7 +144,7 @@ Task<std::optional<Outcome>> run_request_modules(Worker& w, Exchange& ex) {
   const std::vector<const wasm::Module*>& chain = set->chain(ex.site->config->name);
   if (chain.empty()) co_return std::nullopt;
   Exchange::Modules& m = ex.modules.emplace();
-  m.set = set;
+  m.set = w.modules().hold();
   wasm::Stream& s = m.stream;
   s.request = &ex.request;
   s.path = &ex.origin_target;

@@ -43,7 +43,39 @@ void WorkerModules::apply(std::shared_ptr<const ModuleSet> set) {
     }
   }
   entries_ = std::move(next);  // old instances live on in the requests that hold them
+  std::erase_if(generations_, [](const Generation& g) { return g.holds == 0; });
+  generations_.push_back({next_generation_++, set, 0});
   set_ = std::move(set);
+}
+
+WorkerModules::Hold WorkerModules::hold() {
+  Hold h;
+  h.worker_ = this;
+  h.generation_ = generations_.back().number;
+  ++generations_.back().holds;
+  return h;
+}
+
+WorkerModules::Hold& WorkerModules::Hold::operator=(Hold&& other) noexcept {
+  if (this != &other) {
+    reset();
+    worker_ = std::exchange(other.worker_, nullptr);
+    generation_ = other.generation_;
+  }
+  return *this;
+}
+
+void WorkerModules::Hold::reset() {
+  if (worker_) std::exchange(worker_, nullptr)->release(generation_);
+}
+
+void WorkerModules::release(size_t generation) {
+  for (size_t i = 0; i < generations_.size(); ++i) {
+    Generation& g = generations_[i];
+    if (g.number != generation) continue;
+    if (--g.holds == 0 && i + 1 < generations_.size()) generations_.erase(generations_.begin() + i);
+    return;
+  }
 }
 
 std::shared_ptr<Instance> WorkerModules::start(Entry& e) {

@@ -60,6 +60,25 @@ class WorkerModules {
   void apply(std::shared_ptr<const ModuleSet> set);
   const std::shared_ptr<const ModuleSet>& set() const { return set_; }
 
+  // Keeps the set in force now alive for a request, after a newer one replaced it too. Counted
+  // on this worker alone: a request costs no atomic operation on a count every worker shares.
+  class Hold {
+   public:
+    Hold() = default;
+    Hold(Hold&& other) noexcept
+        : worker_(std::exchange(other.worker_, nullptr)), generation_(other.generation_) {}
+    Hold& operator=(Hold&& other) noexcept;
+    ~Hold() { reset(); }
+    void reset();
+
+   private:
+    friend class WorkerModules;
+    WorkerModules* worker_ = nullptr;
+    size_t generation_ = 0;
+  };
+  Hold hold();
+  runtime::Reactor& reactor() const { return reactor_; }
+
   // The instance a new request of `module` runs in: this worker's (a new one if the last
   // faulted), or a fresh one for isolation = "request". nullptr when none can be started, or
   // while the module is held back on this worker (charge_fault).
@@ -108,6 +127,15 @@ class WorkerModules {
 
   runtime::Reactor& reactor_;
   std::shared_ptr<const ModuleSet> set_;
+  // Sets still held by requests, and the one in force (last), with their holds.
+  struct Generation {
+    size_t number;
+    std::shared_ptr<const ModuleSet> set;
+    uint32_t holds = 0;
+  };
+  std::vector<Generation> generations_;
+  size_t next_generation_ = 1;
+  void release(size_t generation);
   std::unordered_map<const Module*, Entry> entries_;
   HttpCaller http_caller_;
   Purger purge_url_, purge_tag_;
