@@ -1,5 +1,6 @@
 #include "wasm/engine.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace stavka::wasm {
@@ -39,16 +40,58 @@ Engine::Engine() {
 }
 
 Engine::~Engine() {
-  stopping_ = true;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
   if (ticker_.joinable()) ticker_.join();
   wasm_engine_delete(engine_);
 }
 
+void Engine::limit_in_use(std::chrono::milliseconds limit) {
+  {
+    std::lock_guard lock(mutex_);
+    if (limit >= idle_) return;
+    idle_ = std::max(limit, std::chrono::milliseconds(epoch_tick));
+  }
+  wake_.notify_all();
+}
+
+// Registers the thread's slot with the ticker for the thread's life.
+struct Engine::SlotHolder {
+  Slot slot;
+  SlotHolder() {
+    Engine& e = get();
+    std::lock_guard lock(e.mutex_);
+    e.slots_.push_back(&slot);
+  }
+  ~SlotHolder() {
+    Engine& e = get();
+    std::lock_guard lock(e.mutex_);
+    std::erase(e.slots_, &slot);
+  }
+};
+
+Engine::Slot& Engine::this_thread_slot() {
+  thread_local SlotHolder holder;
+  return holder.slot;
+}
+
 void Engine::tick() {
-  while (!stopping_.load(std::memory_order_relaxed)) {
-    std::this_thread::sleep_for(epoch_tick);
-    wasmtime_engine_increment_epoch(engine_);
-    ticks_.fetch_add(1, std::memory_order_relaxed);
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    const uint64_t now = epoch_at(Clock::now());
+    for (uint64_t e = epoch_.load(std::memory_order_relaxed); e < now;) {
+      wasmtime_engine_increment_epoch(engine_);
+      epoch_.store(++e, std::memory_order_relaxed);
+    }
+    uint64_t next = now + static_cast<uint64_t>(idle_ / epoch_tick);
+    for (const Slot* slot : slots_) {
+      const uint64_t deadline = slot->deadline.load(std::memory_order_relaxed);
+      if (deadline != 0 && deadline < next) next = std::max(deadline, now + 1);
+    }
+    wake_.wait_until(lock, start_ + next * epoch_tick);
   }
 }
 

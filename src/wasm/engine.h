@@ -6,19 +6,28 @@
 // a fresh instance per request (isolation = "request") costs a slot taken from a pool, not
 // mmap and page faults.
 //
-// CPU limits use epoch interruption: a thread advances the engine's epoch every
-// `epoch_tick`; a call into a module sets its store's deadline to the limit in ticks, and
-// generated code traps when the epoch passes it. A busy loop cannot hold a worker past its
-// limit by more than one tick.
+// CPU limits use epoch interruption. The epoch counts epoch_ticks since the engine started; a
+// call into a module gets the deadline epoch of its start plus its limit, and generated code
+// traps once the epoch reaches it. The epoch is advanced by a ticker thread, which does not
+// wake every tick: it brings the epoch up to date, then sleeps until the nearest deadline of a
+// call running on some thread (published in a slot per thread), or for the shortest CPU limit
+// of the modules loaded when none runs (a call starting during that sleep has a deadline past
+// its end). A call on a worker starts at the worker's loop time (no clock read per call),
+// which is behind by at most the batch of completions the worker is on: a busy loop is
+// stopped a tick or two past its limit, and a worker is interrupted by the ticker about once
+// per limit rather than once per tick.
 #pragma once
 
 #include <wasmtime.h>
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace stavka::wasm {
 
@@ -27,27 +36,48 @@ constexpr std::chrono::milliseconds epoch_tick{1};
 class Engine {
  public:
   static Engine& get();
+  Engine(const Engine&) = delete;
 
   wasm_engine_t* raw() const { return engine_; }
-
-  // Epoch ticks since the engine started, read for the cost of a relaxed load: a call's ticks
-  // from start to end, times epoch_tick, is its length on average (a call shorter than a tick
-  // spans a tick boundary with the probability of its length over the tick).
-  static uint64_t ticks() { return ticks_.load(std::memory_order_relaxed); }
 
   // Deadline ticks for a CPU limit: at least the limit, at most one tick more.
   static uint64_t ticks_for(std::chrono::milliseconds limit) {
     return static_cast<uint64_t>(limit / epoch_tick) + 1;
   }
+  using Clock = std::chrono::steady_clock;
+  // The epoch time t falls in, and the epoch as the ticker last brought it up to date (it may
+  // lag by the ticker's sleep).
+  static uint64_t epoch_at(Clock::time_point t) {
+    return static_cast<uint64_t>((t - start_) / epoch_tick);
+  }
+  static uint64_t epoch() { return epoch_.load(std::memory_order_relaxed); }
+
+  // A call into a module runs on this thread until epoch `deadline`; 0 when none runs. Cheap
+  // (a store to this thread's slot); the ticker reads it.
+  static void running_until(uint64_t deadline) {
+    this_thread_slot().deadline.store(deadline, std::memory_order_relaxed);
+  }
+  // A module with this CPU limit is loaded: idle sleeps are no longer than the shortest such.
+  void limit_in_use(std::chrono::milliseconds limit);
 
  private:
+  struct Slot {
+    std::atomic<uint64_t> deadline{0};
+  };
+  struct SlotHolder;
+  static Slot& this_thread_slot();
   Engine();
   ~Engine();
   void tick();
 
+  static inline const Clock::time_point start_ = Clock::now();
+  static inline std::atomic<uint64_t> epoch_{0};
   wasm_engine_t* engine_ = nullptr;
-  static inline std::atomic<uint64_t> ticks_{0};
-  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;  // slots_, idle_, stopping_
+  std::condition_variable wake_;
+  std::vector<Slot*> slots_;
+  std::chrono::milliseconds idle_{10};
+  bool stopping_ = false;
   std::thread ticker_;
 };
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -65,9 +66,11 @@ bool Instance::instantiate(std::string* error) {
   store_ = wasmtime_store_new(Engine::get().raw(), this, nullptr);
   context_ = wasmtime_store_context(store_);
   wasmtime_store_limiter(store_, static_cast<int64_t>(cfg.memory_limit), -1, -1, -1, -1);
-  wasmtime_context_set_epoch_deadline(context_, module_->cpu_ticks());
+  arm_deadline();  // for the start function
   wasm_trap_t* trap = nullptr;
-  if (wasmtime_error_t* e = wasmtime_instance_pre_instantiate(module_->pre(), context_, &instance_, &trap)) {
+  wasmtime_error_t* e = wasmtime_instance_pre_instantiate(module_->pre(), context_, &instance_, &trap);
+  Engine::running_until(0);
+  if (e) {
     *error = "instantiation failed: " + take_message(e);
     return false;
   }
@@ -145,10 +148,7 @@ bool Instance::call(Export e, std::initializer_list<uint32_t> args, uint32_t* re
   size_t n = 0;
   for (uint32_t a : args) values[n++].i32 = static_cast<int32_t>(a);
   if (n == 0) values[0].i64 = 0;
-  if (depth_++ == 0) {
-    wasmtime_context_set_epoch_deadline(context_, module_->cpu_ticks());
-    call_start_tick_ = Engine::ticks();
-  }
+  if (depth_++ == 0) arm_deadline();
   // Counted here and added to the module's shared counter in batches: a shared atomic per call
   // would bounce its cache line between workers on every request.
   if (++unflushed_calls_ == 256) flush_calls();
@@ -156,6 +156,7 @@ bool Instance::call(Export e, std::initializer_list<uint32_t> args, uint32_t* re
   wasmtime_error_t* error = wasmtime_func_call_unchecked(context_, &exports_[index], values,
                                                          std::max<size_t>(n, 1), &trap);
   if (--depth_ == 0) {
+    Engine::running_until(0);
     // proxy_set_effective_context lasts for the callback that called it: the next callback
     // starts in the root context unless its caller enters another (set_effective before call).
     effective_ = nullptr;
@@ -193,6 +194,16 @@ bool Instance::call(Export e, std::initializer_list<uint32_t> args, uint32_t* re
   }
   if (result) *result = static_cast<uint32_t>(values[0].i32);
   return true;
+}
+
+void Instance::arm_deadline() {
+  // On a worker, its loop time: no clock read per call. It is behind by the batch of
+  // completions the worker is on, which a tick more of deadline allows for.
+  call_start_ = worker_ ? worker_->reactor().now() : Engine::Clock::now();
+  const uint64_t deadline = Engine::epoch_at(call_start_) + module_->cpu_ticks() + 1;
+  const uint64_t epoch = Engine::epoch();  // the ticker's: it may lag
+  wasmtime_context_set_epoch_deadline(context_, deadline > epoch ? deadline - epoch : 1);
+  Engine::running_until(deadline);
 }
 
 void Instance::flush_calls() {
@@ -234,7 +245,9 @@ void Instance::fault(Export e, Fault kind, const std::string& message) {
                  static_cast<int>(export_name(e).size()), export_name(e).data(), what,
                  message.c_str(), skipped.c_str());
   }
-  if (worker_) worker_->charge_fault(*module_, (Engine::ticks() - call_start_tick_) * epoch_tick);
+  if (worker_) {
+    worker_->charge_fault(*module_, Engine::Clock::now() - call_start_);
+  }
   if (const_cast<Module&>(*module_).record_fault(now_ms())) {
     runtime::log(runtime::LogLevel::error,
                  "module %s: disabled after %u faults within %lld ms; load it again to re-enable",

@@ -15,6 +15,7 @@
 
 #include <wasmtime.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -145,6 +146,8 @@ class Instance : public std::enable_shared_from_this<Instance> {
   bool begin(std::string* error);
   void fault(Export e, Fault kind, const std::string& message);
   void flush_calls();
+  // Sets the store's epoch deadline for a call starting now, and tells the ticker.
+  void arm_deadline();
 
   std::shared_ptr<const Module> module_;
   WorkerModules* worker_;
@@ -155,7 +158,7 @@ class Instance : public std::enable_shared_from_this<Instance> {
   wasmtime_func_t exports_[static_cast<int>(Export::count)] = {};
   bool present_[static_cast<int>(Export::count)] = {};
   int depth_ = 0;
-  uint64_t call_start_tick_ = 0;  // Engine::ticks() when the outermost call began
+  std::chrono::steady_clock::time_point call_start_{};  // when the outermost call began
   uint32_t unflushed_calls_ = 0;
   bool broken_ = false;
   uint32_t next_context_id_ = root_id + 1;

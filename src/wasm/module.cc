@@ -90,6 +90,7 @@ std::shared_ptr<Module> Module::load(const config::ModuleConfig& config, std::st
   m->bytes_ = std::move(bytes);
   m->stats_ = &stats;  // before anything can fail: the destructor counts the version out
   m->cpu_ticks_ = Engine::ticks_for(config.cpu_limit);
+  Engine::get().limit_in_use(config.cpu_limit);
   auto failed = [&](const std::string& why) {
     *error = "module " + config.name + " (" + std::string(source.empty() ? config.file : source) +
              "): " + why;
