@@ -147,36 +147,48 @@ def bench_case(args, workdir: Path, origin_port: int, origin_pid: int, kind: str
         res["metrics_before"] = module_metrics(peer)
         side = proc_tree(origin_pid)
 
-        # 1. the normal site alone
-        alone: dict = {"errors": [], "suspect": []}
-
-        def attempt_alone(n: int, of: int) -> dict:
-            control_log = peer.dir / "wrk-control.log"
-            control = start_wrk(wrk_argv(args, peer.port, CONTROL, args.runaway_connections,
-                                         args.warmup + args.duration + 3, normal_path),
-                                control_log)
+        def beside(second_host: str, second_path: str, second_log: Path, tag: str, what: str,
+                   attempt: str, into: dict) -> tuple[dict, float, str]:
+            """The normal site's warm-up and measured run while a second client hits
+            second_host; fills `into` with the normal site's figures and returns the second
+            client's (parsed output, CPU s, output)."""
+            second = start_wrk(wrk_argv(args, peer.port, second_host, args.runaway_connections,
+                                        args.warmup + args.duration + 3, second_path),
+                               second_log)
             try:
                 start_wrk_and_wait(wrk_argv(args, peer.port, NORMAL, args.connections,
                                             args.warmup, normal_path),
-                                   peer.dir / "wrk-alone-warmup.log")
-                check_alive("the warm-up")
-                log(f"{peer.name}: normal site next to the control site" +
-                    (f" (attempt {n}/{of})" if n > 1 else ""))
-                window = CpuWindow(args, peer.pids(), side + [control.pid])
+                                   peer.dir / f"wrk-{tag}-warmup.log")
+                check_alive(f"the warm-up {what}")
+                log(f"{peer.name}: normal site {what}{attempt}")
+                # The second wrk runs on the client CPU too: its CPU time counts with the
+                # origin's, not as a disturbance.
+                window = CpuWindow(args, peer.pids(), side + [second.pid])
                 w, cpu_s, out = finish_wrk(start_wrk(
                     wrk_argv(args, peer.port, NORMAL, args.connections, args.duration,
-                             normal_path), peer.dir / "wrk-alone.log"),
-                    peer.dir / "wrk-alone.log", args.duration + 60)
+                             normal_path), peer.dir / f"wrk-{tag}.log"),
+                    peer.dir / f"wrk-{tag}.log", args.duration + 60)
                 window.stop()
             except BaseException:
-                stop(control, grace=2.0)
+                stop(second, grace=2.0)
                 raise
-            cw, _, _ = finish_wrk(control, control_log, args.duration + 120)
-            alone["control_wrk"] = cw
-            alone["wrk"], alone["wrk_output"] = w, out
-            window.fill(alone, w.get("requests"), cpu_s)
-            check_alive("the run alone")
-            return w
+            second_result = finish_wrk(second, second_log, args.duration + 120)
+            into["wrk"], into["wrk_output"] = w, out
+            window.fill(into, w.get("requests"), cpu_s)
+            check_alive(f"the run {what}")
+            return second_result
+
+        def attempt_text(n: int, of: int) -> str:
+            return f" (attempt {n}/{of})" if n > 1 else ""
+
+        # 1. the normal site next to the control one
+        alone: dict = {"errors": [], "suspect": []}
+
+        def attempt_alone(n: int, of: int) -> dict:
+            alone["control_wrk"], _, _ = beside(
+                CONTROL, normal_path, peer.dir / "wrk-control.log", "alone",
+                "next to the control site", attempt_text(n, of), alone)
+            return alone["wrk"]
 
         measure_quietly(args, f"{peer.name} alone", alone, attempt_alone)
         alone["errors"] += wrk_problems(f"{peer.name}: normal site alone", alone["wrk"], size, True)
@@ -189,38 +201,16 @@ def bench_case(args, workdir: Path, origin_port: int, origin_pid: int, kind: str
 
         def attempt_with(n: int, of: int) -> dict:
             before = module_metrics(peer)
-            runaway_log = peer.dir / "wrk-runaway.log"
-            runaway = start_wrk(wrk_argv(args, peer.port, RUNAWAY, args.runaway_connections,
-                                         args.warmup + args.duration + 3, runaway_path),
-                                runaway_log)
-            try:
-                start_wrk_and_wait(wrk_argv(args, peer.port, NORMAL, args.connections,
-                                            args.warmup, normal_path),
-                                   peer.dir / "wrk-with-warmup.log")
-                check_alive("the warm-up with the runaway client")
-                log(f"{peer.name}: normal site while {args.runaway_connections} connection(s) "
-                    f"hit the runaway site" + (f" (attempt {n}/{of})" if n > 1 else ""))
-                # The runaway wrk runs on the client CPU too: its CPU time counts with the
-                # origin's, not as a disturbance.
-                window = CpuWindow(args, peer.pids(), side + [runaway.pid])
-                w, cpu_s, out = finish_wrk(start_wrk(
-                    wrk_argv(args, peer.port, NORMAL, args.connections, args.duration,
-                             normal_path), peer.dir / "wrk-with.log"),
-                    peer.dir / "wrk-with.log", args.duration + 60)
-                window.stop()
-            except BaseException:
-                stop(runaway, grace=2.0)
-                raise
-            rw, rcpu, rout = finish_wrk(runaway, runaway_log, args.duration + 120)
+            rw, rcpu, rout = beside(
+                RUNAWAY, runaway_path, peer.dir / "wrk-runaway.log", "with",
+                f"while {args.runaway_connections} connection(s) hit the runaway site",
+                attempt_text(n, of), both)
             after = module_metrics(peer)
-            both["wrk"], both["wrk_output"] = w, out
-            window.fill(both, w.get("requests"), cpu_s)
             both["runaway_wrk"], both["runaway_wrk_output"] = rw, rout
             both["runaway_wrk_cpu_s"] = rcpu
             both["faults_during_run"] = faults(after) - faults(before)
             both["module_disabled_after"] = after.get("disabled")
-            check_alive("the run with the runaway client")
-            return w
+            return both["wrk"]
 
         measure_quietly(args, f"{peer.name} with runaway", both, attempt_with)
         both["errors"] += wrk_problems(f"{peer.name}: normal site with runaway", both["wrk"],

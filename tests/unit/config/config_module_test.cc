@@ -105,10 +105,10 @@ TEST(ConfigModule, Refused) {
   expect_error(module_and("cpu_limit = \"2m\"\n"), 4, "'module.cpu_limit' must be at most 60s");
   expect_error(module_and("memory_limit = \"5GiB\"\n"), 4,
                "'module.memory_limit' must be at most 4GiB");
-  expect_error(module_and("fault_cpu_share = 0\n"), 4,
-               "'module.fault_cpu_share' must be more than 0 and at most 1");
-  expect_error(module_and("fault_cpu_share = 1.5\n"), 4,
-               "'module.fault_cpu_share' must be more than 0 and at most 1");
+  for (std::string_view share : {"0", "1.5", "-0.1"}) {
+    expect_error(module_and("fault_cpu_share = " + std::string(share) + "\n"), 4,
+                 "'module.fault_cpu_share' must be more than 0 and at most 1");
+  }
   expect_error(module_and("fault_cpu_share = \"2%\"\n"), 4,
                "'module.fault_cpu_share' must be a number, got string");
   expect_error(module_and("body_buffer_limit = \"2GiB\"\n"), 4,
