@@ -52,20 +52,19 @@ class Engine {
   }
   static uint64_t epoch() { return epoch_.load(std::memory_order_relaxed); }
 
-  // A call into a module runs on this thread until epoch `deadline`; 0 when none runs. Cheap
-  // (a store to this thread's slot); the ticker reads it.
-  static void running_until(uint64_t deadline) {
-    this_thread_slot().deadline.store(deadline, std::memory_order_relaxed);
-  }
+  // Where a thread says until which epoch a call into a module runs on it (0: none runs), for
+  // the ticker. Each thread has its own, registered for the thread's life: look it up once
+  // (this_thread_slot) and keep it for the calls made on that thread.
+  struct Slot {
+    std::atomic<uint64_t> deadline{0};
+    void running_until(uint64_t epoch) { deadline.store(epoch, std::memory_order_relaxed); }
+  };
+  static Slot& this_thread_slot();
   // A module with this CPU limit is loaded: idle sleeps are no longer than the shortest such.
   void limit_in_use(std::chrono::milliseconds limit);
 
  private:
-  struct Slot {
-    std::atomic<uint64_t> deadline{0};
-  };
   struct SlotHolder;
-  static Slot& this_thread_slot();
   Engine();
   ~Engine();
   void tick();

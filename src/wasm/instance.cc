@@ -66,10 +66,11 @@ bool Instance::instantiate(std::string* error) {
   store_ = wasmtime_store_new(Engine::get().raw(), this, nullptr);
   context_ = wasmtime_store_context(store_);
   wasmtime_store_limiter(store_, static_cast<int64_t>(cfg.memory_limit), -1, -1, -1, -1);
+  slot_ = &Engine::this_thread_slot();  // the instance is used on this thread only
   arm_deadline();  // for the start function
   wasm_trap_t* trap = nullptr;
   wasmtime_error_t* e = wasmtime_instance_pre_instantiate(module_->pre(), context_, &instance_, &trap);
-  Engine::running_until(0);
+  slot_->running_until(0);
   if (e) {
     *error = "instantiation failed: " + take_message(e);
     return false;
@@ -156,7 +157,7 @@ bool Instance::call(Export e, std::initializer_list<uint32_t> args, uint32_t* re
   wasmtime_error_t* error = wasmtime_func_call_unchecked(context_, &exports_[index], values,
                                                          std::max<size_t>(n, 1), &trap);
   if (--depth_ == 0) {
-    Engine::running_until(0);
+    slot_->running_until(0);
     // proxy_set_effective_context lasts for the callback that called it: the next callback
     // starts in the root context unless its caller enters another (set_effective before call).
     effective_ = nullptr;
@@ -199,11 +200,15 @@ bool Instance::call(Export e, std::initializer_list<uint32_t> args, uint32_t* re
 void Instance::arm_deadline() {
   // On a worker, its loop time: no clock read per call. It is behind by the batch of
   // completions the worker is on, which a tick more of deadline allows for.
-  call_start_ = worker_ ? worker_->reactor().now() : Engine::Clock::now();
-  const uint64_t deadline = Engine::epoch_at(call_start_) + module_->cpu_ticks() + 1;
+  const Engine::Clock::time_point start = worker_ ? worker_->reactor().now() : Engine::Clock::now();
+  if (start != call_start_) {  // (calls in one loop iteration share their start)
+    call_start_ = start;
+    start_epoch_ = Engine::epoch_at(start);
+  }
+  const uint64_t deadline = start_epoch_ + module_->cpu_ticks() + 1;
   const uint64_t epoch = Engine::epoch();  // the ticker's: it may lag
   wasmtime_context_set_epoch_deadline(context_, deadline > epoch ? deadline - epoch : 1);
-  Engine::running_until(deadline);
+  slot_->running_until(deadline);
 }
 
 void Instance::flush_calls() {

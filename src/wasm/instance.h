@@ -29,6 +29,7 @@
 
 #include "http/headers.h"
 #include "wasm/abi.h"
+#include "wasm/engine.h"
 #include "wasm/module.h"
 
 namespace stavka::wasm {
@@ -159,6 +160,8 @@ class Instance : public std::enable_shared_from_this<Instance> {
   bool present_[static_cast<int>(Export::count)] = {};
   int depth_ = 0;
   std::chrono::steady_clock::time_point call_start_{};  // when the outermost call began
+  uint64_t start_epoch_ = 0;                            // the epoch of call_start_
+  Engine::Slot* slot_ = nullptr;                        // this thread's (the instance's)
   uint32_t unflushed_calls_ = 0;
   bool broken_ = false;
   uint32_t next_context_id_ = root_id + 1;
