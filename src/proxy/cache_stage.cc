@@ -486,7 +486,16 @@ ModuleVerdict consult_modules(PreStoreHook& hook, http::ResponseHead& head, uint
   verdict.declined = !choice || !choice->store;
   if (!choice) return verdict;
   if (choice->ttl) {
-    head.headers.set("Stavka-Cache-Control", "max-age=" + std::to_string(*choice->ttl));
+    // The module sets the freshness lifetime; the origin's allowances to serve stale stay.
+    const http::CacheDirectives before = cache::response_directives(head.headers).cc;
+    std::string value = "max-age=" + std::to_string(*choice->ttl);
+    if (before.stale_while_revalidate) {
+      value += ", stale-while-revalidate=" + std::to_string(*before.stale_while_revalidate);
+    }
+    if (before.stale_if_error) {
+      value += ", stale-if-error=" + std::to_string(*before.stale_if_error);
+    }
+    head.headers.set("Stavka-Cache-Control", value);
   }
   verdict.surrogate_keys = std::move(choice->surrogate_keys);
   return verdict;
@@ -1052,6 +1061,10 @@ Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
             std::shared_ptr<FillJob> job =
                 make_fill_job(w, ex, *url, key, request_cc, &candidate);
             job->background = true;
+            if (ex.modules_active()) {
+              job->pre_store = background_pre_store_hook(
+                  w, ex, cache::format_cache_status(w.config().via_name, hit));
+            }
             runtime::spawn(run_fill(w, *services, fill, std::move(job)));
           }
         }

@@ -263,6 +263,57 @@ PreStoreHook pre_store_hook(Exchange& ex, std::string cache_status) {
   };
 }
 
+PreStoreHook background_pre_store_hook(Worker& w, const Exchange& ex, std::string cache_status) {
+  if (!ex.modules_active()) return {};
+  // What the modules see of the request, copied: the revalidation outlives it.
+  struct Detached {
+    std::string site;
+    http::RequestHead request;
+    std::string path, authority, client_ip, cache_status;
+    runtime::Clock::time_point start;
+  };
+  auto d = std::make_shared<Detached>();
+  d->site = ex.site->config->name;
+  d->request.method = ex.request.method;
+  d->request.target = ex.request.target;
+  d->request.headers = ex.request.headers;
+  d->path = ex.origin_target;
+  d->authority = ex.authority;
+  d->client_ip = std::string(ex.client.peer_ip);
+  d->cache_status = std::move(cache_status);
+  d->start = ex.start;
+  return [&w, d](const http::ResponseHead& head,
+                 std::optional<uint64_t> size) -> std::optional<StoreChoice> {
+    // The modules in force when the answer comes (a push or reload may have come between).
+    std::shared_ptr<const wasm::ModuleSet> set = w.modules().set();
+    if (!set) return StoreChoice{};
+    http::ResponseHead response = head;
+    wasm::Stream s;
+    s.request = &d->request;
+    s.path = &d->path;
+    s.authority = &d->authority;
+    s.client_ip = d->client_ip;
+    s.site = d->site;
+    s.start = d->start;
+    s.phase = wasm::Phase::response_headers;
+    s.response = &response;
+    s.response_from_origin = true;
+    s.cache.status = d->cache_status;
+    s.cache.object_size = size;
+    s.cache.age = 0;
+    wasm::FilterChain chain;
+    chain.begin(w.modules(), set->chain(d->site), s);
+    // A pause is not waited for: what the modules set so far decides, as for any fill.
+    const wasm::Verdict verdict = chain.response_headers(size == 0);
+    chain.end();
+    StoreChoice choice;
+    choice.store = !s.cache.bypass && verdict != wasm::Verdict::fail;
+    choice.ttl = s.cache.ttl;
+    choice.surrogate_keys = s.cache.surrogate_keys;
+    return choice;
+  };
+}
+
 Task<std::optional<Outcome>> response_modules(Worker& w, Exchange& ex, http::ResponseHead& head,
                                               std::optional<uint64_t> size,
                                               std::optional<int64_t> age) {

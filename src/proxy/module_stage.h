@@ -42,6 +42,12 @@ using PreStoreHook = std::function<std::optional<StoreChoice>(const http::Respon
 // spare formatting `cache_status`, the Cache-Status member modules read meanwhile).
 PreStoreHook pre_store_hook(Exchange& ex, std::string cache_status);
 
+// The hook for a background revalidation `ex` starts (stale-while-revalidate), whose answer
+// arrives after ex may have ended: the modules of ex's site get the response phase alone, in
+// HTTP contexts of their own, with ex's request readable. Their field changes reach no one;
+// their choice applies to what is stored. Empty when ex runs no modules.
+PreStoreHook background_pre_store_hook(Worker& w, const Exchange& ex, std::string cache_status);
+
 // The modules' response phase on `head`, the head about to be serialised for the client,
 // before any of the response is sent. `size` is the body length when known, `age` the Age
 // sent. Waits while a module holds the response paused (up to timeouts.origin_first_byte, then

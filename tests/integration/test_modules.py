@@ -178,6 +178,36 @@ def test_cache_policy_ttl_overrides_the_origin_lifetime(stavka, origin):
         assert r.header("cache-control") == "no-cache"
 
 
+def ttl_of(r) -> int:
+    return int(r.header("cache-status").split("ttl=")[1].split(";")[0].split(",")[0])
+
+
+def test_cache_policy_ttl_keeps_stale_allowances_and_applies_to_background_refreshes(
+        stavka, origin):
+    # The origin says 100 s fresh, then 60 s of stale-while-revalidate; the module says 1 s.
+    p = start(stavka, origin, [{"name": "policy", "file": module("cache_policy"),
+                                "configuration": "ttl application/json 1"}])
+    target = "/echo?hdr=Cache-Control:max-age=100,%20stale-while-revalidate=60"
+    assert p.get(target).status == 200
+    hit = p.get(target)
+    assert "hit" in hit.header("cache-status") and ttl_of(hit) <= 1
+    time.sleep(1.5)
+    # Past the module's TTL and within the origin's allowance: served stale at once, refreshed
+    # in the background.
+    stale = p.get(target)
+    assert stale.status == 200 and "hit" in stale.header("cache-status"), stale
+    wait_until(lambda: origin.request_count == 2)
+    # The refresh was stored with the module's TTL, not the origin's 100 s.
+    for _ in range(50):
+        again = p.get(target)
+        if "hit" in again.header("cache-status") and ttl_of(again) >= 0:
+            break
+        time.sleep(0.05)
+    assert "hit" in again.header("cache-status"), again
+    assert ttl_of(again) <= 1, "the background refresh must be stored with the module's TTL"
+    assert origin.request_count == 2
+
+
 def test_cache_policy_ttl_applies_to_block_fills(stavka, origin):
     p = start(stavka, origin, [{"name": "policy", "file": module("cache_policy"),
                                 "configuration": "ttl video/ 60"}])
