@@ -959,7 +959,8 @@ Task<Outcome> serve_from_fill(Worker& w, Exchange& ex, CacheServices& services,
     if (end) break;
     offset += chunk.bytes.size();
   }
-  if (!co_await end_client_body(w, ex)) co_return Outcome::client_gone;
+  const http::HeaderMap trailers = ex.body_through_modules() ? fill->trailers() : http::HeaderMap();
+  if (!co_await end_client_body(w, ex, &trailers)) co_return Outcome::client_gone;
   co_return ex.close_connection ? Outcome::close : Outcome::done;
 }
 

@@ -252,10 +252,10 @@ Task<bool> send_to_client(Worker& w, Exchange& ex, iovec* iov, int count) {
                                                          ex.sites->config().timeouts.client_send));
 }
 
-Task<bool> end_client_body(Worker& w, Exchange& ex) {
+Task<bool> end_client_body(Worker& w, Exchange& ex, const http::HeaderMap* trailers) {
   if (!ex.body_through_modules()) co_return true;
   BodyOutput out;
-  if (!finish_body_through_modules(ex, out)) co_return false;
+  if (!finish_body_through_modules(ex, out, trailers)) co_return false;
   if (out.iov.empty()) co_return true;
   co_return count_sent(w, ex, co_await runtime::send_all(ex.client.fd, out.iov.data(),
                                                          static_cast<int>(out.iov.size()),

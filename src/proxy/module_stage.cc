@@ -391,10 +391,12 @@ void body_head_sent(Exchange& ex, size_t head_bytes) {
 
 namespace {
 
-// Frames what the modules passed (out.body) after the head bytes already in out.iov.
-void frame(Exchange::Modules::BodyOut& b, BodyOutput& out, bool last) {
+// Frames what the modules passed (out.body) after the head bytes already in out.iov; at the
+// end, the last chunk with the trailers (through the modules' trailers phase). False when a
+// module failed or answered there.
+bool frame(Exchange& ex, BodyOutput& out, bool last, const http::HeaderMap* trailers = nullptr) {
   static const char crlf[] = "\r\n";
-  out.framing.reserve(64);  // the iovecs point into it: no reallocation
+  Exchange::Modules::BodyOut& b = ex.modules->body_out;
   if (!out.body.empty()) {
     if (b.chunked) {
       http::append_chunk_header(out.body.size(), out.framing);
@@ -406,11 +408,14 @@ void frame(Exchange::Modules::BodyOut& b, BodyOutput& out, bool last) {
   if (last) {
     b.ended = true;
     if (b.chunked) {
-      const size_t at = out.framing.size();
-      http::append_last_chunk(http::HeaderMap(), out.framing);
-      out.iov.push_back({out.framing.data() + at, out.framing.size() - at});
+      static const http::HeaderMap none;
+      if (!last_chunk_through_modules(ex, true, trailers ? *trailers : none, out.last)) {
+        return false;
+      }
+      out.iov.push_back({out.last.data(), out.last.size()});
     }
   }
+  return true;
 }
 
 // The modules' body phase on `piece`; false when the stream must be cut.
@@ -446,15 +451,13 @@ bool body_through_modules(Exchange& ex, const iovec* iov, int count, BodyOutput&
   if ((!piece.empty() || last) && !through_modules(ex, std::move(piece), last, &out.body)) {
     return false;
   }
-  frame(b, out, last);
-  return true;
+  return frame(ex, out, last);
 }
 
-bool finish_body_through_modules(Exchange& ex, BodyOutput& out) {
+bool finish_body_through_modules(Exchange& ex, BodyOutput& out, const http::HeaderMap* trailers) {
   if (!ex.body_through_modules() || ex.modules->body_out.ended) return true;
   if (!through_modules(ex, {}, true, &out.body)) return false;
-  frame(ex.modules->body_out, out, true);
-  return true;
+  return frame(ex, out, true, trailers);
 }
 
 }  // namespace stavka::proxy

@@ -81,12 +81,14 @@ void body_head_sent(Exchange& ex, size_t head_bytes);
 struct BodyOutput {
   std::vector<iovec> iov;
   std::string body;     // what the modules passed on
-  std::string framing;  // its chunk-size line and the last chunk
+  std::string framing;  // its chunk-size line
+  std::string last;     // the last chunk, with the trailers
 };
 bool body_through_modules(Exchange& ex, const iovec* iov, int count, BodyOutput& out);
 // The end of such a body when its length was not known up front (an origin's chunked body):
-// the modules get end_of_stream, out gets what they passed and the last chunk. Nothing when it
-// already ended.
-bool finish_body_through_modules(Exchange& ex, BodyOutput& out);
+// the modules get end_of_stream, out gets what they passed and the last chunk, with `trailers`
+// after the modules' trailers phase (chunked output only). Nothing when it already ended.
+bool finish_body_through_modules(Exchange& ex, BodyOutput& out,
+                                 const http::HeaderMap* trailers = nullptr);
 
 }  // namespace stavka::proxy

@@ -187,6 +187,7 @@ Task<Outcome> relay_response(Worker& w, Exchange& ex, OriginRequest& origin) {
   std::vector<iovec> iov;
   std::string scratch;
   std::string last;
+  http::HeaderMap trailers;  // the origin's, for a body that goes through modules
   bool head_sent = false;
   while (true) {
     BodyPiece piece = co_await origin.next_body();
@@ -211,10 +212,13 @@ Task<Outcome> relay_response(Worker& w, Exchange& ex, OriginRequest& origin) {
       co_return Outcome::client_gone;
     }
     head_sent = true;
-    if (piece.kind == BodyPiece::done) break;
+    if (piece.kind == BodyPiece::done) {
+      if (piece.trailers && ex.body_through_modules()) trailers = *piece.trailers;
+      break;
+    }
   }
   origin.release();
-  if (!co_await end_client_body(w, ex)) co_return Outcome::client_gone;
+  if (!co_await end_client_body(w, ex, &trailers)) co_return Outcome::client_gone;
   co_return ex.close_connection ? Outcome::close : Outcome::done;
 }
 

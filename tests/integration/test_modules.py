@@ -424,6 +424,19 @@ def test_trailers_go_through_modules(stavka, origin):
     assert sent.get("x-client-trailer") == "1"
 
 
+def test_trailers_follow_a_body_that_goes_through_modules(stavka, origin):
+    # The body is re-framed as chunks for the module that changes it; the origin's trailers
+    # still end it, through the trailers phase.
+    p = start(stavka, origin, [body_module("upper")])
+    for target in (f"/chunked?trailers=1&count=3&size=1000&{CC}",
+                   "/chunked?trailers=1&count=3&size=1000&hdr=Cache-Control:no-store"):
+        expected = http_get(origin.port, target).body.upper()
+        r = p.get(target, headers=[("TE", "trailers")])
+        assert r.status == 200 and r.body == expected
+        assert r.trailer("x-module-trailer") is not None, r.trailers
+        assert r.trailer("x-checksum") is not None
+
+
 def test_modules_without_body_callbacks_keep_the_length(stavka, origin):
     p = start(stavka, origin, [{"name": "b", "file": module("body_rewrite"),
                                 "configuration": "upper"}])
