@@ -75,8 +75,8 @@ class Loader {
     Config c;
     c.source = source_;
     Section top{root, "", ""};
-    check_keys(top, {"workers", "listen", "admin_listen", "via_name", "timeouts", "limits",
-                     "log", "cache", "site", "module"});
+    check_keys(top, {"workers", "listen", "admin_listen", "admin", "via_name", "timeouts",
+                     "limits", "log", "cache", "site", "module"});
     set_uint(top, "workers", 0, 1024, c.workers);
     load_listen(top, c);
     if (auto v = get_string(top, "via_name")) {
@@ -86,6 +86,7 @@ class Loader {
       }
       c.via_name = v->text;
     }
+    if (const toml::table* t = get_table(top, "admin")) load_admin({*t, "[admin]", "admin."}, c.admin);
     if (const toml::table* t = get_table(top, "timeouts")) {
       load_timeouts({*t, "[timeouts]", "timeouts."}, c.timeouts);
     }
@@ -246,6 +247,68 @@ class Loader {
         }
       }
       c.admin_listen = std::move(address);
+    }
+  }
+
+  void load_admin(const Section& s, AdminConfig& admin) const {
+    check_keys(s, {"public", "token"});
+    if (const toml::node* node = find(s, "public")) {
+      admin.public_paths.clear();
+      const auto* array = node->as_array();
+      for (const Located& item : array && array->empty() ? std::vector<Located>()
+                                                         : get_list(s, "public")) {
+        if (item.text.empty() || item.text[0] != '/') {
+          fail(item.line, "'admin.public' entries are paths starting with '/', got " +
+                              in_quotes(item.text));
+        }
+        admin.public_paths.push_back(item.text);
+      }
+    }
+    const toml::node* tokens = find(s, "token");
+    if (!tokens) return;
+    const auto* array = tokens->as_array();
+    if (!array || (!array->empty() && !array->is_array_of_tables())) {
+      fail(line_of(*tokens), "'admin.token' must be an array of tables, written as [[admin.token]]");
+    }
+    for (const toml::node& element : *array) {
+      const toml::table& table = *element.as_table();
+      Section t{table, "[[admin.token]]", "admin.token."};
+      check_keys(t, {"name", "hash", "scopes"});
+      for (std::string_view required : {"name", "hash", "scopes"}) {
+        if (!find(t, required)) {
+          fail(line_of(table),
+               "[[admin.token]] is missing the required key '" + std::string(required) + "'");
+        }
+      }
+      AdminToken token;
+      Located name = *get_string(t, "name");
+      if (name.text.empty()) fail(name.line, "'admin.token.name' must not be empty");
+      for (const AdminToken& other : admin.tokens) {
+        if (other.name == name.text) {
+          fail(name.line, "duplicate admin token name " + in_quotes(name.text));
+        }
+      }
+      token.name = name.text;
+      Located hash = *get_string(t, "hash");
+      constexpr std::string_view prefix = "sha256:";
+      const bool hex = hash.text.size() == prefix.size() + 64 &&
+                       hash.text.compare(0, prefix.size(), prefix) == 0 &&
+                       std::all_of(hash.text.begin() + prefix.size(), hash.text.end(), [](char c) {
+                         return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                       });
+      if (!hex) {
+        fail(hash.line, "'admin.token.hash' must be \"sha256:\" and 64 lower-case hex digits "
+                        "(what `stavka token create` prints), got " + in_quotes(hash.text));
+      }
+      token.hash = hash.text;
+      for (const Located& scope : get_list(t, "scopes")) {
+        if (scope.text != "read" && scope.text != "purge" && scope.text != "admin") {
+          fail(scope.line, "'admin.token.scopes' entries are \"read\", \"purge\" or \"admin\", "
+                           "got " + in_quotes(scope.text));
+        }
+        token.scopes.push_back(scope.text);
+      }
+      admin.tokens.push_back(std::move(token));
     }
   }
 

@@ -163,10 +163,24 @@ struct CacheConfig {
   Millis uncacheable_ttl{std::chrono::minutes(2)};
 };
 
+// An admin API token as the configuration holds it: its hash, never the token itself.
+struct AdminToken {
+  std::string name;
+  std::string hash;                 // "sha256:" + 64 lower-case hex digits
+  std::vector<std::string> scopes;  // "read", "purge", "admin"
+};
+
+struct AdminConfig {
+  // Admin paths anyone who reaches the listener may GET, without a token.
+  std::vector<std::string> public_paths{"/healthz", "/metrics"};
+  std::vector<AdminToken> tokens;
+};
+
 struct Config {
   uint32_t workers = 0;  // 0: one per online CPU
   std::vector<ListenAddress> listen;          // default: 127.0.0.1:8080
   std::optional<ListenAddress> admin_listen;  // unset: no admin listener
+  AdminConfig admin;
   std::string via_name = "stavka";            // pseudonym in Via ("1.1 stavka")
   Timeouts timeouts;
   Limits limits;
