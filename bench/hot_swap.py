@@ -31,7 +31,9 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
+import os
 import re
+import secrets
 import shutil
 import socket
 import statistics
@@ -70,10 +72,15 @@ def versions(module: Path) -> tuple[bytes, bytes]:
     return v1, v1.replace(V1, V2)
 
 
+# The admin token the proxy gets (STAVKA_ADMIN_TOKEN, set in main) and each push sends.
+ADMIN_TOKEN = "stk_" + secrets.token_urlsafe(32)
+
+
 def push(admin_port: int, body: bytes, timeout: float = 60) -> tuple[int, dict, float]:
     """PUT the module; returns (status, answer, seconds from the first byte sent to the
     complete answer)."""
     head = (f"PUT /api/v1/modules/add_header HTTP/1.1\r\nHost: bench\r\n"
+            f"Authorization: Bearer {ADMIN_TOKEN}\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
     with socket.create_connection(("127.0.0.1", admin_port), timeout=timeout) as s:
         t0 = time.monotonic()
@@ -169,6 +176,7 @@ def summary(values: list[float]) -> dict:
 
 
 def main(argv=None) -> int:
+    os.environ["STAVKA_ADMIN_TOKEN"] = ADMIN_TOKEN  # the proxy inherits it
     ap = argparse.ArgumentParser(description="Module hot swap under wrk load (docs/bench.md)")
     ap.add_argument("--pushes", type=int, default=20, help="module swaps (20)")
     ap.add_argument("--interval", type=float, default=0.5,

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "admin/tokens.h"
 #include "config/config.h"
 #include "module_cli.h"
 #include "server.h"
@@ -23,10 +24,14 @@ void usage(FILE* out) {
                "      Run the proxy. Without --config and --origin: the embedded default\n"
                "      (127.0.0.1:8080 in front of the demo origin on 127.0.0.1:8081).\n"
                "      --module runs a Proxy-Wasm module for every site (docs/modules.md).\n"
-               "  stavka module push FILE [--name NAME] [--admin HOST:PORT]\n"
-               "  stavka module ls [--admin HOST:PORT] [--json]\n"
+               "  stavka module push FILE [--name NAME] [--admin HOST:PORT] [--token TOKEN]\n"
+               "  stavka module ls [--admin HOST:PORT] [--token TOKEN] [--json]\n"
                "      Push a new version of a module to a running Stavka, or list its modules\n"
-               "      (admin API; the address defaults to $STAVKA_ADMIN).\n"
+               "      (admin API; the address defaults to $STAVKA_ADMIN, the token to\n"
+               "      $STAVKA_ADMIN_TOKEN).\n"
+               "  stavka token create --scope read|purge|admin [--scope ...] [--name NAME]\n"
+               "      Print a new admin API token, and the [[admin.token]] lines (its hash) to\n"
+               "      add to the configuration.\n"
                "  stavka check-config FILE\n"
                "      Validate a config file; errors are printed as FILE:LINE: message.\n"
                "  stavka demo-origin [--listen HOST:PORT]\n"
@@ -109,6 +114,45 @@ int cmd_check_config(std::vector<std::string_view> args) {
 
 }  // namespace
 
+static int cmd_token(std::vector<std::string_view>& args) {
+  if (args.empty() || args[0] != "create") {
+    std::fprintf(stderr, "stavka token: the command is `stavka token create --scope SCOPE`\n");
+    return 2;
+  }
+  std::string name = "cli", scope;
+  std::vector<std::string> scopes;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (take_value(args, i, "--name", &name)) {
+      if (name.empty()) return 2;
+      continue;
+    }
+    if (take_value(args, i, "--scope", &scope)) {
+      if (!stavka::admin::scope_named(scope)) {
+        std::fprintf(stderr, "stavka token create: unknown scope '%s' (read, purge or admin)\n",
+                     scope.c_str());
+        return 2;
+      }
+      scopes.push_back(scope);
+      continue;
+    }
+    std::fprintf(stderr, "stavka token create: unexpected argument '%.*s'\n", int(args[i].size()),
+                 args[i].data());
+    return 2;
+  }
+  if (scopes.empty()) {
+    std::fprintf(stderr, "stavka token create: which scope? (--scope read, purge or admin)\n");
+    return 2;
+  }
+  const std::string token = stavka::admin::new_token();
+  std::string list;
+  for (const std::string& s : scopes) list += (list.empty() ? "\"" : ", \"") + s + "\"";
+  std::printf("token: %s\n\n"
+              "The token is shown only now; the server keeps its hash. Add to the configuration:\n\n"
+              "[[admin.token]]\nname = \"%s\"\nhash = \"%s\"\nscopes = [%s]\n",
+              token.c_str(), name.c_str(), stavka::admin::token_hash(token).c_str(), list.c_str());
+  return 0;
+}
+
 int main(int argc, char** argv) {
   // With RUST_BACKTRACE set, Wasmtime's errors capture a Rust backtrace: on every module trap,
   // and the first capture held a worker for 100 ms. The log keeps only the trap's cause, so
@@ -125,6 +169,7 @@ int main(int argc, char** argv) {
   if (cmd == "run") return cmd_run(args);
   if (cmd == "check-config") return cmd_check_config(args);
   if (cmd == "module") return stavka::run_module_command(args);
+  if (cmd == "token") return cmd_token(args);
   if (cmd == "demo-origin") {
     std::string listen = "127.0.0.1:8081";
     for (size_t i = 0; i < args.size(); ++i) {

@@ -32,12 +32,13 @@ constexpr int reply_timeout_s = 300;
 void usage(FILE* out) {
   std::fprintf(out,
                "usage:\n"
-               "  stavka module push FILE [--name NAME] [--admin HOST:PORT]\n"
+               "  stavka module push FILE [--name NAME] [--admin HOST:PORT] [--token TOKEN]\n"
                "      Load FILE as the new version of module NAME (default: FILE's name without\n"
                "      .wasm) on a running Stavka; prints the new generation.\n"
-               "  stavka module ls [--admin HOST:PORT] [--json]\n"
+               "  stavka module ls [--admin HOST:PORT] [--token TOKEN] [--json]\n"
                "      List the modules in force.\n"
-               "  The admin address is --admin, else $STAVKA_ADMIN (Stavka's admin_listen).\n");
+               "  The admin address is --admin, else $STAVKA_ADMIN (Stavka's admin_listen);\n"
+               "  the bearer token is --token, else $STAVKA_ADMIN_TOKEN.\n");
 }
 
 bool take(std::vector<std::string_view>& args, size_t& i, std::string_view flag,
@@ -63,10 +64,17 @@ struct Reply {
   std::string body;
 };
 
+// The admin API a command talks to: its address and the bearer token it sends.
+struct Admin {
+  std::string address;
+  std::string token;
+};
+
 // One request on a new connection; nullopt with *error when there is no complete answer.
-std::optional<Reply> exchange(const std::string& admin, std::string_view method,
+std::optional<Reply> exchange(const Admin& target, std::string_view method,
                               const std::string& path, std::string_view body,
                               std::string* error) {
+  const std::string& admin = target.address;
   config::ListenAddress where;
   try {
     where = config::parse_listen_address(admin);
@@ -95,6 +103,7 @@ std::optional<Reply> exchange(const std::string& admin, std::string_view method,
   if (::connect(fd, addr->get(), addr->length) < 0) return fail("cannot connect");
   std::string request = std::string(method) + " " + path + " HTTP/1.1\r\nHost: " + where.text +
                         "\r\nConnection: close\r\n";
+  if (!target.token.empty()) request += "Authorization: Bearer " + target.token + "\r\n";
   if (method == "PUT") {
     request += "Content-Type: application/wasm\r\nContent-Length: " +
                std::to_string(body.size()) + "\r\n";
@@ -165,7 +174,7 @@ std::string number(const admin::JsonValue& v) {
   return buf;
 }
 
-int push(const std::string& file, std::string name, const std::string& admin) {
+int push(const std::string& file, std::string name, const Admin& admin) {
   std::ifstream in(file, std::ios::binary);
   if (!in.is_open()) {
     std::fprintf(stderr, "stavka module push: cannot open %s: %s\n", file.c_str(),
@@ -208,7 +217,7 @@ int push(const std::string& file, std::string name, const std::string& admin) {
   return 0;
 }
 
-int list(const std::string& admin, bool json) {
+int list(const Admin& admin, bool json) {
   std::string error;
   std::optional<Reply> r = exchange(admin, "GET", "/api/v1/modules", {}, &error);
   if (!r) {
@@ -252,11 +261,12 @@ int run_module_command(std::vector<std::string_view> args) {
   }
   std::string_view sub = args.front();
   args.erase(args.begin());
-  std::string name, admin_flag, file;
+  std::string name, admin_flag, token_flag, file;
   bool json = false;
   for (size_t i = 0; i < args.size(); ++i) {
     bool missing = false;
     if (take(args, i, "--admin", &admin_flag, &missing) ||
+        take(args, i, "--token", &token_flag, &missing) ||
         (sub == "push" && take(args, i, "--name", &name, &missing))) {
       if (missing) {
         std::fprintf(stderr, "stavka module: %.*s needs a value\n", int(args[i].size()),
@@ -283,8 +293,12 @@ int run_module_command(std::vector<std::string_view> args) {
     usage(stderr);
     return 2;
   }
-  std::string admin = admin_address(admin_flag);
-  if (admin.empty()) {
+  Admin admin{admin_address(admin_flag), token_flag};
+  if (admin.token.empty()) {
+    const char* env = std::getenv("STAVKA_ADMIN_TOKEN");
+    if (env) admin.token = env;
+  }
+  if (admin.address.empty()) {
     std::fprintf(stderr, "stavka module %.*s: where is the admin API? Pass --admin HOST:PORT or "
                          "set STAVKA_ADMIN (the server's admin_listen)\n",
                  int(sub.size()), sub.data());

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cctype>
 #include <cstring>
 #include <filesystem>
@@ -154,6 +155,25 @@ runtime::Task<void> drain(proxy::Worker& w, std::vector<int> listeners,
   for (int fd : listeners) ::close(fd);
   w.upstreams().close_all();
   w.reactor().stop();
+}
+
+// Admin tokens for the process's life: STAVKA_ADMIN_TOKEN (scope admin), or, with no token
+// configured either, a new one printed once, so that an admin listener is never open to all.
+void add_process_tokens(const config::Config& cfg, admin::AdminContext& admin_ctx) {
+  const char* env = std::getenv("STAVKA_ADMIN_TOKEN");
+  if (env && *env) {
+    admin_ctx.process_tokens.add({"STAVKA_ADMIN_TOKEN", admin::token_hash(env),
+                                  static_cast<uint8_t>(admin::Scope::admin)});
+    return;
+  }
+  if (!cfg.admin.tokens.empty()) return;
+  std::string token = admin::new_token();
+  admin_ctx.process_tokens.add({"started", admin::token_hash(token),
+                                static_cast<uint8_t>(admin::Scope::admin)});
+  log(LogLevel::warn,
+      "no admin token configured: this run's admin token (scope admin) is %s; "
+      "`stavka token create` makes one to keep in [[admin.token]]",
+      token.c_str());
 }
 
 void worker_main(unsigned index, WorkerSlot& slot, std::shared_ptr<const config::Config> cfg,
@@ -319,6 +339,7 @@ int run_server(const RunOptions& options) {
   admin_ctx.tiers.push_back({"memory", storage.memory()});
   if (storage.disk()) admin_ctx.tiers.push_back({"disk", storage.disk()});
   admin_ctx.arena = arena.get();
+  if (cfg->admin_listen) add_process_tokens(*cfg, admin_ctx);
   std::latch started(n);
   std::latch all_ready(1);
   for (unsigned i = 0; i < n; ++i) {
@@ -339,6 +360,7 @@ int run_server(const RunOptions& options) {
       failed = true;
     } else {
       admin_ctx.workers.push_back(&s.worker.load()->counters());
+      if (&s == &slots[0]) admin_ctx.home = s.worker.load();
       handles.push_back({s.reactor.load(), s.worker.load()});
     }
   }

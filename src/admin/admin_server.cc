@@ -165,6 +165,58 @@ ApiResponse text(int status, std::string body) {
   return r;
 }
 
+// Whether the request may go on; else *denied is the 401 or 403 to answer.
+bool authorized(const AdminContext& context, const http::RequestHead& req, std::string_view path,
+                ApiResponse* denied) {
+  const config::Config* cfg = context.home ? &context.home->config() : nullptr;
+  const bool read_only = req.method == "GET" || req.method == "HEAD";
+  if (read_only && cfg) {
+    for (const std::string& open : cfg->admin.public_paths) {
+      if (open == path) return true;
+    }
+  }
+  const Scope needed = read_only ? Scope::read : Scope::admin;
+  std::string_view token;
+  if (const std::string* auth = req.headers.find("authorization")) token = bearer_token(*auth);
+  if (token.empty()) {
+    *denied = json_error(401, "unauthorized", "this endpoint needs a bearer token (Authorization: Bearer TOKEN)");
+    denied->headers.emplace_back("WWW-Authenticate", "Bearer");
+    return false;
+  }
+  const std::string hash = token_hash(token);
+  std::string name;
+  uint8_t scopes = 0;
+  bool known = false;
+  if (cfg) {
+    for (const config::AdminToken& t : cfg->admin.tokens) {
+      if (same_hash(t.hash, hash) && !known) {
+        known = true;
+        name = t.name;
+        scopes = scope_bits(t.scopes);
+      }
+    }
+  }
+  if (!known) {
+    if (const TokenEntry* e = context.process_tokens.find_hash(hash)) {
+      known = true;
+      name = e->name;
+      scopes = e->scopes;
+    }
+  }
+  if (!known) {
+    *denied = json_error(401, "unauthorized", "the bearer token is not one this server knows");
+    denied->headers.emplace_back("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+    return false;
+  }
+  if (!TokenTable::allows({name, hash, scopes}, needed)) {
+    *denied = json_error(403, "forbidden",
+                         "token " + name + " lacks the '" + std::string(scope_name(needed)) +
+                             "' scope this needs");
+    return false;
+  }
+  return true;
+}
+
 Task<void> serve_admin_connection(int fd, const AdminContext& context) {
   http::Http1Parser parser(http::Http1Parser::Kind::request);
   runtime::Buffer carry;
@@ -203,7 +255,13 @@ Task<void> serve_admin_connection(int fd, const AdminContext& context) {
       size_t limit = modules_body_limit(method, path, context.modules);
       std::string body;
       bool answered = false;
-      if (req.has_body() && limit == 0) {
+      if (!authorized(context, req, path, &resp)) {
+        answered = true;  // before reading any body
+        if (req.has_body()) {
+          keep = false;
+          unread_body = true;
+        }
+      } else if (req.has_body() && limit == 0) {
         keep = false;  // a body nobody reads: answer, then close rather than skip it
         unread_body = true;
       } else if (req.has_body() && req.framing == http::BodyFraming::content_length &&

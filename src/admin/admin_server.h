@@ -1,7 +1,8 @@
-// The admin listener: health, Prometheus metrics and the modules API (modules_api.h). The rest
-// of the admin API, its authentication (bearer tokens) and the dashboard build on this listener
-// in later work: until then anyone who reaches the admin address may push a module, so keep it
-// on a loopback or private address.
+// The admin listener: health, Prometheus metrics and the modules API (modules_api.h). Every
+// path but the configuration's admin.public ones needs a bearer token (tokens.h) whose scopes
+// allow it: GET and HEAD need `read`, anything else `admin`; a missing or unknown token gets
+// 401, a token without the scope 403, both with a JSON error. Tokens come from the
+// configuration in force (a reload changes them) and from AdminContext::process_tokens.
 //
 // Runs on worker 0's reactor. It reads every worker's Counters through relaxed atomics, so a
 // scrape never stops a worker; the sums may be a few requests apart from each other.
@@ -11,7 +12,9 @@
 #include <vector>
 
 #include "admin/module_control.h"
+#include "admin/tokens.h"
 #include "proxy/metrics.h"
+#include "proxy/worker.h"
 #include "runtime/task.h"
 #include "storage/block_arena.h"
 #include "storage/storage.h"
@@ -30,6 +33,11 @@ struct AdminContext {
   const storage::BlockArena* arena = nullptr;  // null: blocks live on the heap
   std::string version;
   ModuleControl* modules = nullptr;  // null: the modules API answers 503
+  // The configuration in force (worker 0's: the listener runs on its thread).
+  const proxy::Worker* home = nullptr;
+  // Tokens for the process's life besides the configuration's: STAVKA_ADMIN_TOKEN, or the one
+  // made at start when no token is configured.
+  TokenTable process_tokens;
 };
 
 // Accepts admin connections on listen_fd until it is shut down.

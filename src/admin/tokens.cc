@@ -63,14 +63,22 @@ void compress(uint32_t state[8], const uint8_t block[64]) {
   state[7] += h;
 }
 
-bool same(std::string_view a, std::string_view b) {
+}  // namespace
+
+bool same_hash(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   unsigned char diff = 0;
   for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
   return diff == 0;
 }
 
-}  // namespace
+uint8_t scope_bits(const std::vector<std::string>& names) {
+  uint8_t bits = 0;
+  for (const std::string& name : names) {
+    if (auto scope = scope_named(name)) bits |= static_cast<uint8_t>(*scope);
+  }
+  return bits;
+}
 
 std::optional<Scope> scope_named(std::string_view name) {
   if (name == "read") return Scope::read;
@@ -149,10 +157,13 @@ std::string new_token() {
 
 const TokenEntry* TokenTable::find(std::string_view token) const {
   if (token.empty()) return nullptr;
-  const std::string hash = token_hash(token);
+  return find_hash(token_hash(token));
+}
+
+const TokenEntry* TokenTable::find_hash(std::string_view hash) const {
   const TokenEntry* found = nullptr;
   for (const TokenEntry& e : entries_) {
-    if (same(e.hash, hash) && !found) found = &e;  // every entry compared, whatever matched
+    if (same_hash(e.hash, hash) && !found) found = &e;  // every entry compared, whatever matched
   }
   return found;
 }

@@ -34,12 +34,19 @@ struct TokenEntry {
   uint8_t scopes = 0;        // Scope bits
 };
 
+// Scope bits of scope names ("read", "purge", "admin"; others are ignored).
+uint8_t scope_bits(const std::vector<std::string>& names);
+// Whether two hashes are the same, in time that does not depend on where they differ.
+bool same_hash(std::string_view a, std::string_view b);
+
 class TokenTable {
  public:
   void add(TokenEntry entry) { entries_.push_back(std::move(entry)); }
   bool empty() const { return entries_.empty(); }
   // The entry whose hash `token` has, or nullptr.
   const TokenEntry* find(std::string_view token) const;
+  // The entry with this token_hash(), or nullptr.
+  const TokenEntry* find_hash(std::string_view hash) const;
   // Whether `entry` may do what `needed` guards.
   static bool allows(const TokenEntry& entry, Scope needed) {
     return (entry.scopes & (static_cast<uint8_t>(needed) | static_cast<uint8_t>(Scope::admin))) != 0;

@@ -112,7 +112,7 @@ class StavkaFactory:
     def __call__(self, *, origins=None, sites=None, config: Optional[dict] = None,
                  port: Optional[int] = None, workers: int = 2, admin: bool = False,
                  expect_exit: Optional[int] = 0, extra_args: Optional[list[str]] = None,
-                 wait: bool = True) -> StavkaProcess:
+                 wait: bool = True, env: Optional[dict] = None) -> StavkaProcess:
         cfg, port = self.config(origins=origins, sites=sites, config=config, port=port,
                                 workers=workers)
         admin_port = None
@@ -123,17 +123,17 @@ class StavkaFactory:
         path.write_text(toml_dumps(cfg))
         argv = [self.binary, "run", "--config", str(path)] + (extra_args or [])
         p = self.spawn(argv, port=port, admin_port=admin_port, config_path=path,
-                       expect_exit=expect_exit, wait=wait)
+                       expect_exit=expect_exit, wait=wait, env=env)
         p.config = cfg
         return p
 
     def spawn(self, argv: list[str], *, port: Optional[int], admin_port: Optional[int] = None,
               config_path: Optional[Path] = None, expect_exit: Optional[int] = 0,
-              wait: bool = True) -> StavkaProcess:
+              wait: bool = True, env: Optional[dict] = None) -> StavkaProcess:
         if argv[0] != self.binary:
             argv = [self.binary] + argv
         p = StavkaProcess(argv, port, config_path=config_path, admin_port=admin_port,
-                          expect_exit=expect_exit, cwd=str(self.tmp))
+                          expect_exit=expect_exit, cwd=str(self.tmp), env=env)
         self.procs.append(p)
         if wait:
             p.wait_ready()

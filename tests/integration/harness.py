@@ -568,6 +568,11 @@ def http_request(port: int, method: str, target: str, headers=None, body: Option
         return c.request(method, target, headers, body, host)
 
 
+# The admin token of every Stavka the tests start (STAVKA_ADMIN_TOKEN), and its header.
+ADMIN_TOKEN = "stk_integration-tests-admin-token"
+ADMIN_AUTH = [("Authorization", f"Bearer {ADMIN_TOKEN}")]
+
+
 def http_get(port: int, target: str, headers=None, host: Optional[str] = "stavka.test",
              timeout: float = 10.0) -> Response:
     return http_request(port, "GET", target, headers, None, host, timeout)
@@ -1205,7 +1210,7 @@ class StavkaProcess:
 
     def __init__(self, argv: list[str], port: Optional[int], *, config_path: Optional[Path] = None,
                  admin_port: Optional[int] = None, expect_exit: Optional[int] = 0,
-                 cwd: Optional[str] = None):
+                 cwd: Optional[str] = None, env: Optional[dict] = None):
         self.argv = argv
         self.port = port
         self.admin_port = admin_port
@@ -1214,8 +1219,16 @@ class StavkaProcess:
         self.stdout_lines: list[str] = []
         self.stderr_lines: list[str] = []
         self._lines_cv = threading.Condition()
+        # Every server gets ADMIN_TOKEN as its admin token unless `env` says otherwise (a value
+        # of None removes a variable).
+        e = dict(os.environ, STAVKA_ADMIN_TOKEN=ADMIN_TOKEN)
+        for k, v in (env or {}).items():
+            if v is None:
+                e.pop(k, None)
+            else:
+                e[k] = v
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, cwd=cwd)
+                                     stderr=subprocess.PIPE, cwd=cwd, env=e)
         self.pid = self.proc.pid
         self._readers = [
             threading.Thread(target=self._pump, args=(self.proc.stdout, self.stdout_lines), daemon=True),

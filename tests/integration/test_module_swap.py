@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import RawConn, build_request, http_get, http_request
+from harness import ADMIN_AUTH, ADMIN_TOKEN, RawConn, build_request, http_get, http_request
 
 REPO = Path(__file__).resolve().parents[2]
 MODULES = Path(os.environ.get("STAVKA_MODULES", REPO / "build" / "modules"))
@@ -53,12 +53,12 @@ def start(stavka, origin, tmp_path, configuration="", workers=2, name="hdr"):
 
 
 def push(p, name: str, body: bytes, headers=None):
-    return http_request(p.admin_port, "PUT", f"/api/v1/modules/{name}", headers, body,
-                        host="admin", timeout=60)
+    return http_request(p.admin_port, "PUT", f"/api/v1/modules/{name}",
+                        ADMIN_AUTH + list(headers or []), body, host="admin", timeout=60)
 
 
 def listing(p) -> dict:
-    r = http_get(p.admin_port, "/api/v1/modules", host="admin")
+    r = http_get(p.admin_port, "/api/v1/modules", ADMIN_AUTH, host="admin")
     assert r.status == 200 and r.header("content-type") == "application/json"
     return {m["name"]: m for m in json.loads(r.body)["modules"]}
 
@@ -134,25 +134,26 @@ def test_unknown_module_and_bad_requests(stavka, origin, tmp_path):
     assert r.status == 404
     assert r.json() == {"error": "unknown_module",
                         "message": 'no module named "nope" (configured: hdr)'}
-    assert http_get(p.admin_port, "/api/v1/modules/nope", host="admin").status == 404
-    one = http_get(p.admin_port, "/api/v1/modules/hdr", host="admin")
+    assert http_get(p.admin_port, "/api/v1/modules/nope", ADMIN_AUTH, host="admin").status == 404
+    one = http_get(p.admin_port, "/api/v1/modules/hdr", ADMIN_AUTH, host="admin")
     assert one.status == 200 and one.json()["name"] == "hdr"
 
-    r = http_request(p.admin_port, "DELETE", "/api/v1/modules/hdr", host="admin")
+    r = http_request(p.admin_port, "DELETE", "/api/v1/modules/hdr", ADMIN_AUTH, host="admin")
     assert r.status == 405 and r.header("allow") == "GET, HEAD, PUT"
-    r = http_request(p.admin_port, "PUT", "/api/v1/modules", body=b"x", host="admin")
+    r = http_request(p.admin_port, "PUT", "/api/v1/modules", ADMIN_AUTH, body=b"x", host="admin")
     assert r.status == 405 and r.header("allow") == "GET, HEAD"
 
     # Too large: refused from Content-Length alone, before any body byte is read.
     with RawConn(p.admin_port) as c:
         c.send(build_request("PUT", "/api/v1/modules/hdr",
-                             [("Content-Length", str(64 * 1024 * 1024 + 1))], host="admin"))
+                             ADMIN_AUTH + [("Content-Length", str(64 * 1024 * 1024 + 1))],
+                             host="admin"))
         r = c.read_response()
     assert r.status == 413 and r.json()["error"] == "body_too_large"
     # With Expect: 100-continue the client learns it before sending the body.
     with RawConn(p.admin_port) as c:
         c.send(build_request("PUT", "/api/v1/modules/hdr",
-                             [("Content-Length", str(len(v2))), ("Expect", "100-continue")],
+                             ADMIN_AUTH + [("Content-Length", str(len(v2))), ("Expect", "100-continue")],
                              host="admin"))
         assert c.read_response().status == 100
         c.send(v2)
@@ -162,7 +163,7 @@ def test_unknown_module_and_bad_requests(stavka, origin, tmp_path):
     chunk = b"\0" * (1024 * 1024)
     with RawConn(p.admin_port) as c:
         c.send(build_request("PUT", "/api/v1/modules/hdr",
-                             [("Transfer-Encoding", "chunked")], host="admin"))
+                             ADMIN_AUTH + [("Transfer-Encoding", "chunked")], host="admin"))
         try:
             for _ in range(65):
                 c.send(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
@@ -255,7 +256,7 @@ def test_reload_of_a_changed_configuration_applies_to_the_pushed_version(stavka,
 
 
 def cli(stavka_bin, *args, env=None):
-    e = dict(os.environ)
+    e = dict(os.environ, STAVKA_ADMIN_TOKEN=ADMIN_TOKEN)
     e.pop("STAVKA_ADMIN", None)
     e.update(env or {})
     return subprocess.run([stavka_bin, "module", *args], capture_output=True, text=True,
