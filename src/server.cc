@@ -336,6 +336,7 @@ int run_server(const RunOptions& options) {
   ControlPlane control(options, cfg, modules);
   admin::AdminContext admin_ctx;
   admin_ctx.modules = &control;
+  admin_ctx.storage = &storage;
   admin_ctx.tiers.push_back({"memory", storage.memory()});
   if (storage.disk()) admin_ctx.tiers.push_back({"disk", storage.disk()});
   admin_ctx.arena = arena.get();

@@ -1,6 +1,8 @@
 // Admin listener implementation; see admin_server.h.
 #include "admin/admin_server.h"
 
+#include "admin/purge_api.h"
+
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -9,6 +11,7 @@
 #include <string_view>
 
 #include "admin/modules_api.h"
+#include "admin/purge_api.h"
 #include "http/date.h"
 #include "http/parser.h"
 #include "http/serializer.h"
@@ -175,7 +178,7 @@ bool authorized(const AdminContext& context, const http::RequestHead& req, std::
       if (open == path) return true;
     }
   }
-  const Scope needed = read_only ? Scope::read : Scope::admin;
+  const Scope needed = path == purge_path ? Scope::purge : read_only ? Scope::read : Scope::admin;
   std::string_view token;
   if (const std::string* auth = req.headers.find("authorization")) token = bearer_token(*auth);
   if (token.empty()) {
@@ -252,7 +255,9 @@ Task<void> serve_admin_connection(int fd, const AdminContext& context) {
       std::string path(std::string_view(req.target).substr(0, req.target.find('?')));
       is_head = req.is_head();
       keep = req.keep_alive;
-      size_t limit = modules_body_limit(method, path, context.modules);
+      size_t limit = path == purge_path && method == "POST"
+                         ? max_purge_bytes
+                         : modules_body_limit(method, path, context.modules);
       std::string body;
       bool answered = false;
       if (!authorized(context, req, path, &resp)) {
@@ -268,7 +273,7 @@ Task<void> serve_admin_connection(int fd, const AdminContext& context) {
                  req.content_length > limit) {
         resp = json_error(413, "body_too_large",
                           "the body has " + std::to_string(req.content_length) +
-                              " bytes; a module may have at most " + std::to_string(limit));
+                              " bytes; at most " + std::to_string(limit) + " may come here");
         keep = false;
         unread_body = true;
         answered = true;
@@ -282,7 +287,7 @@ Task<void> serve_admin_connection(int fd, const AdminContext& context) {
         if (b != BodyRead::ok) {
           resp = b == BodyRead::too_large
                      ? json_error(413, "body_too_large",
-                                  "a module may have at most " + std::to_string(limit) + " bytes")
+                                  "at most " + std::to_string(limit) + " bytes may come here")
                      : text(400, "malformed request body\n");
           keep = false;
           unread_body = true;
@@ -291,6 +296,8 @@ Task<void> serve_admin_connection(int fd, const AdminContext& context) {
       }
       if (answered) {
         // resp is set
+      } else if (path == purge_path) {
+        resp = handle_purge(method, body, context.storage);
       } else if (is_modules_path(path)) {
         resp = co_await handle_modules(method, path, std::move(body), context.modules);
       } else if (method != "GET" && method != "HEAD") {

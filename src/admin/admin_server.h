@@ -33,6 +33,7 @@ struct AdminContext {
   const storage::BlockArena* arena = nullptr;  // null: blocks live on the heap
   std::string version;
   ModuleControl* modules = nullptr;  // null: the modules API answers 503
+  storage::Storage* storage = nullptr;  // every tier (purge); null: no cache
   // The configuration in force (worker 0's: the listener runs on its thread).
   const proxy::Worker* home = nullptr;
   // Tokens for the process's life besides the configuration's: STAVKA_ADMIN_TOKEN, or the one

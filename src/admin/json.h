@@ -36,6 +36,7 @@ class JsonValue {
   // An object's member (a null value when absent or not an object).
   const JsonValue& operator[](std::string_view key) const;
   bool has(std::string_view key) const;
+  const std::vector<std::pair<std::string, JsonValue>>& members() const { return members_; }  // object
 
   // nullopt, with *error saying where, when `text` is not one JSON document.
   static std::optional<JsonValue> parse(std::string_view text, std::string* error);

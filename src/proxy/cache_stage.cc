@@ -60,6 +60,13 @@ constexpr uint64_t splice_batch = 1u << 20;
 
 // --- shared with range_cache.cc (declared in cache_serving.h) ------------------------------
 
+std::optional<size_t> purge_url(storage::Storage& storage, std::string_view url) {
+  auto parsed = cache::request_url("http", "", url);
+  if (!parsed) return std::nullopt;
+  const std::string key = cache::url_string(*parsed);
+  return storage.remove_all_variants(key) + storage.remove_all_variants(block_key(key));
+}
+
 int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())

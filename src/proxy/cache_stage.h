@@ -14,6 +14,8 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <string_view>
 
 #include "cache/fill_table.h"
 #include "proxy/exchange.h"
@@ -29,5 +31,9 @@ struct CacheServices {
 };
 
 runtime::Task<Outcome> serve_with_cache(Worker& w, Exchange& ex);
+
+// Removes every stored object of an absolute URL (each variant, whole or as blocks) from
+// `storage`; how many went, or nullopt when `url` is not an absolute http(s) URL. Any thread.
+std::optional<size_t> purge_url(storage::Storage& storage, std::string_view url);
 
 }  // namespace stavka::proxy

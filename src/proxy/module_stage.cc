@@ -89,12 +89,7 @@ void connect_module_services(Worker& w) {
       [worker](std::string_view url) -> std::optional<uint64_t> {
         CacheServices* services = worker->cache_services();
         if (!services) return 0;
-        auto parsed = cache::request_url("http", "", url);
-        if (!parsed) return std::nullopt;
-        std::string key = cache::url_string(*parsed);
-        size_t removed = services->storage->remove_all_variants(key);
-        removed += services->storage->remove_all_variants(block_key(key));
-        return removed;
+        return purge_url(*services->storage, url);
       },
       [worker](std::string_view tag) -> std::optional<uint64_t> {
         CacheServices* services = worker->cache_services();

@@ -1,0 +1,90 @@
+// POST /api/v1/purge: see purge_api.h.
+#include "admin/purge_api.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "admin/json.h"
+#include "cache/cache_key.h"
+#include "proxy/cache_stage.h"
+
+namespace stavka::admin {
+
+namespace {
+
+// The strings of a JSON array member; nullopt with *error when it is not an array of strings.
+std::optional<std::vector<std::string>> strings(const JsonValue& v, std::string_view name,
+                                                std::string* error) {
+  if (!v.is_array()) {
+    *error = "'" + std::string(name) + "' must be an array of strings";
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  for (const JsonValue& item : v.items()) {
+    if (item.type() != JsonValue::Type::string) {
+      *error = "'" + std::string(name) + "' must be an array of strings";
+      return std::nullopt;
+    }
+    out.push_back(item.string_or(""));
+  }
+  return out;
+}
+
+ApiResponse purged(size_t count) {
+  ApiResponse r;
+  r.body = "{\"purged\":" + std::to_string(count) + "}\n";
+  return r;
+}
+
+}  // namespace
+
+ApiResponse handle_purge(std::string_view method, std::string_view body, storage::Storage* storage) {
+  if (method != "POST") {
+    ApiResponse r = json_error(405, "method_not_allowed", "a purge is a POST");
+    r.headers.emplace_back("Allow", "POST");
+    return r;
+  }
+  if (!storage) return json_error(503, "no_cache", "this server has no cache");
+  std::string error;
+  std::optional<JsonValue> doc = JsonValue::parse(body, &error);
+  if (!doc) return json_error(400, "bad_json", "the body is not JSON: " + error);
+  if (!doc->is_object()) return json_error(400, "bad_request", "the body must be a JSON object");
+  int kinds = 0;
+  for (const auto& [name, value] : doc->members()) {
+    if (name == "urls" || name == "tags" || name == "prefix" || name == "all") {
+      ++kinds;
+    } else if (name != "soft") {
+      return json_error(400, "unknown_field",
+                        "unknown field '" + name + "' (urls, tags, prefix, all, soft)");
+    }
+  }
+  if (kinds != 1) return json_error(400, "bad_request", "give exactly one of urls, tags, prefix or all");
+  if (doc->has("prefix") || doc->has("all") || doc->has("soft")) {
+    return json_error(501, "not_implemented",
+                      "purge by prefix, of everything, and soft purge are not built yet");
+  }
+  if (doc->has("urls")) {
+    auto urls = strings((*doc)["urls"], "urls", &error);
+    if (!urls) return json_error(400, "bad_request", error);
+    // Every URL is checked before any is purged: a bad one purges nothing.
+    for (const std::string& url : *urls) {
+      if (!cache::request_url("http", "", url)) {
+        return json_error(400, "bad_url", "not an absolute http(s) URL: '" + url + "'");
+      }
+    }
+    size_t count = 0;
+    for (const std::string& url : *urls) count += proxy::purge_url(*storage, url).value_or(0);
+    return purged(count);
+  }
+  auto tags = strings((*doc)["tags"], "tags", &error);
+  if (!tags) return json_error(400, "bad_request", error);
+  for (const std::string& tag : *tags) {
+    if (tag.empty()) return json_error(400, "bad_request", "a tag must not be empty");
+  }
+  size_t count = 0;
+  for (const std::string& tag : *tags) count += storage->remove_by_tag(tag);
+  return purged(count);
+}
+
+}  // namespace stavka::admin

@@ -1,0 +1,118 @@
+"""POST /api/v1/purge on the admin listener: by URL and by tag, seen by every worker at once,
+held across a restart, the purge scope, and each kind of bad input."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import pytest
+
+from harness import ADMIN_AUTH, http_request, pattern, wait_until
+
+CC = "hdr=Cache-Control:max-age=3600"
+
+
+def purge(p, body, headers=None):
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return http_request(p.admin_port, "POST", "/api/v1/purge",
+                        (ADMIN_AUTH if headers is None else headers) +
+                        [("Content-Type", "application/json")], data, host="admin")
+
+
+def is_hit(r) -> bool:
+    return r.header("cache-status").startswith("stavka; hit")
+
+
+def url(p, target: str) -> str:
+    return f"http://stavka.test{target}"
+
+
+def test_purge_by_url_removes_every_variant_on_every_worker(stavka, origin):
+    p = stavka(origins=[origin], admin=True, workers=2)
+    a, b = f"/size/1000?{CC}&n=a", f"/size/1000?{CC}&n=b"
+    for t in (a, b):
+        p.get(t)
+        assert is_hit(p.get(t))
+    assert origin.request_count == 2
+    r = purge(p, {"urls": [url(p, a)]})
+    assert r.status == 200 and r.json() == {"purged": 1}, r
+    # Fresh connections land on either worker: the first one fetches it again, once.
+    after = [p.get(a) for _ in range(10)]
+    assert all(x.body == pattern(1000) for x in after)
+    assert origin.request_count == 3
+    assert is_hit(p.get(b)), "another URL stays"
+    # A purge that matches nothing: 200 with 0.
+    r = purge(p, {"urls": [url(p, "/never-stored")]})
+    assert r.status == 200 and r.json() == {"purged": 0}
+
+
+def test_purge_by_tag(stavka, origin):
+    p = stavka(origins=[origin], admin=True)
+    tagged = [f"/size/500?{CC}&hdr=Surrogate-Key:video-7%20all&n={i}" for i in range(3)]
+    other = f"/size/500?{CC}&hdr=Surrogate-Key:video-8&n=x"
+    for t in tagged + [other]:
+        p.get(t)
+    r = purge(p, {"tags": ["video-7", "no-such-tag"]})
+    assert r.status == 200 and r.json() == {"purged": 3}, r
+    assert is_hit(p.get(other))
+    assert not is_hit(p.get(tagged[0]))
+    assert origin.request_count == 5
+
+
+def test_a_purge_holds_across_a_restart(stavka, origin, tmp_path):
+    config = {"cache": {"dir": str(tmp_path / "cache"), "max_size": "64MiB"}}
+    p = stavka(origins=[origin], admin=True, config=config)
+    kept, gone = f"/size/2000?{CC}&n=kept", f"/size/2000?{CC}&n=gone"
+    for t in (kept, gone):
+        p.get(t)
+        wait_until(lambda: is_hit(p.get(t)))  # stored (published) before it is purged
+    assert purge(p, {"urls": [url(p, gone)]}).json() == {"purged": 1}
+    assert p.stop(signal.SIGTERM) == 0
+    p = stavka(origins=[origin], admin=True, config=config, port=p.port)
+    assert is_hit(p.get(kept))
+    r = p.get(gone)
+    assert not is_hit(r) and r.body == pattern(2000)
+    assert origin.request_count == 3
+
+
+def test_purge_needs_the_purge_scope(stavka, stavka_bin, origin):
+    from test_admin_auth import bearer, token_create
+    reader, read_entry = token_create(stavka_bin, "--scope", "read")
+    purger, purge_entry = token_create(stavka_bin, "--scope", "purge", "--name", "ci")
+    p = stavka(origins=[origin], admin=True, config={"admin": {"token": [read_entry, purge_entry]}})
+    body = {"tags": ["x"]}
+    assert purge(p, body, headers=[]).status == 401
+    r = purge(p, body, headers=bearer(reader))
+    assert r.status == 403 and "lacks the 'purge' scope" in r.json()["message"]
+    assert purge(p, body, headers=bearer(purger)).json() == {"purged": 0}
+    assert purge(p, body).status == 200  # admin may too
+
+
+@pytest.mark.parametrize("body,status,error,message", [
+    (b"{", 400, "bad_json", "the body is not JSON"),
+    (b"[]", 400, "bad_request", "must be a JSON object"),
+    ({}, 400, "bad_request", "exactly one of"),
+    ({"urls": ["http://a/"], "tags": ["t"]}, 400, "bad_request", "exactly one of"),
+    ({"urls": "http://a/"}, 400, "bad_request", "'urls' must be an array of strings"),
+    ({"tags": [1]}, 400, "bad_request", "'tags' must be an array of strings"),
+    ({"tags": [""]}, 400, "bad_request", "must not be empty"),
+    ({"urls": ["/relative"]}, 400, "bad_url", "not an absolute http(s) URL: '/relative'"),
+    ({"urls": ["http://a/"], "force": True}, 400, "unknown_field", "unknown field 'force'"),
+    ({"prefix": "http://a/"}, 501, "not_implemented", "not built yet"),
+    ({"all": True}, 501, "not_implemented", "not built yet"),
+    ({"urls": ["http://a/"], "soft": True}, 501, "not_implemented", "not built yet"),
+])
+def test_bad_purges_are_refused_with_a_message(stavka, origin, body, status, error, message):
+    p = stavka(origins=[origin], admin=True)
+    r = purge(p, body)
+    assert r.status == status, r
+    assert r.json()["error"] == error and message in r.json()["message"], r.json()
+
+
+def test_purge_method_and_size_limits(stavka, origin):
+    p = stavka(origins=[origin], admin=True)
+    r = http_request(p.admin_port, "GET", "/api/v1/purge", ADMIN_AUTH, host="admin")
+    assert r.status == 405 and r.header("allow") == "POST"
+    r = purge(p, b'{"tags": ["' + b"x" * (1 << 20) + b'"]}')
+    assert r.status == 413 and r.json()["error"] == "body_too_large"
