@@ -8,7 +8,7 @@
 
 #include "admin/tokens.h"
 #include "config/config.h"
-#include "module_cli.h"
+#include "admin_cli.h"
 #include "server.h"
 #include "wasm/module.h"
 
@@ -29,6 +29,8 @@ void usage(FILE* out) {
                "      Push a new version of a module to a running Stavka, or list its modules\n"
                "      (admin API; the address defaults to $STAVKA_ADMIN, the token to\n"
                "      $STAVKA_ADMIN_TOKEN).\n"
+               "  stavka purge URL... | --tag TAG... [--admin HOST:PORT] [--token TOKEN]\n"
+               "      Remove objects from a running Stavka's cache, every tier and worker.\n"
                "  stavka token create --scope read|purge|admin [--scope ...] [--name NAME]\n"
                "      Print a new admin API token, and the [[admin.token]] lines (its hash) to\n"
                "      add to the configuration.\n"
@@ -170,6 +172,7 @@ int main(int argc, char** argv) {
   if (cmd == "check-config") return cmd_check_config(args);
   if (cmd == "module") return stavka::run_module_command(args);
   if (cmd == "token") return cmd_token(args);
+  if (cmd == "purge") return stavka::run_purge_command(args);
   if (cmd == "demo-origin") {
     std::string listen = "127.0.0.1:8081";
     for (size_t i = 0; i < args.size(); ++i) {

@@ -116,3 +116,32 @@ def test_purge_method_and_size_limits(stavka, origin):
     assert r.status == 405 and r.header("allow") == "POST"
     r = purge(p, b'{"tags": ["' + b"x" * (1 << 20) + b'"]}')
     assert r.status == 413 and r.json()["error"] == "body_too_large"
+
+
+def test_cli_purges_by_url_and_tag(stavka, stavka_bin, origin):
+    import subprocess
+    from harness import ADMIN_TOKEN
+    p = stavka(origins=[origin], admin=True)
+    a = f"/size/300?{CC}&n=a"
+    t = f"/size/300?{CC}&hdr=Surrogate-Key:cli-tag&n=t"
+    for target in (a, t):
+        p.get(target)
+    env = {"PATH": "/usr/bin:/bin", "STAVKA_ADMIN": f"127.0.0.1:{p.admin_port}",
+           "STAVKA_ADMIN_TOKEN": ADMIN_TOKEN}
+
+    def cli(*args, env=env):
+        return subprocess.run([stavka_bin, "purge", *args], capture_output=True, text=True,
+                              timeout=30, env=env)
+
+    r = cli(url(p, a))
+    assert r.returncode == 0 and r.stdout == "purged 1 objects\n", r.stderr
+    r = cli("--tag", "cli-tag", "--tag=other")
+    assert r.returncode == 0 and r.stdout == "purged 1 objects\n", r.stderr
+    assert origin.request_count == 2
+    assert not is_hit(p.get(a)) and not is_hit(p.get(t))
+    r = cli("/relative")
+    assert r.returncode == 1 and "not an absolute http(s) URL" in r.stderr
+    r = cli(url(p, a), env=dict(env, STAVKA_ADMIN_TOKEN="stk_wrong"))
+    assert r.returncode == 1 and "401" in r.stderr
+    assert cli().returncode == 2
+    assert cli(url(p, a), "--tag", "x").returncode == 2

@@ -1,5 +1,5 @@
-// `stavka module push|ls`; see module_cli.h.
-#include "module_cli.h"
+// The admin API's command-line client; see admin_cli.h.
+#include "admin_cli.h"
 
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -104,9 +104,10 @@ std::optional<Reply> exchange(const Admin& target, std::string_view method,
   std::string request = std::string(method) + " " + path + " HTTP/1.1\r\nHost: " + where.text +
                         "\r\nConnection: close\r\n";
   if (!target.token.empty()) request += "Authorization: Bearer " + target.token + "\r\n";
-  if (method == "PUT") {
-    request += "Content-Type: application/wasm\r\nContent-Length: " +
-               std::to_string(body.size()) + "\r\n";
+  if (method == "PUT" || method == "POST") {
+    request += std::string("Content-Type: ") +
+               (method == "PUT" ? "application/wasm" : "application/json") +
+               "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   }
   request += "\r\n";
   request.append(body);
@@ -252,7 +253,76 @@ int list(const Admin& admin, bool json) {
   return 0;
 }
 
+// Where the admin API is, from the flag or the environment; empty address when neither says.
+Admin admin_target(const std::string& address_flag, const std::string& token_flag) {
+  Admin admin{admin_address(address_flag), token_flag};
+  if (admin.token.empty()) {
+    const char* env = std::getenv("STAVKA_ADMIN_TOKEN");
+    if (env) admin.token = env;
+  }
+  return admin;
+}
+
 }  // namespace
+
+int run_purge_command(std::vector<std::string_view> args) {
+  std::string admin_flag, token_flag, value;
+  std::vector<std::string> urls, tags;
+  for (size_t i = 0; i < args.size(); ++i) {
+    bool missing = false;
+    const bool tag = take(args, i, "--tag", &value, &missing);
+    if (tag || take(args, i, "--admin", &admin_flag, &missing) ||
+        take(args, i, "--token", &token_flag, &missing)) {
+      if (missing) {
+        std::fprintf(stderr, "stavka purge: %.*s needs a value\n", int(args[i].size()),
+                     args[i].data());
+        return 2;
+      }
+      if (tag) tags.push_back(value);
+      continue;
+    }
+    if (args[i].starts_with("--")) {
+      std::fprintf(stderr, "stavka purge: unexpected argument '%.*s' (URL... or --tag TAG...)\n",
+                   int(args[i].size()), args[i].data());
+      return 2;
+    }
+    urls.emplace_back(args[i]);
+  }
+  if (urls.empty() == tags.empty()) {
+    std::fprintf(stderr, "stavka purge: give URLs or --tag TAG, not both and not neither\n");
+    return 2;
+  }
+  Admin admin = admin_target(admin_flag, token_flag);
+  if (admin.address.empty()) {
+    std::fprintf(stderr, "stavka purge: where is the admin API? Pass --admin HOST:PORT or set "
+                         "STAVKA_ADMIN (the server's admin_listen)\n");
+    return 2;
+  }
+  std::string body = urls.empty() ? "{\"tags\":[" : "{\"urls\":[";
+  const std::vector<std::string>& items = urls.empty() ? tags : urls;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) body += ',';
+    admin::append_json_string(body, items[i]);
+  }
+  body += "]}";
+  std::string error;
+  std::optional<Reply> r = exchange(admin, "POST", "/api/v1/purge", body, &error);
+  if (!r) {
+    std::fprintf(stderr, "stavka purge: %s\n", error.c_str());
+    return 1;
+  }
+  if (r->status != 200) {
+    std::fprintf(stderr, "stavka purge: %s\n", error_text(*r).c_str());
+    return 1;
+  }
+  std::optional<admin::JsonValue> v = admin::JsonValue::parse(r->body, &error);
+  if (!v || !v->is_object()) {
+    std::fprintf(stderr, "stavka purge: unexpected answer: %s\n", r->body.c_str());
+    return 1;
+  }
+  std::printf("purged %s objects\n", number((*v)["purged"]).c_str());
+  return 0;
+}
 
 int run_module_command(std::vector<std::string_view> args) {
   if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
@@ -293,11 +363,7 @@ int run_module_command(std::vector<std::string_view> args) {
     usage(stderr);
     return 2;
   }
-  Admin admin{admin_address(admin_flag), token_flag};
-  if (admin.token.empty()) {
-    const char* env = std::getenv("STAVKA_ADMIN_TOKEN");
-    if (env) admin.token = env;
-  }
+  Admin admin = admin_target(admin_flag, token_flag);
   if (admin.address.empty()) {
     std::fprintf(stderr, "stavka module %.*s: where is the admin API? Pass --admin HOST:PORT or "
                          "set STAVKA_ADMIN (the server's admin_listen)\n",
