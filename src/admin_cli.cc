@@ -169,6 +169,25 @@ std::string error_text(const Reply& r) {
   return "HTTP " + std::to_string(r.status) + (body.empty() ? "" : ": " + body);
 }
 
+// exchange() for command `what` ("stavka purge"): the 200 answer, or nullopt once the failure
+// is printed (`subject`, when given, names what it was about).
+std::optional<Reply> call(const Admin& admin, const char* what, std::string_view method,
+                          const std::string& path, std::string_view body,
+                          const std::string& subject = {}) {
+  std::string error;
+  std::optional<Reply> r = exchange(admin, method, path, body, &error);
+  if (!r) {
+    std::fprintf(stderr, "%s: %s\n", what, error.c_str());
+    return std::nullopt;
+  }
+  if (r->status != 200) {
+    std::fprintf(stderr, "%s: %s%s\n", what, subject.empty() ? "" : (subject + ": ").c_str(),
+                 error_text(*r).c_str());
+    return std::nullopt;
+  }
+  return r;
+}
+
 std::string number(const admin::JsonValue& v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.0f", v.number_or(0));
@@ -195,16 +214,10 @@ int push(const std::string& file, std::string name, const Admin& admin) {
       if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
     }
   }
+  std::optional<Reply> r =
+      call(admin, "stavka module push", "PUT", "/api/v1/modules/" + name, bytes, name);
+  if (!r) return 1;
   std::string error;
-  std::optional<Reply> r = exchange(admin, "PUT", "/api/v1/modules/" + name, bytes, &error);
-  if (!r) {
-    std::fprintf(stderr, "stavka module push: %s\n", error.c_str());
-    return 1;
-  }
-  if (r->status != 200) {
-    std::fprintf(stderr, "stavka module push: %s: %s\n", name.c_str(), error_text(*r).c_str());
-    return 1;
-  }
   std::optional<admin::JsonValue> v = admin::JsonValue::parse(r->body, &error);
   if (!v || !v->is_object()) {
     std::fprintf(stderr, "stavka module push: unexpected answer: %s\n", r->body.c_str());
@@ -219,16 +232,9 @@ int push(const std::string& file, std::string name, const Admin& admin) {
 }
 
 int list(const Admin& admin, bool json) {
+  std::optional<Reply> r = call(admin, "stavka module ls", "GET", "/api/v1/modules", {});
+  if (!r) return 1;
   std::string error;
-  std::optional<Reply> r = exchange(admin, "GET", "/api/v1/modules", {}, &error);
-  if (!r) {
-    std::fprintf(stderr, "stavka module ls: %s\n", error.c_str());
-    return 1;
-  }
-  if (r->status != 200) {
-    std::fprintf(stderr, "stavka module ls: %s\n", error_text(*r).c_str());
-    return 1;
-  }
   if (json) {
     std::fputs(r->body.c_str(), stdout);
     return 0;
@@ -305,16 +311,9 @@ int run_purge_command(std::vector<std::string_view> args) {
     admin::append_json_string(body, items[i]);
   }
   body += "]}";
+  std::optional<Reply> r = call(admin, "stavka purge", "POST", "/api/v1/purge", body);
+  if (!r) return 1;
   std::string error;
-  std::optional<Reply> r = exchange(admin, "POST", "/api/v1/purge", body, &error);
-  if (!r) {
-    std::fprintf(stderr, "stavka purge: %s\n", error.c_str());
-    return 1;
-  }
-  if (r->status != 200) {
-    std::fprintf(stderr, "stavka purge: %s\n", error_text(*r).c_str());
-    return 1;
-  }
   std::optional<admin::JsonValue> v = admin::JsonValue::parse(r->body, &error);
   if (!v || !v->is_object()) {
     std::fprintf(stderr, "stavka purge: unexpected answer: %s\n", r->body.c_str());

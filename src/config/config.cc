@@ -144,6 +144,16 @@ class Loader {
     }
   }
 
+  // Fails at the table's line unless every key of `required` is there.
+  void require_keys(const Section& s, std::initializer_list<std::string_view> required) const {
+    for (std::string_view key : required) {
+      if (!find(s, key)) {
+        fail(line_of(s.table), std::string(s.label) + " is missing the required key '" +
+                                 std::string(key) + "'");
+      }
+    }
+  }
+
   [[noreturn]] void wrong_type(const Section& s, std::string_view key, const toml::node& node,
                                std::string_view expected) const {
     fail(line_of(node),
@@ -274,12 +284,7 @@ class Loader {
       const toml::table& table = *element.as_table();
       Section t{table, "[[admin.token]]", "admin.token."};
       check_keys(t, {"name", "hash", "scopes"});
-      for (std::string_view required : {"name", "hash", "scopes"}) {
-        if (!find(t, required)) {
-          fail(line_of(table),
-               "[[admin.token]] is missing the required key '" + std::string(required) + "'");
-        }
-      }
+      require_keys(t, {"name", "hash", "scopes"});
       AdminToken token;
       Located name = *get_string(t, "name");
       if (name.text.empty()) fail(name.line, "'admin.token.name' must not be empty");
@@ -435,12 +440,7 @@ class Loader {
                    "origin_keepalive", "origin_retries", "cache", "cache_ignore_query",
                    "cache_key_headers", "block_size", "readahead", "fill_whole_objects",
                    "modules"});
-    for (std::string_view required : {"name", "hosts", "origins"}) {
-      if (!find(s, required)) {
-        fail(line_of(table),
-             "[[site]] is missing the required key '" + std::string(required) + "'");
-      }
-    }
+    require_keys(s, {"name", "hosts", "origins"});
     SiteConfig site;
     Located name = *get_string(s, "name");
     if (name.text.empty() || !std::all_of(name.text.begin(), name.text.end(), [](char c) {
@@ -549,12 +549,7 @@ class Loader {
                    "on_error", "cpu_limit", "memory_limit", "max_faults", "fault_window",
                    "fault_cpu_share", "allow_wasi", "wasi_dirs", "environment", "upstreams", "request_body",
                    "response_body", "body_buffer_limit"});
-    for (std::string_view required : {"name", "file"}) {
-      if (!find(s, required)) {
-        fail(line_of(table),
-             "[[module]] is missing the required key '" + std::string(required) + "'");
-      }
-    }
+    require_keys(s, {"name", "file"});
     ModuleConfig m;
     Located name = *get_string(s, "name");
     if (name.text.empty() || !std::all_of(name.text.begin(), name.text.end(), [](char c) {
