@@ -188,6 +188,17 @@ std::optional<Reply> call(const Admin& admin, const char* what, std::string_view
   return r;
 }
 
+// The answer's JSON object, or nullopt once the failure is printed.
+std::optional<admin::JsonValue> object_of(const Reply& r, const char* what) {
+  std::string error;
+  std::optional<admin::JsonValue> v = admin::JsonValue::parse(r.body, &error);
+  if (!v || !v->is_object()) {
+    std::fprintf(stderr, "%s: unexpected answer: %s\n", what, r.body.c_str());
+    return std::nullopt;
+  }
+  return v;
+}
+
 std::string number(const admin::JsonValue& v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.0f", v.number_or(0));
@@ -217,12 +228,8 @@ int push(const std::string& file, std::string name, const Admin& admin) {
   std::optional<Reply> r =
       call(admin, "stavka module push", "PUT", "/api/v1/modules/" + name, bytes, name);
   if (!r) return 1;
-  std::string error;
-  std::optional<admin::JsonValue> v = admin::JsonValue::parse(r->body, &error);
-  if (!v || !v->is_object()) {
-    std::fprintf(stderr, "stavka module push: unexpected answer: %s\n", r->body.c_str());
-    return 1;
-  }
+  std::optional<admin::JsonValue> v = object_of(*r, "stavka module push");
+  if (!v) return 1;
   const admin::JsonValue& m = *v;
   std::printf("%s: generation %s (was %s), %s, on %s workers; saved to %s\n",
               m["name"].string_or(name).c_str(), number(m["generation"]).c_str(),
@@ -234,16 +241,12 @@ int push(const std::string& file, std::string name, const Admin& admin) {
 int list(const Admin& admin, bool json) {
   std::optional<Reply> r = call(admin, "stavka module ls", "GET", "/api/v1/modules", {});
   if (!r) return 1;
-  std::string error;
   if (json) {
     std::fputs(r->body.c_str(), stdout);
     return 0;
   }
-  std::optional<admin::JsonValue> v = admin::JsonValue::parse(r->body, &error);
-  if (!v || !(*v)["modules"].is_array()) {
-    std::fprintf(stderr, "stavka module ls: unexpected answer: %s\n", r->body.c_str());
-    return 1;
-  }
+  std::optional<admin::JsonValue> v = object_of(*r, "stavka module ls");
+  if (!v) return 1;
   std::printf("%-20s %10s  %-8s  %-26s  %-16s  %s\n", "NAME", "GENERATION", "STATE", "DIGEST",
               "SITES", "FILE");
   for (const admin::JsonValue& m : (*v)["modules"].items()) {
@@ -313,12 +316,8 @@ int run_purge_command(std::vector<std::string_view> args) {
   body += "]}";
   std::optional<Reply> r = call(admin, "stavka purge", "POST", "/api/v1/purge", body);
   if (!r) return 1;
-  std::string error;
-  std::optional<admin::JsonValue> v = admin::JsonValue::parse(r->body, &error);
-  if (!v || !v->is_object()) {
-    std::fprintf(stderr, "stavka purge: unexpected answer: %s\n", r->body.c_str());
-    return 1;
-  }
+  std::optional<admin::JsonValue> v = object_of(*r, "stavka purge");
+  if (!v) return 1;
   std::printf("purged %s objects\n", number((*v)["purged"]).c_str());
   return 0;
 }
