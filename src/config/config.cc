@@ -261,7 +261,14 @@ class Loader {
   }
 
   void load_admin(const Section& s, AdminConfig& admin) const {
-    check_keys(s, {"public", "token"});
+    check_keys(s, {"public", "token", "purge_from"});
+    for (const Located& item : get_list(s, "purge_from")) {
+      AddressRange range;
+      if (Problem problem = try_parse_address_range(item.text, range)) {
+        fail(item.line, "bad address " + in_quotes(item.text) + " in 'admin.purge_from': " + *problem);
+      }
+      admin.purge_from.push_back(std::move(range));
+    }
     if (const toml::node* node = find(s, "public")) {
       admin.public_paths.clear();
       const auto* array = node->as_array();

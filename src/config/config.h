@@ -170,10 +170,23 @@ struct AdminToken {
   std::vector<std::string> scopes;  // "read", "purge", "admin"
 };
 
+// Client addresses: "ADDRESS" or "ADDRESS/PREFIX", IPv4 or IPv6.
+struct AddressRange {
+  std::string text;
+  bool v6 = false;
+  uint8_t bytes[16] = {};
+  int prefix = 0;  // leading bits that must match
+  // Whether `ip` (numeric text, as a client connection's peer address) is in the range. An
+  // IPv4 address written as IPv6 (::ffff:a.b.c.d) counts as IPv4.
+  bool contains(std::string_view ip) const;
+};
+
 struct AdminConfig {
   // Admin paths anyone who reaches the listener may GET, without a token.
   std::vector<std::string> public_paths{"/healthz", "/metrics"};
   std::vector<AdminToken> tokens;
+  // Clients that may send the PURGE method to the proxy listener; none by default.
+  std::vector<AddressRange> purge_from;
 };
 
 struct Config {

@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstring>
 #include <iterator>
 #include <utility>
 #include <vector>
@@ -233,4 +235,77 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   return d[a.size()][b.size()];
 }
 
+
 }  // namespace stavka::config::detail
+
+namespace stavka::config {
+
+namespace {
+
+// The 16 bytes of a numeric IPv4 or IPv6 address (IPv4 in the first 4); nullopt if it is not
+// one. *v6 says which; an IPv4-mapped IPv6 address is given as IPv4.
+bool numeric_address(std::string_view text, uint8_t out[16], bool* v6) {
+  std::string s(text);
+  in_addr a4{};
+  in6_addr a6{};
+  if (inet_pton(AF_INET, s.c_str(), &a4) == 1) {
+    std::memcpy(out, &a4, 4);
+    *v6 = false;
+    return true;
+  }
+  if (inet_pton(AF_INET6, s.c_str(), &a6) != 1) return false;
+  static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (std::memcmp(a6.s6_addr, mapped, 12) == 0) {
+    std::memcpy(out, a6.s6_addr + 12, 4);
+    *v6 = false;
+    return true;
+  }
+  std::memcpy(out, a6.s6_addr, 16);
+  *v6 = true;
+  return true;
+}
+
+}  // namespace
+
+bool AddressRange::contains(std::string_view ip) const {
+  uint8_t b[16] = {};
+  bool is_v6 = false;
+  if (!numeric_address(ip, b, &is_v6) || is_v6 != v6) return false;
+  int left = prefix;
+  for (int i = 0; left > 0; ++i, left -= 8) {
+    const uint8_t mask = left >= 8 ? 0xff : static_cast<uint8_t>(0xff << (8 - left));
+    if ((b[i] & mask) != (bytes[i] & mask)) return false;
+  }
+  return true;
+}
+
+namespace detail {
+
+Problem try_parse_address_range(std::string_view text, AddressRange& out) {
+  AddressRange r;
+  r.text = std::string(text);
+  std::string_view address = text;
+  std::optional<int> prefix;
+  if (size_t slash = text.find('/'); slash != std::string_view::npos) {
+    address = text.substr(0, slash);
+    std::string_view bits = text.substr(slash + 1);
+    int n = 0;
+    auto [end, ec] = std::from_chars(bits.data(), bits.data() + bits.size(), n);
+    if (bits.empty() || ec != std::errc() || end != bits.data() + bits.size()) {
+      return "the prefix length must be a number";
+    }
+    prefix = n;
+  }
+  if (!numeric_address(address, r.bytes, &r.v6)) return "not a numeric IPv4 or IPv6 address";
+  const int width = r.v6 ? 128 : 32;
+  r.prefix = prefix.value_or(width);
+  if (r.prefix < 0 || r.prefix > width) {
+    return "the prefix length must be 0 to " + std::to_string(width);
+  }
+  out = std::move(r);
+  return std::nullopt;
+}
+
+}  // namespace detail
+
+}  // namespace stavka::config

@@ -29,6 +29,8 @@ bool is_digit(char c);
 bool is_alnum(char c);
 
 Problem try_parse_listen(std::string_view text, ListenAddress& out);
+// "10.0.0.0/8", "192.0.2.7" (/32), "2001:db8::/32", "::1" (/128).
+Problem try_parse_address_range(std::string_view text, AddressRange& out);
 Problem try_parse_origin(std::string_view text, OriginUrl& out);
 // "250ms", "10s", "5m", "1h"; at most 24h.
 Problem try_parse_duration(std::string_view text, Millis& out);

@@ -1003,6 +1003,27 @@ std::shared_ptr<FillJob> make_fill_job(Worker& w, Exchange& ex, const cache::Req
 
 }  // namespace
 
+Task<Outcome> serve_purge(Worker& w, Exchange& ex) {
+  const bool close = ex.request.has_body() || !ex.client_keep_alive;
+  const std::vector<config::AddressRange>& allowed = w.config().admin.purge_from;
+  if (std::none_of(allowed.begin(), allowed.end(), [&](const config::AddressRange& r) {
+        return r.contains(ex.client.peer_ip);
+      })) {
+    co_return co_await respond_error(w, ex, 403, "PURGE is not allowed from this address", close);
+  }
+  size_t purged = 0;
+  if (CacheServices* services = w.cache_services()) {
+    auto url = cache::request_url("http", ex.authority, ex.origin_target);
+    if (!url) co_return co_await respond_error(w, ex, 400, "bad request target", close);
+    const std::string key =
+        cache::primary_key(*url, ex.request.headers, key_options(*ex.site->config));
+    purged = services->storage->remove_all_variants(key) +
+             services->storage->remove_all_variants(block_key(key));
+  }
+  co_return co_await respond(w, ex, 200, "application/json",
+                             "{\"purged\":" + std::to_string(purged) + "}\n", close);
+}
+
 Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
   CacheServices* services = w.cache_services();
   const bool get_or_head = ex.request.method == "GET" || ex.is_head;

@@ -32,6 +32,11 @@ struct CacheServices {
 
 runtime::Task<Outcome> serve_with_cache(Worker& w, Exchange& ex);
 
+// The PURGE method: removes every stored variant of the request's URL, keyed as the request's
+// site keys a GET (whole or as blocks), and answers 200 {"purged": N}; 403 unless the client's
+// address is in admin.purge_from.
+runtime::Task<Outcome> serve_purge(Worker& w, Exchange& ex);
+
 // Removes every stored object of an absolute URL (each variant, whole or as blocks) from
 // `storage`; how many went, or nullopt when `url` is not an absolute http(s) URL. Any thread.
 std::optional<size_t> purge_url(storage::Storage& storage, std::string_view url);

@@ -170,6 +170,8 @@ Task<Outcome> serve_one(Worker& w, ClientConnection& conn, http::Http1Parser& pa
     // An unread request body would be taken for the next request: close instead.
     bool close = ex.request.has_body() || !ex.client_keep_alive || status == 400;
     outcome = co_await respond_error(w, ex, status, detail, close);
+  } else if (ex.request.method == "PURGE") {
+    outcome = co_await serve_purge(w, ex);  // never forwarded, never through modules
   } else if (auto answered = co_await run_request_modules(w, ex)) {
     outcome = *answered;
   } else {
@@ -289,18 +291,23 @@ Task<bool> send_spliced_to_client(Worker& w, Exchange& ex, std::string_view pref
 
 Task<Outcome> respond_error(Worker& w, Exchange& ex, int status, std::string_view detail,
                             bool close) {
-  http::ResponseHead head;
-  head.status = status;
-  head.reason = http::reason_phrase(status);
-  head.headers.add("Date", http::http_date_now());
-  head.headers.add("Content-Type", "text/plain; charset=utf-8");
-  head.headers.add("Cache-Control", "no-store");
-  std::string body = std::to_string(status) + " " + head.reason;
+  std::string body = std::to_string(status) + " " + http::reason_phrase(status);
   if (!detail.empty()) {
     body += ": ";
     body += detail;
   }
   body += "\n";
+  return respond(w, ex, status, "text/plain; charset=utf-8", std::move(body), close);
+}
+
+Task<Outcome> respond(Worker& w, Exchange& ex, int status, std::string_view content_type,
+                      std::string body, bool close) {
+  http::ResponseHead head;
+  head.status = status;
+  head.reason = http::reason_phrase(status);
+  head.headers.add("Date", http::http_date_now());
+  head.headers.add("Content-Type", content_type);
+  head.headers.add("Cache-Control", "no-store");
   head.framing = http::BodyFraming::content_length;
   head.content_length = body.size();
   head.keep_alive = !close;

@@ -145,3 +145,37 @@ def test_cli_purges_by_url_and_tag(stavka, stavka_bin, origin):
     assert r.returncode == 1 and "401" in r.stderr
     assert cli().returncode == 2
     assert cli(url(p, a), "--tag", "x").returncode == 2
+
+
+def purge_method(p, target: str):
+    return http_request(p.port, "PURGE", target, host="stavka.test")
+
+
+def test_purge_method_on_the_proxy_listener_only_from_allowed_addresses(stavka, origin):
+    target = f"/size/400?{CC}&n=m"
+    closed = stavka(origins=[origin])
+    closed.get(target)
+    r = purge_method(closed, target)
+    assert r.status == 403 and "PURGE is not allowed from this address" in r.body.decode()
+    assert is_hit(closed.get(target)), "a refused PURGE removes nothing"
+    elsewhere = stavka(origins=[origin], config={"admin": {"purge_from": ["10.0.0.0/8"]}})
+    assert purge_method(elsewhere, target).status == 403
+    assert not any(q.method == "PURGE" for q in origin.requests), "PURGE never reaches the origin"
+
+    p = stavka(origins=[origin], config={"admin": {"purge_from": ["127.0.0.0/8", "::1"]}})
+    p.get(target)
+    before = origin.request_count
+    r = purge_method(p, target)
+    assert r.status == 200 and r.json() == {"purged": 1}, r
+    assert r.header("content-type") == "application/json"
+    assert purge_method(p, target).json() == {"purged": 0}
+    assert not is_hit(p.get(target)) and origin.request_count == before + 1
+
+
+def test_purge_method_keys_the_url_as_the_site_does(stavka, origin):
+    sites = [{"name": "s", "hosts": ["*"], "origins": [origin], "cache_ignore_query": True}]
+    p = stavka(sites=sites, config={"admin": {"purge_from": ["127.0.0.1"]}})
+    p.get(f"/size/300?{CC}")
+    assert is_hit(p.get(f"/size/300?{CC}&other=1"))
+    r = purge_method(p, "/size/300?anything")
+    assert r.json() == {"purged": 1}, r
