@@ -112,9 +112,22 @@ void ControlPlane::stop() {
 }
 
 void ControlPlane::reload() {
-  std::lock_guard lock(mutex_);
-  if (stopped_) return;
-  thread_->submit([this] { run_reload(); });
+  reload([](admin::ReloadResult) {});  // the outcome is logged
+}
+
+void ControlPlane::reload(std::function<void(admin::ReloadResult)> done) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopped_) {
+      thread_->submit([this, done = std::move(done)] { done(run_reload()); });
+      return;
+    }
+  }
+  admin::ReloadResult r;
+  r.status = 503;
+  r.error = "shutting_down";
+  r.message = "the server is shutting down";
+  done(std::move(r));
 }
 
 void ControlPlane::push(std::string name, std::string bytes,
@@ -215,7 +228,16 @@ admin::PushResult ControlPlane::run_push(const std::string& name, std::string by
   return r;
 }
 
-void ControlPlane::run_reload() {
+admin::ReloadResult ControlPlane::run_reload() {
+  const auto t0 = std::chrono::steady_clock::now();
+  admin::ReloadResult result;
+  result.source = options_.config_path;
+  auto refused = [&](std::string message) {
+    result.status = 422;
+    result.error = "config_rejected";
+    result.message = std::move(message);
+    return result;
+  };
   std::shared_ptr<const config::Config> cfg;
   std::shared_ptr<const wasm::ModuleSet> modules;
   {
@@ -242,11 +264,13 @@ void ControlPlane::run_reload() {
     for (const std::string& e : errors) log(LogLevel::error, "reload: %s", e.c_str());
     if (!next_modules) {
       log(LogLevel::error, "reload failed, keeping the running config: a new module did not load");
-      return;
+      std::string why = "a new module did not load";
+      for (const std::string& e : errors) why += "; " + e;
+      return refused(std::move(why));
     }
   } catch (const config::ConfigError& e) {
     log(LogLevel::error, "reload failed, keeping the running config: %s", e.what());
-    return;
+    return refused(e.what());
   }
   publish([next, next_modules](proxy::Worker& w) { w.apply_config(next, next_modules); });
   {
@@ -255,6 +279,9 @@ void ControlPlane::run_reload() {
     modules_ = next_modules;
   }
   log(LogLevel::info, "config reloaded from %s", options_.config_path.c_str());
+  result.status = 200;
+  result.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return result;
 }
 
 }  // namespace stavka

@@ -49,6 +49,7 @@ class ControlPlane final : public admin::ModuleControl {
 
   // Queues a reload of the configuration file; returns at once.
   void reload();
+  void reload(std::function<void(admin::ReloadResult)> done) override;
   // Runs the queued jobs to the end and refuses new ones (pushes answer 503).
   void stop();
   std::shared_ptr<const config::Config> config() const;
@@ -58,7 +59,7 @@ class ControlPlane final : public admin::ModuleControl {
             std::function<void(admin::PushResult)> done) override;
 
  private:
-  void run_reload();
+  admin::ReloadResult run_reload();
   admin::PushResult run_push(const std::string& name, std::string bytes);
   // Posts `apply` to every worker and waits until each has run it; returns the milliseconds.
   double publish(const std::function<void(proxy::Worker&)>& apply);

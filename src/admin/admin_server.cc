@@ -10,6 +10,7 @@
 #include <iterator>
 #include <string_view>
 
+#include "admin/json.h"
 #include "admin/modules_api.h"
 #include "admin/purge_api.h"
 #include "http/date.h"
@@ -168,6 +169,32 @@ ApiResponse text(int status, std::string body) {
   return r;
 }
 
+constexpr std::string_view reload_path = "/api/v1/config/reload";
+
+// POST /api/v1/config/reload: reloads the configuration as SIGHUP does, and answers once every
+// worker runs it (200 {"reloaded": true, ...}) or with why it was refused (422; the running
+// configuration stays).
+Task<ApiResponse> handle_reload(std::string method, ModuleControl* control) {
+  if (method != "POST") {
+    ApiResponse r = json_error(405, "method_not_allowed", "a reload is a POST");
+    r.headers.emplace_back("Allow", "POST");
+    co_return r;
+  }
+  if (!control) co_return json_error(503, "unavailable", "no control plane");
+  ControlAwaiter<ReloadResult> reload{
+      [control](std::function<void(ReloadResult)> done) { control->reload(std::move(done)); },
+      {}};
+  ReloadResult r = co_await reload;
+  if (r.status != 200) co_return json_error(r.status, r.error, r.message);
+  ApiResponse out;
+  out.body = "{\"reloaded\":true,\"source\":";
+  append_json_string(out.body, r.source);
+  char ms[32];
+  std::snprintf(ms, sizeof ms, "%.1f", r.ms);
+  out.body.append(",\"ms\":").append(ms).append("}\n");
+  co_return out;
+}
+
 // Whether the request may go on; else *denied is the 401 or 403 to answer.
 bool authorized(const AdminContext& context, const http::RequestHead& req, std::string_view path,
                 ApiResponse* denied) {
@@ -298,6 +325,8 @@ Task<void> serve_admin_connection(int fd, const AdminContext& context) {
         // resp is set
       } else if (path == purge_path) {
         resp = handle_purge(method, body, context.storage);
+      } else if (path == reload_path) {
+        resp = co_await handle_reload(method, context.modules);
       } else if (is_modules_path(path)) {
         resp = co_await handle_modules(method, path, std::move(body), context.modules);
       } else if (method != "GET" && method != "HEAD") {

@@ -71,26 +71,6 @@ ApiResponse method_not_allowed(std::string_view allow) {
   return r;
 }
 
-// Hands a push to the control thread and resumes this coroutine on its own reactor when the
-// push is done. The frame (and `result`) stays alive while suspended; `done` runs on the
-// control thread, writes the result, then posts the resumption.
-struct PushAwaiter {
-  ModuleControl& control;
-  std::string name;
-  std::string bytes;
-  PushResult result;
-
-  bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) {
-    runtime::Reactor* home = &runtime::Reactor::current();
-    control.push(std::move(name), std::move(bytes), [this, h, home](PushResult r) {
-      result = std::move(r);
-      home->post([h] { h.resume(); });
-    });
-  }
-  PushResult await_resume() { return std::move(result); }
-};
-
 }  // namespace
 
 ApiResponse json_error(int status, std::string_view code, std::string_view message) {
@@ -154,7 +134,12 @@ runtime::Task<ApiResponse> handle_modules(std::string method, std::string path, 
   if (method != "PUT") co_return method_not_allowed("GET, HEAD, PUT");
   // A named awaiter, not a braced temporary in the co_await: GCC 12 destroys such temporaries
   // twice.
-  PushAwaiter push{*control, std::move(name), std::move(body), {}};
+  ControlAwaiter<PushResult> push{
+      [control, name = std::move(name), body = std::move(body)](
+          std::function<void(PushResult)> done) mutable {
+        control->push(std::move(name), std::move(body), std::move(done));
+      },
+      {}};
   PushResult p = co_await push;
   if (p.status != 200) co_return json_error(p.status, p.error, p.message);
   ApiResponse r;

@@ -136,3 +136,26 @@ def test_token_create_refuses_bad_arguments(stavka_bin, args, message):
     r = subprocess.run([stavka_bin, "token", "create", *args], capture_output=True, text=True,
                        timeout=30)
     assert r.returncode == 2 and message in r.stderr, r.stderr
+
+
+def test_config_reload_endpoint(stavka, origin):
+    p = start(stavka, origin)
+    cfg = p.config
+    cfg["via_name"] = "edge-reloaded"
+    p.write_config(cfg)
+    r = http_request(p.admin_port, "POST", "/api/v1/config/reload", ADMIN_AUTH, host="admin")
+    assert r.status == 200, r
+    answer = r.json()
+    assert answer["reloaded"] is True and answer["source"] == str(p.config_path)
+    # Answered once every worker runs it: the next request already has the new name.
+    assert "edge-reloaded" in p.get("/echo").header("via")
+    # A broken file: 422 with the loader's message, the running configuration stays.
+    p.config_path.write_text(p.config_path.read_text() + "\nbogus_key = 1\n")
+    r = http_request(p.admin_port, "POST", "/api/v1/config/reload", ADMIN_AUTH, host="admin")
+    assert r.status == 422 and r.json()["error"] == "config_rejected", r
+    assert "unknown key 'bogus_key'" in r.json()["message"]
+    assert "edge-reloaded" in p.get("/echo").header("via")
+    # Changing the configuration needs admin; GET is not a reload.
+    r = http_request(p.admin_port, "GET", "/api/v1/config/reload", ADMIN_AUTH, host="admin")
+    assert r.status == 405 and r.header("allow") == "POST"
+    assert http_request(p.admin_port, "POST", "/api/v1/config/reload", host="admin").status == 401
