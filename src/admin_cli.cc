@@ -199,6 +199,21 @@ std::optional<admin::JsonValue> object_of(const Reply& r, const char* what) {
   return v;
 }
 
+// GET `path` for a command that shows it: with `raw` (--json) the answer is printed as it came
+// and *code is 0; else its JSON object. nullopt when the command ends here (*code its exit code).
+std::optional<admin::JsonValue> get_shown(const Admin& admin, const char* what,
+                                          const std::string& path, bool raw, int* code) {
+  *code = 1;
+  std::optional<Reply> r = call(admin, what, "GET", path, {});
+  if (!r) return std::nullopt;
+  if (raw) {
+    std::fputs(r->body.c_str(), stdout);
+    *code = 0;
+    return std::nullopt;
+  }
+  return object_of(*r, what);
+}
+
 std::string number(const admin::JsonValue& v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.0f", v.number_or(0));
@@ -239,14 +254,9 @@ int push(const std::string& file, std::string name, const Admin& admin) {
 }
 
 int list(const Admin& admin, bool json) {
-  std::optional<Reply> r = call(admin, "stavka module ls", "GET", "/api/v1/modules", {});
-  if (!r) return 1;
-  if (json) {
-    std::fputs(r->body.c_str(), stdout);
-    return 0;
-  }
-  std::optional<admin::JsonValue> v = object_of(*r, "stavka module ls");
-  if (!v) return 1;
+  int code = 0;
+  std::optional<admin::JsonValue> v = get_shown(admin, "stavka module ls", "/api/v1/modules", json, &code);
+  if (!v) return code;
   std::printf("%-20s %10s  %-8s  %-26s  %-16s  %s\n", "NAME", "GENERATION", "STATE", "DIGEST",
               "SITES", "FILE");
   for (const admin::JsonValue& m : (*v)["modules"].items()) {
@@ -262,12 +272,19 @@ int list(const Admin& admin, bool json) {
   return 0;
 }
 
-// Where the admin API is, from the flag or the environment; empty address when neither says.
-Admin admin_target(const std::string& address_flag, const std::string& token_flag) {
+// Where the admin API is and the token to send, from the flags or the environment; nullopt
+// once the missing address is reported for command `what`.
+std::optional<Admin> admin_target(const std::string& address_flag, const std::string& token_flag,
+                                  const char* what) {
   Admin admin{admin_address(address_flag), token_flag};
   if (admin.token.empty()) {
     const char* env = std::getenv("STAVKA_ADMIN_TOKEN");
     if (env) admin.token = env;
+  }
+  if (admin.address.empty()) {
+    std::fprintf(stderr, "%s: where is the admin API? Pass --admin HOST:PORT or set "
+                         "STAVKA_ADMIN (the server's admin_listen)\n", what);
+    return std::nullopt;
   }
   return admin;
 }
@@ -301,12 +318,8 @@ int run_purge_command(std::vector<std::string_view> args) {
     std::fprintf(stderr, "stavka purge: give URLs or --tag TAG, not both and not neither\n");
     return 2;
   }
-  Admin admin = admin_target(admin_flag, token_flag);
-  if (admin.address.empty()) {
-    std::fprintf(stderr, "stavka purge: where is the admin API? Pass --admin HOST:PORT or set "
-                         "STAVKA_ADMIN (the server's admin_listen)\n");
-    return 2;
-  }
+  std::optional<Admin> admin = admin_target(admin_flag, token_flag, "stavka purge");
+  if (!admin) return 2;
   std::string body = urls.empty() ? "{\"tags\":[" : "{\"urls\":[";
   const std::vector<std::string>& items = urls.empty() ? tags : urls;
   for (size_t i = 0; i < items.size(); ++i) {
@@ -314,11 +327,57 @@ int run_purge_command(std::vector<std::string_view> args) {
     admin::append_json_string(body, items[i]);
   }
   body += "]}";
-  std::optional<Reply> r = call(admin, "stavka purge", "POST", "/api/v1/purge", body);
+  std::optional<Reply> r = call(*admin, "stavka purge", "POST", "/api/v1/purge", body);
   if (!r) return 1;
   std::optional<admin::JsonValue> v = object_of(*r, "stavka purge");
   if (!v) return 1;
   std::printf("purged %s objects\n", number((*v)["purged"]).c_str());
+  return 0;
+}
+
+int run_stats_command(std::vector<std::string_view> args) {
+  std::string admin_flag, token_flag;
+  bool json = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    bool missing = false;
+    if (take(args, i, "--admin", &admin_flag, &missing) ||
+        take(args, i, "--token", &token_flag, &missing)) {
+      if (missing) {
+        std::fprintf(stderr, "stavka stats: %.*s needs a value\n", int(args[i].size()),
+                     args[i].data());
+        return 2;
+      }
+      continue;
+    }
+    if (args[i] == "--json") {
+      json = true;
+      continue;
+    }
+    std::fprintf(stderr, "stavka stats: unexpected argument '%.*s'\n", int(args[i].size()),
+                 args[i].data());
+    return 2;
+  }
+  std::optional<Admin> admin = admin_target(admin_flag, token_flag, "stavka stats");
+  if (!admin) return 2;
+  int code = 0;
+  std::optional<admin::JsonValue> v = get_shown(*admin, "stavka stats", "/api/v1/stats", json, &code);
+  if (!v) return code;
+  // One line per sample, histogram buckets left out (the JSON has them).
+  for (const auto& [name, value] : (*v)["metrics"].members()) {
+    if (name.ends_with("_bucket")) continue;
+    if (!value.is_array()) {
+      std::printf("%-48s %s\n", name.c_str(), number(value).c_str());
+      continue;
+    }
+    for (const admin::JsonValue& sample : value.items()) {
+      std::string labels;
+      for (const auto& [label, text] : sample["labels"].members()) {
+        labels += (labels.empty() ? "" : ",") + label + "=" + text.string_or("");
+      }
+      std::printf("%-48s %s\n", (name + "{" + labels + "}").c_str(),
+                  number(sample["value"]).c_str());
+    }
+  }
   return 0;
 }
 
@@ -361,19 +420,15 @@ int run_module_command(std::vector<std::string_view> args) {
     usage(stderr);
     return 2;
   }
-  Admin admin = admin_target(admin_flag, token_flag);
-  if (admin.address.empty()) {
-    std::fprintf(stderr, "stavka module %.*s: where is the admin API? Pass --admin HOST:PORT or "
-                         "set STAVKA_ADMIN (the server's admin_listen)\n",
-                 int(sub.size()), sub.data());
-    return 2;
-  }
-  if (sub == "ls") return list(admin, json);
+  const std::string what = "stavka module " + std::string(sub);
+  std::optional<Admin> admin = admin_target(admin_flag, token_flag, what.c_str());
+  if (!admin) return 2;
+  if (sub == "ls") return list(*admin, json);
   if (file.empty()) {
     std::fprintf(stderr, "stavka module push: which file? (stavka module push FILE)\n");
     return 2;
   }
-  return push(file, name, admin);
+  return push(file, name, *admin);
 }
 
 }  // namespace stavka

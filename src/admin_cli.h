@@ -3,6 +3,7 @@
 //   stavka module push FILE [--name NAME] [--admin HOST:PORT] [--token TOKEN]
 //   stavka module ls [--admin HOST:PORT] [--token TOKEN] [--json]
 //   stavka purge URL... | --tag TAG... [--admin HOST:PORT] [--token TOKEN]
+//   stavka stats [--admin HOST:PORT] [--token TOKEN] [--json]
 //
 // The admin address comes from --admin, else the STAVKA_ADMIN environment variable; the bearer
 // token from --token, else STAVKA_ADMIN_TOKEN. Blocking sockets: this runs in the short-lived
@@ -17,5 +18,6 @@ namespace stavka {
 // Each returns the process exit code: 0 done, 1 refused or unreachable, 2 bad usage.
 int run_module_command(std::vector<std::string_view> args);
 int run_purge_command(std::vector<std::string_view> args);
+int run_stats_command(std::vector<std::string_view> args);
 
 }  // namespace stavka

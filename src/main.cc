@@ -31,6 +31,8 @@ void usage(FILE* out) {
                "      $STAVKA_ADMIN_TOKEN).\n"
                "  stavka purge URL... | --tag TAG... [--admin HOST:PORT] [--token TOKEN]\n"
                "      Remove objects from a running Stavka's cache, every tier and worker.\n"
+               "  stavka stats [--admin HOST:PORT] [--token TOKEN] [--json]\n"
+               "      A running Stavka's counters and gauges (its metrics).\n"
                "  stavka token create --scope read|purge|admin [--scope ...] [--name NAME]\n"
                "      Print a new admin API token, and the [[admin.token]] lines (its hash) to\n"
                "      add to the configuration.\n"
@@ -173,6 +175,7 @@ int main(int argc, char** argv) {
   if (cmd == "module") return stavka::run_module_command(args);
   if (cmd == "token") return cmd_token(args);
   if (cmd == "purge") return stavka::run_purge_command(args);
+  if (cmd == "stats") return stavka::run_stats_command(args);
   if (cmd == "demo-origin") {
     std::string listen = "127.0.0.1:8081";
     for (size_t i = 0; i < args.size(); ++i) {

@@ -2,6 +2,7 @@
 #include "admin/admin_server.h"
 
 #include "admin/purge_api.h"
+#include "admin/stats_json.h"
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -337,6 +338,8 @@ Task<void> serve_admin_connection(int fd, const AdminContext& context) {
       } else if (path == "/metrics") {
         resp = text(200, render_metrics(context));
         resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      } else if (path == "/api/v1/stats") {
+        resp.body = stats_json(render_metrics(context));
       } else {
         resp = text(404, "not found\n");
       }

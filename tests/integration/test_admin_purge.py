@@ -179,3 +179,32 @@ def test_purge_method_keys_the_url_as_the_site_does(stavka, origin):
     assert is_hit(p.get(f"/size/300?{CC}&other=1"))
     r = purge_method(p, "/size/300?anything")
     assert r.json() == {"purged": 1}, r
+
+
+def test_stats_endpoint_and_cli(stavka, stavka_bin, origin):
+    import subprocess
+    from harness import ADMIN_TOKEN, http_get
+    p = stavka(origins=[origin], admin=True)
+    for _ in range(3):
+        p.get(f"/size/100?{CC}")
+    r = http_get(p.admin_port, "/api/v1/stats", ADMIN_AUTH, host="admin")
+    assert r.status == 200 and r.header("content-type") == "application/json"
+    metrics = r.json()["metrics"]
+    text = http_get(p.admin_port, "/metrics", host="admin").body.decode()
+    # The same figures as /metrics (no proxy request came between the two).
+    assert metrics["stavka_requests_total"] == 3
+    assert "\nstavka_requests_total 3\n" in text
+    tiers = {s["labels"]["tier"]: s["value"] for s in metrics["stavka_cache_objects"]}
+    assert tiers["memory"] == 1
+    assert http_get(p.admin_port, "/api/v1/stats", host="admin").status == 401
+    env = {"PATH": "/usr/bin:/bin", "STAVKA_ADMIN": f"127.0.0.1:{p.admin_port}",
+           "STAVKA_ADMIN_TOKEN": ADMIN_TOKEN}
+    out = subprocess.run([stavka_bin, "stats"], capture_output=True, text=True, timeout=30,
+                         env=env)
+    assert out.returncode == 0, out.stderr
+    assert 'stavka_cache_objects{tier=memory}' in out.stdout
+    lines = {l.split()[0]: l.split()[1] for l in out.stdout.splitlines()}
+    assert int(lines["stavka_cache_hits_total"]) >= 2
+    js = subprocess.run([stavka_bin, "stats", "--json"], capture_output=True, text=True,
+                        timeout=30, env=env)
+    assert js.returncode == 0 and json.loads(js.stdout)["metrics"]["stavka_cache_hits_total"] >= 2
