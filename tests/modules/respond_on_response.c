@@ -27,16 +27,17 @@ ABI_EXPORT(proxy_on_memory_allocate) void* proxy_on_memory_allocate(size_t size)
 ABI_EXPORT(proxy_on_context_create) void proxy_on_context_create(u32 id, u32 parent) {}
 ABI_EXPORT(proxy_on_vm_start) u32 proxy_on_vm_start(u32 root_id, u32 size) { return 1; }
 ABI_EXPORT(proxy_on_configure) u32 proxy_on_configure(u32 root_id, u32 size) { return 1; }
+/* The value of field `name` of map `map` (malloc'd, not NUL-ended); 0 when there is none. */
+static int field(u32 map, const char* name, char** value, u32* size) {
+  return proxy_get_header_map_value(map, (u32)name, strlen(name), (u32)value, (u32)size) == ST_OK;
+}
+
 ABI_EXPORT(proxy_on_request_headers)
 u32 proxy_on_request_headers(u32 id, u32 headers, u32 end_of_stream) {
-  static const char name[] = "x-purge-tag";
   static const char function[] = "stavka.purge_tag";
   char* tag = 0;
   u32 size = 0;
-  if (proxy_get_header_map_value(MAP_REQUEST_HEADERS, (u32)name, sizeof name - 1, (u32)&tag,
-                                 (u32)&size) != ST_OK) {
-    return ACTION_CONTINUE;
-  }
+  if (!field(MAP_REQUEST_HEADERS, "x-purge-tag", &tag, &size)) return ACTION_CONTINUE;
   char* removed = 0;
   u32 removed_size = 0;
   char body[48] = "purged ?\n";
@@ -64,13 +65,9 @@ static int is(const char* value, u32 size, const char* word) {
 
 ABI_EXPORT(proxy_on_response_headers)
 u32 proxy_on_response_headers(u32 id, u32 headers, u32 end_of_stream) {
-  static const char name[] = "x-module-do";
   char* value = 0;
   u32 size = 0;
-  if (proxy_get_header_map_value(MAP_RESPONSE_HEADERS, (u32)name, sizeof name - 1, (u32)&value,
-                                 (u32)&size) != ST_OK) {
-    return ACTION_CONTINUE;
-  }
+  if (!field(MAP_RESPONSE_HEADERS, "x-module-do", &value, &size)) return ACTION_CONTINUE;
   if (is(value, size, "deny")) {
     /* One header pair, serialised as the ABI's map: count, sizes, then NUL-ended strings. */
     static const char map[] = "\x01\x00\x00\x00" "\x0a\x00\x00\x00" "\x01\x00\x00\x00"

@@ -31,6 +31,7 @@ using conformance::StorageConformance;
 using conformance::StorageFactory;
 using conformance::test_block_size;
 using conformance::test_body;
+using conformance::tagged;
 using conformance::test_meta;
 using disk_test::flip_byte;
 using disk_test::object_files;
@@ -396,13 +397,6 @@ TEST_F(DiskTierTest, ConcurrentUseStaysConsistentAndSurvivesReopen) {
   EXPECT_EQ(tier->stats().objects, 0u);
   tier->flush();
   EXPECT_TRUE(object_files(dir_.path()).empty());
-}
-
-ObjectMeta tagged(std::string key, std::string variant, uint64_t size,
-                  std::vector<std::string> tags) {
-  ObjectMeta meta = test_meta(std::move(key), std::move(variant), size);
-  meta.surrogate_keys = std::move(tags);
-  return meta;
 }
 
 TEST_F(DiskTierTest, PurgeByTagAfterARestartFindsObjectsStoredBeforeAndTheyStayGone) {

@@ -70,6 +70,14 @@ inline ObjectMeta test_meta(std::string primary_key, std::string variant, uint64
   return meta;
 }
 
+// test_meta with these tags (surrogate keys).
+inline ObjectMeta tagged(std::string primary_key, std::string variant, uint64_t size,
+                         std::vector<std::string> tags) {
+  ObjectMeta meta = test_meta(std::move(primary_key), std::move(variant), size);
+  meta.surrogate_keys = std::move(tags);
+  return meta;
+}
+
 // Cuts body into blocks of meta.block_size, as a fill does.
 inline std::vector<BlockRef> cut_blocks(std::string_view body, uint32_t block_size) {
   std::vector<BlockRef> blocks;

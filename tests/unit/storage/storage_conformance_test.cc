@@ -344,13 +344,6 @@ TEST_P(StorageConformance, RemoveAllVariantsTakesEveryVariantOfOneKey) {
 namespace {
 
 // test_meta(key, variant, size) with these tags.
-ObjectMeta tagged(std::string key, std::string variant, uint64_t size,
-                  std::vector<std::string> tags) {
-  ObjectMeta meta = test_meta(std::move(key), std::move(variant), size);
-  meta.surrogate_keys = std::move(tags);
-  return meta;
-}
-
 }  // namespace
 
 TEST_P(StorageConformance, RemoveByTagTakesEveryObjectCarryingTheTagExactly) {

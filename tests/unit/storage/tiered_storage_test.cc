@@ -23,6 +23,7 @@ using conformance::StorageConformance;
 using conformance::StorageFactory;
 using conformance::test_block_size;
 using conformance::test_body;
+using conformance::tagged;
 using conformance::test_meta;
 using disk_test::open_tier;
 using disk_test::read_all;
@@ -190,13 +191,6 @@ TEST_F(TieredStorageTest, RemoveCountsAnObjectInBothTiersOnce) {
   EXPECT_TRUE(storage_.lookup("k").empty());
   EXPECT_EQ(memory().stats().objects, 0u);
   EXPECT_EQ(disk().stats().objects, 0u);
-}
-
-ObjectMeta tagged(std::string key, std::string variant, uint64_t size,
-                  std::vector<std::string> tags) {
-  ObjectMeta meta = test_meta(std::move(key), std::move(variant), size);
-  meta.surrogate_keys = std::move(tags);
-  return meta;
 }
 
 TEST_F(TieredStorageTest, RemoveByTagEmptiesBothTiersAndCountsEachObjectOnce) {
