@@ -218,21 +218,14 @@ bool authorized(const AdminContext& context, const http::RequestHead& req, std::
   std::string name;
   uint8_t scopes = 0;
   bool known = false;
-  if (cfg) {
-    for (const config::AdminToken& t : cfg->admin.tokens) {
-      if (same_hash(t.hash, hash) && !known) {
-        known = true;
-        name = t.name;
-        scopes = scope_bits(t.scopes);
-      }
-    }
-  }
-  if (!known) {
-    if (const TokenEntry* e = context.process_tokens.find_hash(hash)) {
-      known = true;
-      name = e->name;
-      scopes = e->scopes;
-    }
+  if (const config::AdminToken* t = cfg ? find_by_hash(cfg->admin.tokens, hash) : nullptr) {
+    known = true;
+    name = t->name;
+    scopes = scope_bits(t->scopes);
+  } else if (const TokenEntry* e = context.process_tokens.find_hash(hash)) {
+    known = true;
+    name = e->name;
+    scopes = e->scopes;
   }
   if (!known) {
     *denied = json_error(401, "unauthorized", "the bearer token is not one this server knows");

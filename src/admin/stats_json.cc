@@ -2,7 +2,7 @@
 #include "admin/stats_json.h"
 
 #include <algorithm>
-#include <cctype>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -17,34 +17,10 @@ struct Sample {
   std::string_view value;
 };
 
-// A JSON number as RFC 8259 writes one.
-bool json_number(std::string_view v) {
-  size_t i = 0;
-  auto digits = [&] {
-    size_t start = i;
-    while (i < v.size() && std::isdigit(static_cast<unsigned char>(v[i]))) ++i;
-    return i > start;
-  };
-  if (i < v.size() && v[i] == '-') ++i;
-  if (i < v.size() && v[i] == '0') {
-    ++i;
-  } else if (!digits()) {
-    return false;
-  }
-  if (i < v.size() && v[i] == '.') {
-    ++i;
-    if (!digits()) return false;
-  }
-  if (i < v.size() && (v[i] == 'e' || v[i] == 'E')) {
-    ++i;
-    if (i < v.size() && (v[i] == '+' || v[i] == '-')) ++i;
-    if (!digits()) return false;
-  }
-  return i == v.size();
-}
-
 void append_value(std::string& out, std::string_view v) {
-  if (json_number(v)) {
+  std::string ignored;
+  std::optional<JsonValue> number = JsonValue::parse(v, &ignored);
+  if (number && number->type() == JsonValue::Type::number) {
     out.append(v);
   } else {
     append_json_string(out, v);

@@ -155,19 +155,6 @@ std::string new_token() {
   return out;
 }
 
-const TokenEntry* TokenTable::find(std::string_view token) const {
-  if (token.empty()) return nullptr;
-  return find_hash(token_hash(token));
-}
-
-const TokenEntry* TokenTable::find_hash(std::string_view hash) const {
-  const TokenEntry* found = nullptr;
-  for (const TokenEntry& e : entries_) {
-    if (same_hash(e.hash, hash) && !found) found = &e;  // every entry compared, whatever matched
-  }
-  return found;
-}
-
 std::string_view bearer_token(std::string_view authorization) {
   while (!authorization.empty() && authorization.front() == ' ') authorization.remove_prefix(1);
   constexpr std::string_view scheme = "bearer";

@@ -39,14 +39,23 @@ uint8_t scope_bits(const std::vector<std::string>& names);
 // Whether two hashes are the same, in time that does not depend on where they differ.
 bool same_hash(std::string_view a, std::string_view b);
 
+// The first of `entries` (anything with a `hash` member) whose hash is `hash`, or nullptr. Every
+// entry is compared, whichever matched, in time that does not depend on where hashes differ.
+template <typename Entries>
+auto find_by_hash(const Entries& entries, std::string_view hash) -> decltype(&*entries.begin()) {
+  decltype(&*entries.begin()) found = nullptr;
+  for (const auto& e : entries) {
+    if (same_hash(e.hash, hash) && !found) found = &e;
+  }
+  return found;
+}
+
 class TokenTable {
  public:
   void add(TokenEntry entry) { entries_.push_back(std::move(entry)); }
   bool empty() const { return entries_.empty(); }
-  // The entry whose hash `token` has, or nullptr.
-  const TokenEntry* find(std::string_view token) const;
   // The entry with this token_hash(), or nullptr.
-  const TokenEntry* find_hash(std::string_view hash) const;
+  const TokenEntry* find_hash(std::string_view hash) const { return find_by_hash(entries_, hash); }
   // Whether `entry` may do what `needed` guards.
   static bool allows(const TokenEntry& entry, Scope needed) {
     return (entry.scopes & (static_cast<uint8_t>(needed) | static_cast<uint8_t>(Scope::admin))) != 0;

@@ -60,11 +60,15 @@ constexpr uint64_t splice_batch = 1u << 20;
 
 // --- shared with range_cache.cc (declared in cache_serving.h) ------------------------------
 
+// Every stored variant of a primary key, whole or as blocks.
+static size_t remove_key(storage::Storage& storage, const std::string& key) {
+  return storage.remove_all_variants(key) + storage.remove_all_variants(block_key(key));
+}
+
 std::optional<size_t> purge_url(storage::Storage& storage, std::string_view url) {
   auto parsed = cache::request_url("http", "", url);
   if (!parsed) return std::nullopt;
-  const std::string key = cache::url_string(*parsed);
-  return storage.remove_all_variants(key) + storage.remove_all_variants(block_key(key));
+  return remove_key(storage, cache::url_string(*parsed));
 }
 
 int64_t unix_now() {
@@ -1015,10 +1019,8 @@ Task<Outcome> serve_purge(Worker& w, Exchange& ex) {
   if (CacheServices* services = w.cache_services()) {
     auto url = cache::request_url("http", ex.authority, ex.origin_target);
     if (!url) co_return co_await respond_error(w, ex, 400, "bad request target", close);
-    const std::string key =
-        cache::primary_key(*url, ex.request.headers, key_options(*ex.site->config));
-    purged = services->storage->remove_all_variants(key) +
-             services->storage->remove_all_variants(block_key(key));
+    purged = remove_key(*services->storage,
+                        cache::primary_key(*url, ex.request.headers, key_options(*ex.site->config)));
   }
   co_return co_await respond(w, ex, 200, "application/json",
                              "{\"purged\":" + std::to_string(purged) + "}\n", close);

@@ -225,6 +225,16 @@ static wasm::Verdict start_response_phase(Exchange::Modules& m, http::ResponseHe
   return verdict;
 }
 
+// What the modules of a stream chose for the object a fill stores. A fail-closed module that
+// faulted did not choose: nothing is stored on its behalf.
+static StoreChoice store_choice(const wasm::Stream& s, bool failed) {
+  StoreChoice choice;
+  choice.store = !s.cache.bypass && !failed;
+  choice.ttl = s.cache.ttl;
+  choice.surrogate_keys = s.cache.surrogate_keys;
+  return choice;
+}
+
 PreStoreHook pre_store_hook(Exchange& ex, std::string cache_status) {
   if (!ex.modules_active()) return {};
   return [&ex, weak = ex.modules->filters.weak(), cache_status = std::move(cache_status)](
@@ -249,12 +259,7 @@ PreStoreHook pre_store_hook(Exchange& ex, std::string cache_status) {
                wasm::Verdict::fail;
       s.response_from_origin = false;
     }
-    StoreChoice choice;
-    // A fail-closed module that faulted did not choose: nothing is stored on its behalf.
-    choice.store = !s.cache.bypass && !failed;
-    choice.ttl = s.cache.ttl;
-    choice.surrogate_keys = s.cache.surrogate_keys;
-    return choice;
+    return store_choice(s, failed);
   };
 }
 
@@ -301,11 +306,7 @@ PreStoreHook background_pre_store_hook(Worker& w, const Exchange& ex, std::strin
     // A pause is not waited for: what the modules set so far decides, as for any fill.
     const wasm::Verdict verdict = chain.response_headers(size == 0);
     chain.end();
-    StoreChoice choice;
-    choice.store = !s.cache.bypass && verdict != wasm::Verdict::fail;
-    choice.ttl = s.cache.ttl;
-    choice.surrogate_keys = s.cache.surrogate_keys;
-    return choice;
+    return store_choice(s, verdict == wasm::Verdict::fail);
   };
 }
 
