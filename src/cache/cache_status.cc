@@ -3,20 +3,11 @@
 // Stateless.
 #include "cache/cache_status.h"
 
+#include "http/headers.h"
+
 namespace stavka::cache {
 
 namespace {
-
-bool is_tchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
 
 // RFC 8941 §3.3.4: ( ALPHA / "*" ) *( tchar / ":" / "/" ).
 bool is_sf_token(std::string_view s) {
@@ -26,7 +17,7 @@ bool is_sf_token(std::string_view s) {
     return false;
   }
   for (char c : s.substr(1)) {
-    if (!is_tchar(c) && c != ':' && c != '/') return false;
+    if (!http::is_tchar(c) && c != ':' && c != '/') return false;
   }
   return true;
 }

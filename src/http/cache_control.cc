@@ -31,11 +31,6 @@ bool is_ows(char c) {
   return c == ' ' || c == '\t';
 }
 
-bool is_tchar(char c) {
-  return is_alpha(c) || is_digit(c) ||
-         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
 // Text allowed unescaped in an RFC 9110 quoted-string: qdtext, including obs-text.
 bool is_qdtext(char c) {
   unsigned char u = static_cast<unsigned char>(c);
@@ -111,10 +106,6 @@ struct Argument {
   // A non-empty list of field-name tokens (only read for no-cache and private).
   std::optional<std::vector<std::string_view>> field_names;
 };
-
-bool is_token(std::string_view text) {
-  return !text.empty() && std::all_of(text.begin(), text.end(), is_tchar);
-}
 
 // "a, B" -> {"a", "B"}; nullopt unless it is a non-empty list of tokens.
 std::optional<std::vector<std::string_view>> split_field_names(std::string_view list) {

@@ -5,6 +5,7 @@
 // spelling; comparisons ignore ASCII case.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -13,6 +14,11 @@
 namespace stavka::http {
 
 bool iequals(std::string_view a, std::string_view b);
+
+// RFC 9110 §5.6.2: tchar, and token = 1*tchar (what a field name must be).
+extern const std::array<bool, 256> tchar_table;
+inline bool is_tchar(char c) { return tchar_table[static_cast<unsigned char>(c)]; }
+bool is_token(std::string_view text);
 
 struct Header {
   std::string name;

@@ -27,20 +27,6 @@ namespace {
 // llhttp must never see a null pointer: it rebases an open span onto the new buffer start.
 constexpr char kEmptyInput[1] = {0};
 
-constexpr std::array<bool, 256> make_tchar_table() {
-  std::array<bool, 256> t{};
-  for (int c = '0'; c <= '9'; ++c) t[c] = true;
-  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
-  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
-  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
-  return t;
-}
-constexpr std::array<bool, 256> kTchar = make_tchar_table();
-
-inline bool is_tchar(char c) {
-  return kTchar[static_cast<unsigned char>(c)];
-}
-
 constexpr const char* kObsFold = "obsolete line folding (obs-fold) in header section";
 constexpr const char* kBareCr = "bare CR in header section";
 

@@ -89,8 +89,11 @@ struct BodyPlan {
 // range must outlive the plan (several ranges are not copied).
 void plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_view age,
                uint64_t size, const http::ResolvedRange& range, BodyPlan& plan);
-// With plan.module_head: the modules' response phase on it, then plan.head made final. Returns
-// the Outcome of the response the modules sent instead, if they did.
+// With plan.module_head: the modules' response phase on it, then plan.head made final, as far
+// as that goes without waiting. True: plan.head is final (at once without modules); false:
+// co_await finish_plan_head(), which returns the Outcome of the response the modules sent
+// instead, if they did.
+bool plan_head_now(Exchange& ex, BodyPlan& plan);
 runtime::Task<std::optional<Outcome>> finish_plan_head(Worker& w, Exchange& ex, BodyPlan& plan);
 
 // Fills in the meta fields that follow from a stored response.

@@ -135,8 +135,8 @@ Task<std::string> client_head(Worker& w, Exchange& ex, const http::ResponseHead&
                               std::optional<Outcome>* answered) {
   set_status(w, ex, status);
   http::ResponseHead head = client_fields(w, ex, stored.status, stored.reason, stored.headers, age);
-  if (ex.modules_active()) {
-    *answered = co_await response_modules(w, ex, head, known(size), age_seconds(age));
+  if (!response_modules_now(ex, head, known(size), age_seconds(age))) {
+    *answered = co_await finish_response_modules(w, ex, head);
     if (*answered) co_return std::string();
   }
   *chunked = false;
@@ -295,23 +295,17 @@ static void head_for_modules(Exchange& ex, uint64_t object_size, uint64_t conten
   plan.age = age_seconds(age);
 }
 
-Task<std::optional<Outcome>> finish_plan_head(Worker& w, Exchange& ex, BodyPlan& plan) {
-  if (!plan.module_head) co_return std::nullopt;
+// plan.head made final once the modules' response phase on plan.module_head is over.
+static void settle_plan_head(Exchange& ex, BodyPlan& plan) {
   http::ResponseHead& head = *plan.module_head;
   wasm::Stream& stream = ex.modules->stream;
-  // Up to the end of the head: a multipart response's first part head is appended below.
-  stream.response_bytes = &plan.head;
-  stream.response_bytes_fields = plan.head_fields;
-  std::optional<Outcome> answered =
-      co_await response_modules(w, ex, head, known(plan.object_size), plan.age);
-  if (!answered && ex.modules->body_out.active) {
+  if (ex.modules->body_out.active) {
     stream.response = &head;
     wasm::response_fields(stream);  // re-framed (chunked): written again from fields
   }
   const bool still_bytes = stream.response_bytes != nullptr;
   stream.response_bytes = nullptr;
   stream.response = nullptr;
-  if (answered) co_return answered;
   if (!still_bytes) {  // (else plan.head is the head, with what modules added)
     ex.status = head.status;
     frame_for_body_modules(ex, head);
@@ -324,6 +318,29 @@ Task<std::optional<Outcome>> finish_plan_head(Worker& w, Exchange& ex, BodyPlan&
     plan.head.append(plan.part_heads[0]);
     plan.part_heads[0].clear();
   }
+}
+
+bool plan_head_now(Exchange& ex, BodyPlan& plan) {
+  if (!plan.module_head) return true;
+  wasm::Stream& stream = ex.modules->stream;
+  // Up to the end of the head: a multipart response's first part head is appended after.
+  stream.response_bytes = &plan.head;
+  stream.response_bytes_fields = plan.head_fields;
+  if (!response_modules_now(ex, *plan.module_head, known(plan.object_size), plan.age)) {
+    return false;
+  }
+  settle_plan_head(ex, plan);
+  return true;
+}
+
+Task<std::optional<Outcome>> finish_plan_head(Worker& w, Exchange& ex, BodyPlan& plan) {
+  std::optional<Outcome> answered = co_await finish_response_modules(w, ex, *plan.module_head);
+  if (answered) {
+    ex.modules->stream.response_bytes = nullptr;
+    ex.modules->stream.response = nullptr;
+    co_return answered;
+  }
+  settle_plan_head(ex, plan);
   co_return std::nullopt;
 }
 
@@ -411,7 +428,7 @@ static Task<std::optional<Outcome>> send_stored(Worker& w, Exchange& ex, CacheSe
   set_status(w, ex, params);
   BodyPlan plan;
   plan_body(w, ex, served, age, meta.size, range, plan);
-  if (plan.module_head) {  // (the module-free path has no coroutine to await here)
+  if (!plan_head_now(ex, plan)) {  // (a coroutine only for a module that pauses or answers)
     if (auto answered = co_await finish_plan_head(w, ex, plan)) co_return *answered;
   }
   std::optional<Outcome> result = Outcome::done;

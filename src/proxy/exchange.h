@@ -73,6 +73,9 @@ struct Exchange {
   // Modules (module_stage.h), present only when the site runs some: the set this request
   // started with, what they see and chose, and their HTTP contexts.
   struct Modules {
+    // User-provided, so that emplace() (value-initialisation) does not first zero the whole
+    // (a kilobyte, with the chain's context slots) before the members' own initialisers run.
+    Modules() {}
     wasm::WorkerModules::Hold set;  // the modules' generation, alive as long as the request
     wasm::Stream stream;
     // The response phase ran on the origin head of a fill this request started, before it was

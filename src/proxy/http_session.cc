@@ -172,10 +172,12 @@ Task<Outcome> serve_one(Worker& w, ClientConnection& conn, http::Http1Parser& pa
     outcome = co_await respond_error(w, ex, status, detail, close);
   } else if (ex.request.method == "PURGE") {
     outcome = co_await serve_purge(w, ex);  // never forwarded, never through modules
-  } else if (auto answered = co_await run_request_modules(w, ex)) {
-    outcome = *answered;
   } else {
-    outcome = co_await serve_with_cache(w, ex);
+    std::optional<Outcome> answered;
+    if (wasm::Verdict v = start_request_modules(w, ex); v != wasm::Verdict::proceed) {
+      answered = co_await finish_request_modules(w, ex, v);
+    }
+    outcome = answered ? *answered : co_await serve_with_cache(w, ex);
   }
   if (outcome == Outcome::client_gone) w.counters().add(Metric::client_aborts_total);
   if (ex.status) log_exchange(w, ex);

@@ -133,11 +133,16 @@ Task<Outcome> send_local_response(Worker& w, Exchange& ex, const wasm::LocalResp
 
 }  // namespace
 
-Task<std::optional<Outcome>> run_request_modules(Worker& w, Exchange& ex) {
+// The request goes on past the modules' request phase.
+static void request_proceeds(Exchange& ex) {
+  if (ex.modules->stream.authority_changed) ex.host = normalize_host(ex.authority);
+}
+
+wasm::Verdict start_request_modules(Worker& w, Exchange& ex) {
   const std::shared_ptr<const wasm::ModuleSet>& set = w.modules().set();
-  if (!set || set->empty()) co_return std::nullopt;
+  if (!set || set->empty()) return wasm::Verdict::proceed;
   const std::vector<const wasm::Module*>& chain = set->chain(ex.site->config->name);
-  if (chain.empty()) co_return std::nullopt;
+  if (chain.empty()) return wasm::Verdict::proceed;
   Exchange::Modules& m = ex.modules.emplace();
   m.set = w.modules().hold();
   wasm::Stream& s = m.stream;
@@ -159,13 +164,21 @@ Task<std::optional<Outcome>> run_request_modules(Worker& w, Exchange& ex) {
                               {ex.site->config->cache_ignore_query, ex.site->config->cache_key_headers});
   };
   m.filters.begin(w.modules(), chain, s);
-  wasm::Verdict verdict = m.filters.request_headers();
+  const wasm::Verdict verdict = m.filters.request_headers();
+  if (verdict == wasm::Verdict::proceed) request_proceeds(ex);
+  return verdict;
+}
+
+Task<std::optional<Outcome>> finish_request_modules(Worker& w, Exchange& ex,
+                                                    wasm::Verdict verdict) {
+  Exchange::Modules& m = *ex.modules;
+  wasm::Stream& s = m.stream;
   if (verdict == wasm::Verdict::pause) {
     verdict = co_await m.filters.resume_headers(ex.sites->config().timeouts.origin_first_byte);
   }
   switch (verdict) {
     case wasm::Verdict::proceed:
-      if (s.authority_changed) ex.host = normalize_host(ex.authority);
+      request_proceeds(ex);
       co_return std::nullopt;
     case wasm::Verdict::respond:
       if (s.reset) {
@@ -310,16 +323,27 @@ PreStoreHook background_pre_store_hook(Worker& w, const Exchange& ex, std::strin
   };
 }
 
-Task<std::optional<Outcome>> response_modules(Worker& w, Exchange& ex, http::ResponseHead& head,
-                                              std::optional<uint64_t> size,
-                                              std::optional<int64_t> age) {
-  if (!ex.modules_active()) co_return std::nullopt;
+bool response_modules_now(Exchange& ex, http::ResponseHead& head, std::optional<uint64_t> size,
+                          std::optional<int64_t> age) {
+  if (!ex.modules_active()) return true;
   Exchange::Modules& m = *ex.modules;
   const bool end_of_stream = ex.is_head || head.status == 204 || head.status == 304 || size == 0;
   m.body_out.active = !end_of_stream && m.filters.wants_body(true);
   if (!m.filters.response_done() && !m.filters.response_paused()) {
     start_response_phase(m, head, ex.cache_status, size, age, end_of_stream);
   }
+  if (m.filters.response_paused() || m.stream.reset || m.stream.local_response ||
+      m.failed_response) {
+    return false;  // (the rest, with its coroutine, in finish_response_modules)
+  }
+  m.stream.response = nullptr;
+  if (m.origin_edit) apply_edit(m.origin_edit->first, m.origin_edit->second, head);
+  return true;
+}
+
+Task<std::optional<Outcome>> finish_response_modules(Worker& w, Exchange& ex,
+                                                     http::ResponseHead& head) {
+  Exchange::Modules& m = *ex.modules;
   if (m.filters.response_paused()) {
     // Paused here, or on the origin's head of this request's fill (pre_store_hook), whose
     // modules then go on with that head while the fill did not wait.

@@ -19,10 +19,16 @@ namespace stavka::proxy {
 // URL and by tag). Called once per worker.
 void connect_module_services(Worker& w);
 
-// Runs the site's modules on the request head: nullopt to go on (with the request, and the
-// cache key, bypass and TTL the modules chose, in ex.modules), or the Outcome of a request the
-// modules answered themselves (a local response, a reset, or 503 for a fail-closed fault).
-runtime::Task<std::optional<Outcome>> run_request_modules(Worker& w, Exchange& ex);
+// Runs the site's modules on the request head, as far as that goes without waiting (most
+// requests: all the way, with no coroutine). proceed: go on with the request, and the cache
+// key, bypass and TTL the modules chose, in ex.modules (also when the site runs no modules).
+// Anything else: co_await finish_request_modules() with it.
+wasm::Verdict start_request_modules(Worker& w, Exchange& ex);
+// The rest of the request phase: waits while a module holds the request paused; nullopt to go
+// on, or the Outcome of a request the modules answered themselves (a local response, a reset,
+// or 503 for a fail-closed fault).
+runtime::Task<std::optional<Outcome>> finish_request_modules(Worker& w, Exchange& ex,
+                                                             wasm::Verdict verdict);
 
 // What a request's modules decided about an origin response a fill is about to store.
 struct StoreChoice {
@@ -50,17 +56,20 @@ PreStoreHook background_pre_store_hook(Worker& w, const Exchange& ex, std::strin
 
 // The modules' response phase on `head`, the head about to be serialised for the client,
 // before any of the response is sent. `size` is the body length when known, `age` the Age
-// sent. Waits while a module holds the response paused (up to timeouts.origin_first_byte, then
+// sent. Runs as far as it goes without waiting: true when the phase is over (or ex runs no
+// modules) and `head`, with what the modules changed, goes out; false when a module holds the
+// response paused or replaced it: co_await finish_response_modules() then.
+bool response_modules_now(Exchange& ex, http::ResponseHead& head, std::optional<uint64_t> size,
+                          std::optional<int64_t> age);
+// The rest of it: waits while the response is paused (up to timeouts.origin_first_byte, then
 // 504). When a module replaced the response (a local response, a reset, or 503 for a
 // fail-closed fault) sends that instead and returns its Outcome; the response's own body is
 // then not sent (an origin's is not read: that connection closes). nullopt: send `head`, with
 // what the modules changed.
-runtime::Task<std::optional<Outcome>> response_modules(Worker& w, Exchange& ex,
-                                                       http::ResponseHead& head,
-                                                       std::optional<uint64_t> size,
-                                                       std::optional<int64_t> age);
+runtime::Task<std::optional<Outcome>> finish_response_modules(Worker& w, Exchange& ex,
+                                                              http::ResponseHead& head);
 
-// Sends what the modules replaced the response with, if they did (as response_modules); for
+// Sends what the modules replaced the response with, if they did (as finish_response_modules); for
 // phases that end with nothing sent yet (a request body or trailers phase). nullopt otherwise.
 runtime::Task<std::optional<Outcome>> answer_from_modules(Worker& w, Exchange& ex);
 

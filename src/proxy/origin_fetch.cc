@@ -155,16 +155,13 @@ Task<Outcome> relay_response(Worker& w, Exchange& ex, OriginRequest& origin) {
   if (ex.on_origin_head) ex.on_origin_head(head);
   to_client_response(head, cfg.via_name);
   if (!ex.cache_status.empty()) cache::append_cache_status(head.headers, ex.cache_status);
-  if (ex.modules_active()) {
+  const std::optional<uint64_t> size =
+      origin_sized && head.framing == http::BodyFraming::content_length
+          ? std::optional<uint64_t>(head.content_length)
+          : std::nullopt;
+  if (!response_modules_now(ex, head, size, std::nullopt)) {
     // A replaced response: the origin's body is not read (its connection closes).
-    if (auto answered = co_await response_modules(
-            w, ex, head,
-            origin_sized && head.framing == http::BodyFraming::content_length
-                ? std::optional<uint64_t>(head.content_length)
-                : std::nullopt,
-            std::nullopt)) {
-      co_return *answered;
-    }
+    if (auto answered = co_await finish_response_modules(w, ex, head)) co_return *answered;
   }
   if (head.status == 204 || head.status == 304) {
     head.framing = http::BodyFraming::none;

@@ -729,7 +729,7 @@ Task<Outcome> serve_blocks(Worker& w, Exchange& ex, CacheServices& services,
   set_status(w, ex, status);
   BodyPlan plan;
   plan_body(w, ex, *c.ref.head, age, c.ref.size, range, plan);
-  if (plan.module_head) {  // (the module-free path has no coroutine to await here)
+  if (!plan_head_now(ex, plan)) {  // (a coroutine only for a module that pauses or answers)
     if (auto answered = co_await finish_plan_head(w, ex, plan)) co_return *answered;
   }
 

@@ -1,6 +1,7 @@
 #include "wasm/engine.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 namespace stavka::wasm {
@@ -24,6 +25,15 @@ Engine::Engine() {
   wasmtime_config_strategy_set(config, WASMTIME_STRATEGY_CRANELIFT);
   wasmtime_config_cranelift_opt_level_set(config, WASMTIME_OPT_LEVEL_SPEED);
   wasmtime_config_epoch_interruption_set(config, true);
+  // STAVKA_WASM_PROFILER=perfmap (or jitdump): modules' compiled code gets names `perf` can
+  // show (/tmp/perf-PID.map; jitdump files for `perf inject --jit`).
+  if (const char* p = std::getenv("STAVKA_WASM_PROFILER")) {
+    if (std::strcmp(p, "perfmap") == 0) {
+      wasmtime_config_profiler_set(config, WASMTIME_PROFILING_STRATEGY_PERFMAP);
+    } else if (std::strcmp(p, "jitdump") == 0) {
+      wasmtime_config_profiler_set(config, WASMTIME_PROFILING_STRATEGY_JITDUMP);
+    }
+  }
   wasmtime_pooling_allocation_config_t* pool = wasmtime_pooling_allocation_config_new();
   wasmtime_pooling_allocation_config_total_core_instances_set(pool, pool_instances);
   wasmtime_pooling_allocation_config_total_memories_set(pool, pool_instances);

@@ -55,7 +55,7 @@ void FilterChain::begin(WorkerModules& worker, const std::vector<const Module*>&
   stream_ = &stream;
   for (const Module* m : modules) {
     if (count_ == max_modules) break;
-    HttpContext& c = contexts_[count_++].emplace();
+    HttpContext& c = *std::construct_at(&contexts_.at[count_++]);
     c.module = m;
     c.stream = &stream;
     c.chain = this;
@@ -69,7 +69,7 @@ void FilterChain::begin(WorkerModules& worker, const std::vector<const Module*>&
       continue;
     }
     c.id = c.instance->new_context_id();
-    c.instance->add_context(&c, c.id);
+    c.instance->add_context(&c);
     if (!invoke(c, Export::context_create, {c.id, Instance::root_id})) fault(c);
   }
 }
@@ -102,7 +102,7 @@ Verdict FilterChain::response_headers(bool end_of_stream) {
 }
 
 HttpContext& FilterChain::in_order(size_t k) {
-  return *contexts_[stream_->phase == Phase::response_headers ? count_ - 1 - k : k];
+  return context(stream_->phase == Phase::response_headers ? count_ - 1 - k : k);
 }
 
 Verdict FilterChain::headers_from(size_t k) {
@@ -172,7 +172,7 @@ runtime::Task<bool> FilterChain::wait_resume(const HttpContext& c, runtime::Dura
 
 bool FilterChain::wants_body(bool response) const {
   for (size_t i = 0; i < count_; ++i) {
-    const HttpContext& c = *contexts_[i];
+    const HttpContext& c = context(i);
     const config::ModuleConfig& cfg = c.module->config();
     if (!c.failed && (response ? cfg.response_body : cfg.request_body)) return true;
   }
@@ -184,7 +184,7 @@ Verdict FilterChain::body(bool response, std::string piece, bool end_of_stream, 
   if (failed_closed_) return Verdict::fail;
   const Export callback = response ? Export::response_body : Export::request_body;
   for (size_t k = 0; k < count_; ++k) {
-    HttpContext& c = *contexts_[response ? count_ - 1 - k : k];
+    HttpContext& c = context(response ? count_ - 1 - k : k);
     const config::ModuleConfig& cfg = c.module->config();
     if (c.failed || !(response ? cfg.response_body : cfg.request_body)) continue;
     c.held.append(piece);
@@ -222,7 +222,7 @@ Verdict FilterChain::trailers(bool response, http::HeaderMap& trailers) {
   stream_->trailers_are_response = response;
   Verdict verdict = Verdict::proceed;
   for (size_t k = 0; k < count_ && verdict == Verdict::proceed; ++k) {
-    HttpContext& c = *contexts_[response ? count_ - 1 - k : k];
+    HttpContext& c = context(response ? count_ - 1 - k : k);
     if (c.failed) continue;
     uint32_t action = 0;
     if (!invoke(c, callback, {c.id, static_cast<uint32_t>(trailers.size())}, &action)) {
@@ -247,15 +247,15 @@ void FilterChain::end() {
   if (alive_) *alive_ = nullptr;
   if (stream_) stream_->phase = Phase::done;
   for (size_t i = count_; i-- > 0;) {
-    HttpContext& c = *contexts_[i];
+    HttpContext& c = context(i);
     if (c.instance) {
       if (c.id != 0 && !c.instance->broken()) {
         invoke(c, Export::done, {c.id}) && invoke(c, Export::log, {c.id}) &&
             invoke(c, Export::context_delete, {c.id});
       }
-      c.instance->remove_context(c.id);
+      c.instance->remove_context(&c);
     }
-    contexts_[i].reset();
+    std::destroy_at(&c);
   }
   count_ = 0;
 }

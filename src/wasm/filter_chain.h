@@ -31,9 +31,11 @@ class WorkerModules;
 class FilterChain;
 
 struct HttpContext {
+  HttpContext() {}  // (emplace() then runs the initialisers below, without zeroing first)
   std::shared_ptr<Instance> instance;
   const Module* module = nullptr;
   uint32_t id = 0;
+  uint32_t place = 0;  // in the instance's list of live contexts
   Stream* stream = nullptr;
   FilterChain* chain = nullptr;
   bool failed = false;  // faulted during this request (fail-open: skipped from then on)
@@ -108,8 +110,15 @@ class FilterChain {
   HttpContext& in_order(size_t k);
   Verdict answered_headers();  // a module answered or reset the stream in a headers phase
 
-  // Made by begin() for the request's modules only (most requests run one or two).
-  std::optional<HttpContext> contexts_[max_modules];
+  // Made by begin() for the request's modules only (most requests run one or two): the first
+  // count_ slots are alive. A union, so that a chain is made without touching the others.
+  union Slots {
+    Slots() {}
+    ~Slots() {}
+    HttpContext at[max_modules];
+  } contexts_;
+  HttpContext& context(size_t i) { return contexts_.at[i]; }
+  const HttpContext& context(size_t i) const { return contexts_.at[i]; }
   size_t count_ = 0;
   Stream* stream_ = nullptr;
   bool failed_closed_ = false;

@@ -51,6 +51,7 @@ Instance& self(wasmtime_caller_t* caller) {
 
 wasm_trap_t* trampoline(void* env, wasmtime_caller_t* caller, Raw* args, size_t) {
   Instance& in = self(caller);
+  in.memory_moved();
   int32_t result = reinterpret_cast<HostFn>(env)(in, args);
   if (in.raised()) {
     static const char message[] = "host function raised a fault";
@@ -361,19 +362,14 @@ bool set_pseudo(MapView& v, std::string_view name, std::string_view value) {
 }
 
 bool valid_field(std::string_view name, std::string_view value) {
-  if (name.empty()) return false;
+  if (!http::is_token(name)) return false;
   // Framing and connection management stay the host's.
   if (http::iequals(name, "content-length") || http::iequals(name, "transfer-encoding") ||
       http::iequals(name, "connection")) {
     return false;
   }
-  for (char c : name) {
-    if (c <= ' ' || c == ':' || c == 0x7f) return false;
-  }
-  for (char c : value) {
-    if (c == '\r' || c == '\n' || c == '\0') return false;
-  }
-  return true;
+  return std::none_of(value.begin(), value.end(),
+                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
 }
 
 int32_t change_header(Instance& in, Raw* a, bool add) {

@@ -10,6 +10,7 @@
 
 #include "runtime/log.h"
 #include "wasm/engine.h"
+#include "wasm/filter_chain.h"
 #include "wasm/shared_state.h"
 #include "wasm/worker_modules.h"
 
@@ -154,8 +155,10 @@ bool Instance::call(Export e, std::initializer_list<uint32_t> args, uint32_t* re
   // would bounce its cache line between workers on every request.
   if (++unflushed_calls_ == 256) flush_calls();
   wasm_trap_t* trap = nullptr;
+  memory_moved();
   wasmtime_error_t* error = wasmtime_func_call_unchecked(context_, &exports_[index], values,
                                                          std::max<size_t>(n, 1), &trap);
+  memory_moved();
   if (--depth_ == 0) {
     slot_->running_until(0);
     // proxy_set_effective_context lasts for the callback that called it: the next callback
@@ -206,8 +209,11 @@ void Instance::arm_deadline() {
     start_epoch_ = Engine::epoch_at(start);
   }
   const uint64_t deadline = start_epoch_ + module_->cpu_ticks() + 1;
-  const uint64_t epoch = Engine::epoch();  // the ticker's: it may lag
-  wasmtime_context_set_epoch_deadline(context_, deadline > epoch ? deadline - epoch : 1);
+  if (deadline != armed_deadline_) {  // (else the store has it: calls of one iteration)
+    armed_deadline_ = deadline;
+    const uint64_t epoch = Engine::epoch();  // the ticker's: it may lag
+    wasmtime_context_set_epoch_deadline(context_, deadline > epoch ? deadline - epoch : 1);
+  }
   slot_->running_until(deadline);
 }
 
@@ -261,16 +267,17 @@ void Instance::fault(Export e, Fault kind, const std::string& message) {
   }
 }
 
-void Instance::add_context(HttpContext* c, uint32_t id) { contexts_.emplace_back(id, c); }
+void Instance::add_context(HttpContext* c) {
+  c->place = static_cast<uint32_t>(contexts_.size());
+  contexts_.emplace_back(c->id, c);
+}
 
-void Instance::remove_context(uint32_t id) {
-  for (auto& entry : contexts_) {
-    if (entry.first == id) {
-      entry = contexts_.back();
-      contexts_.pop_back();
-      break;
-    }
-  }
+void Instance::remove_context(HttpContext* c) {
+  const uint32_t id = c->id;
+  auto& entry = contexts_[c->place];
+  entry = contexts_.back();
+  entry.second->place = c->place;
+  contexts_.pop_back();
   if (effective_id_ == id) {
     effective_ = nullptr;
     effective_id_ = root_id;
@@ -298,10 +305,12 @@ bool Instance::set_effective(uint32_t id) {
 }
 
 uint8_t* Instance::memory(uint32_t ptr, uint32_t size) {
-  uint8_t* base = wasmtime_memory_data(context_, &memory_);
-  size_t length = wasmtime_memory_data_size(context_, &memory_);
-  if (uint64_t{ptr} + size > length) return nullptr;
-  return base + ptr;
+  if (!memory_base_) {
+    memory_base_ = wasmtime_memory_data(context_, &memory_);
+    memory_size_ = wasmtime_memory_data_size(context_, &memory_);
+  }
+  if (uint64_t{ptr} + size > memory_size_) return nullptr;
+  return memory_base_ + ptr;
 }
 
 bool Instance::read(uint32_t ptr, uint32_t size, std::string_view* out) {

@@ -85,8 +85,9 @@ class Instance : public std::enable_shared_from_this<Instance> {
   bool has(Export e) const { return present_[static_cast<int>(e)]; }
 
   uint32_t new_context_id() { return next_context_id_++; }
-  void add_context(HttpContext* c, uint32_t id);
-  void remove_context(uint32_t id);
+  // A request's context (c->id set), found by id while it lives; removal is O(1).
+  void add_context(HttpContext* c);
+  void remove_context(HttpContext* c);
   HttpContext* context(uint32_t id) const;
 
   // The context host calls act on: the one the current callback is for, or the one
@@ -114,6 +115,9 @@ class Instance : public std::enable_shared_from_this<Instance> {
   // --- for host functions ------------------------------------------------------------------
   // Module memory [ptr, ptr + size), or nullptr when out of bounds.
   uint8_t* memory(uint32_t ptr, uint32_t size);
+  // The module ran (and may have grown or moved its memory) since the last access: on entry
+  // to every host function and around every call into the module.
+  void memory_moved() { memory_base_ = nullptr; }
   bool read(uint32_t ptr, uint32_t size, std::string_view* out);
   bool write_u32(uint32_t ptr, uint32_t value);
   bool write_u64(uint32_t ptr, uint64_t value);
@@ -156,17 +160,23 @@ class Instance : public std::enable_shared_from_this<Instance> {
   wasmtime_context_t* context_ = nullptr;
   wasmtime_instance_t instance_{};
   wasmtime_memory_t memory_{};
+  // The memory's base and size, looked up on the first access after the module last ran (only
+  // running wasm grows it): host functions reach it several times per call.
+  uint8_t* memory_base_ = nullptr;
+  size_t memory_size_ = 0;
   wasmtime_func_t exports_[static_cast<int>(Export::count)] = {};
   bool present_[static_cast<int>(Export::count)] = {};
   int depth_ = 0;
   std::chrono::steady_clock::time_point call_start_{};  // when the outermost call began
   uint64_t start_epoch_ = 0;                            // the epoch of call_start_
+  uint64_t armed_deadline_ = 0;  // the epoch the store's deadline was last set to
   Engine::Slot* slot_ = nullptr;                        // this thread's (the instance's)
   uint32_t unflushed_calls_ = 0;
   bool broken_ = false;
   uint32_t next_context_id_ = root_id + 1;
   // Live HTTP contexts: as many as the worker's requests in flight on this instance, so a
-  // vector searched linearly (no node allocation per request).
+  // vector (no node allocation per request), searched linearly by id; each context knows its
+  // place in it.
   std::vector<std::pair<uint32_t, HttpContext*>> contexts_;
   HttpContext* effective_ = nullptr;
   uint32_t effective_id_ = root_id;
