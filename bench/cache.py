@@ -27,7 +27,6 @@ import resource
 import selectors
 import shutil
 import socket
-import statistics
 import sys
 import json
 import time
@@ -35,7 +34,7 @@ import urllib.parse
 from pathlib import Path
 
 from harness import (AtsPeer, BenchError, BenchRun, CpuWindow, NginxPeer, Peer, PEERS_DIR, REPO,
-                     SHARED_PEERS_DIR, StavkaPeer, VarnishPeer, _dechunk, add_machine_args,
+                     SHARED_PEERS_DIR, VarnishPeer, _dechunk, add_machine_args,
                      alive_check, check_cpus, exit_status_text, final_status, fmt, http_get,
                      http_request, install_signal_handlers, log, make_workdir, measure_quietly,
                      measure_wrk, memory, pin_threads, proc_tree, ratio, run_peer, run_wrk,
@@ -43,12 +42,8 @@ from harness import (AtsPeer, BenchError, BenchRun, CpuWindow, NginxPeer, Peer, 
                      write_results)
 from origin import body_for
 
-# stavka-wasm: Stavka with the add_header example module on its site (build/modules, built by
-# scripts/modules.sh); its hit CPU per request minus Stavka's is the module's cost.
-# stavka-wasm-request: the same module with isolation = "request" (not run by default).
-PEER_NAMES = ("stavka", "stavka-wasm", "ats", "varnish", "nginx")
-WASM_PEERS = {"stavka-wasm": "stavka-cache-wasm.toml",
-              "stavka-wasm-request": "stavka-cache-wasm-request.toml"}
+# (What a module costs a hit is bench/module_cost.py's: within one Stavka process.)
+PEER_NAMES = ("stavka", "ats", "varnish", "nginx")
 KiB, MiB = 1024, 1024 * 1024
 
 # --------------------------------------------------------------------------------------------
@@ -766,22 +761,6 @@ def print_report(args, results: list[dict], base: dict | None) -> tuple[list[str
             target("hits 1 KiB: Stavka/ATS CPU per request",
                    ratio(h1.get("cpu_us_per_req"), peer_hit("ats", 1024).get("cpu_us_per_req")),
                    ".2f", "<=", 0.67, "x")
-            # Module costs: each round's difference to Stavka in that round, then the median
-            # over the rounds (--rounds; one round: that round's difference).
-            costs = module_costs(getattr(args, "rounds_results", None) or [results])
-            if "stavka-wasm" in costs:
-                per = costs["stavka-wasm"]
-                target("hits 1 KiB: add_header module cost (CPU)",
-                       statistics.median(per) if per else None, ".2f", "<=", 1, "µs")
-                if len(per) > 1:
-                    lines.append("    per round: " + ", ".join(f"{c:.2f}" for c in per) + " µs")
-            if costs.get("stavka-wasm-request"):
-                # Reported, no target: what a fresh instance per request costs.
-                per = costs["stavka-wasm-request"]
-                lines.append(f"  {'hits 1 KiB: add_header, isolation=request (CPU)':<46} "
-                             f"{fmt(statistics.median(per), '.2f') + 'µs':>12}   (reported)")
-                if len(per) > 1:
-                    lines.append("    per round: " + ", ".join(f"{c:.2f}" for c in per) + " µs")
         c = st.get("collapse")
         if "collapse" in args.tests:
             target("collapsed: origin requests per object (max)",
@@ -826,16 +805,15 @@ def parse_args(argv=None):
     ap = argparse.ArgumentParser(description="Stavka vs ATS vs Varnish vs nginx caching-proxy "
                                  "benchmark (see docs/bench.md)")
     ap.add_argument("--only", default=",".join(PEER_NAMES),
-                    help=f"comma-separated proxies to run, in order ({','.join(PEER_NAMES)}; "
-                         f"also stavka-wasm-request)")
+                    help=f"comma-separated proxies to run, in order ({','.join(PEER_NAMES)})")
     ap.add_argument("--tests", default="hits,collapse,miss",
                     help="comma-separated tests to run (hits,collapse,miss)")
     # 1. hits
     ap.add_argument("--sizes", default="1KiB,64KiB,1MiB", help="hit object sizes")
     ap.add_argument("--duration", type=float, default=10, help="measured wrk run, s (10)")
     ap.add_argument("--rounds", type=int, default=1,
-                    help="run the proxies this many times in turn; the module cost figures are "
-                         "the median of each round's difference (1)")
+                    help="run the proxies this many times in turn; the tables list every round, "
+                         "the targets use the last (1)")
     ap.add_argument("--warmup", type=float, default=2, help="warm-up wrk run, s (2)")
     ap.add_argument("--connections", type=int, default=64, help="wrk connections (64)")
     ap.add_argument("--threads", type=int, default=1, help="wrk threads (1)")
@@ -872,8 +850,8 @@ def parse_args(argv=None):
     args = ap.parse_args(argv)
     args.only = [x.strip() for x in args.only.split(",") if x.strip()]
     for x in args.only:
-        if x not in PEER_NAMES and x not in WASM_PEERS:
-            ap.error(f"--only: unknown proxy {x!r} ({', '.join(PEER_NAMES)}, stavka-wasm-request)")
+        if x not in PEER_NAMES:
+            ap.error(f"--only: unknown proxy {x!r} ({', '.join(PEER_NAMES)})")
     args.tests = [x.strip() for x in args.tests.split(",") if x.strip()]
     for x in args.tests:
         if x not in ("hits", "collapse", "miss"):
@@ -887,29 +865,10 @@ def parse_args(argv=None):
     return args
 
 
-def module_costs(rounds: list[list[dict]]) -> dict[str, list[float]]:
-    """For each module peer, its 1 KiB hit CPU µs per request minus Stavka's, one per round in
-    which both were measured."""
-    out: dict[str, list[float]] = {}
-    for results in rounds:
-        cpu = {r["name"]: ((r.get("hits") or {}).get("1024") or {}).get("cpu_us_per_req")
-               for r in results}
-        for name in WASM_PEERS:
-            if cpu.get(name) is not None and cpu.get("stavka") is not None:
-                out.setdefault(name, []).append(cpu[name] - cpu["stavka"])
-    return out
-
-
 def make_peer(args, name: str) -> Peer:
     d = Path(args.peers_dir)
     if name == "stavka":
         return stavka_peer(args, "ats,varnish,nginx")
-    if name in WASM_PEERS:
-        stavka = stavka_peer(args, "stavka,ats,varnish,nginx")
-        module = REPO / "build" / "modules" / "add_header.wasm"
-        if not module.is_file():
-            raise BenchError(f"{module} not found: run scripts/modules.sh, or leave out {name}")
-        return StavkaPeer(name, stavka.binary, PEERS_DIR / WASM_PEERS[name])
     if name == "ats":
         extra = None if args.ats_extra == "none" else d / "ats" / args.ats_extra
         return AtsPeer("ats", d / "ats", extra)
@@ -948,7 +907,6 @@ def main(argv=None) -> int:
         log(f"origin: bench/origin.py on 127.0.0.1:{origin_port} (CPU {args.client_cpu})")
         if "collapse" in args.tests or "miss" in args.tests:
             base = baseline(args, origin_port, origin.pid)
-        args.rounds_results = []
         for round_no in range(max(1, args.rounds)):
             if args.rounds > 1:
                 log(f"round {round_no + 1} of {args.rounds}")
@@ -960,7 +918,6 @@ def main(argv=None) -> int:
                 if origin.poll() is not None:
                     raise BenchError(f"origin died ({exit_status_text(origin.returncode)}): "
                                      f"{tail(origin_dir / 'origin.log')}")
-            args.rounds_results.append(this_round)
             results.extend(this_round)  # the tables list every round; the targets use the last
     rc = run.rc
 

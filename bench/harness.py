@@ -229,6 +229,24 @@ def cpu_ticks(pids: list[int]) -> int:
     return total
 
 
+def cpu_ns(pids: list[int]) -> int:
+    """CPU time (all threads) of the given processes in nanoseconds, from schedstat: exact
+    where cpu_ticks counts 10 ms ticks, for windows of a few seconds."""
+    total = 0
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/schedstat", "rb") as f:
+                    total += int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+    return total
+
+
 def memory(pids: list[int]) -> dict:
     """Sum of VmRSS and of Pss (smaps_rollup) over the processes, in bytes."""
     rss = pss = 0
@@ -727,6 +745,45 @@ def wait_wrk(p, log_path: Path, timeout: float, stop_early=None) -> tuple[str, f
 
 # --------------------------------------------------------------------------------------------
 # Measured runs: a quiet machine before, CPU accounting during, retries when disturbed
+
+
+def wrk_argv(args, port: int, host: str, connections: int, duration: float, path: str,
+             latency: bool = True) -> list[str]:
+    """wrk -t1 on the client CPU with a Host header (to pick a site)."""
+    return taskset(args.client_cpu, ["wrk", "-t1", f"-c{connections}", f"-d{duration:g}s",
+                                     "--timeout", f"{args.wrk_timeout:g}s"]
+                   + (["--latency"] if latency else [])
+                   + ["-H", f"Host: {host}", f"http://127.0.0.1:{port}{path}"])
+
+
+def start_wrk(argv: list[str], log_path: Path):
+    log_path.write_text("$ " + " ".join(argv) + "\n")
+    return spawn(argv, log_path)
+
+
+def finish_wrk(p, log_path: Path, timeout: float) -> tuple[dict, float, str]:
+    """Waits for wrk; returns (parsed output, its CPU s, output)."""
+    out, cpu_s = wait_wrk(p, log_path, timeout)
+    return parse_wrk(out), cpu_s, out
+
+
+def start_wrk_and_wait(argv: list[str], log_path: Path) -> None:
+    finish_wrk(start_wrk(argv, log_path), log_path, 120)
+
+
+def wrk_problems(what: str, w: dict, size: int, expect_2xx: bool) -> list[str]:
+    """Socket errors, non-2xx/3xx answers (when expect_2xx) and short responses of a wrk run."""
+    problems = []
+    errs = w["socket_errors"]
+    if sum(errs.values()):
+        problems.append(f"{what}: wrk socket errors {errs}")
+    if expect_2xx and w["non_2xx_3xx"]:
+        problems.append(f"{what}: {w['non_2xx_3xx']} non-2xx/3xx responses of {w.get('requests')}")
+    if expect_2xx and w.get("requests") and w.get("bytes_read") is not None:
+        per = w["bytes_read"] / w["requests"]
+        if per < size - w["bytes_read_rounding"] / w["requests"]:
+            problems.append(f"{what}: {per:.0f} bytes read per response, fewer than {size}")
+    return problems
 
 
 def start_bench_origin(args, workdir: Path, preload=()) -> tuple[subprocess.Popen, int, Path]:

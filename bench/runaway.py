@@ -36,9 +36,10 @@ from pathlib import Path
 
 from harness import (BenchError, BenchRun, CpuWindow, PEERS_DIR, REPO, StavkaPeer,
                      add_machine_args, alive_check, check_cpus, exit_status_text, final_status,
-                     fmt, http_request, install_signal_handlers, log, make_workdir,
-                     measure_quietly, parse_wrk, proc_tree, ratio, run_peer, spawn,
-                     start_bench_origin, stop, tail, taskset, wait_wrk, warn, write_results)
+                     finish_wrk, fmt, http_request, install_signal_handlers, log, make_workdir,
+                     measure_quietly, proc_tree, ratio, run_peer, start_bench_origin,
+                     start_wrk, start_wrk_and_wait, stop, tail, warn, wrk_argv, wrk_problems,
+                     write_results)
 from origin import body_for
 
 KINDS = ("loop", "grow", "trap")
@@ -62,41 +63,6 @@ def module_metrics(peer: StavkaPeer) -> dict[str, int]:
 
 def faults(m: dict[str, int]) -> int:
     return m.get("cpu_overruns_total", 0) + m.get("traps_total", 0)
-
-
-# --------------------------------------------------------------------------------------------
-# wrk with a Host header, started in the background or run to completion
-
-
-def wrk_argv(args, port: int, host: str, connections: int, duration: float, path: str) -> list[str]:
-    return taskset(args.client_cpu, ["wrk", "-t1", f"-c{connections}", f"-d{duration:g}s",
-                                     "--timeout", f"{args.wrk_timeout:g}s", "--latency",
-                                     "-H", f"Host: {host}", f"http://127.0.0.1:{port}{path}"])
-
-
-def start_wrk(argv: list[str], log_path: Path):
-    log_path.write_text("$ " + " ".join(argv) + "\n")
-    return spawn(argv, log_path)
-
-
-def finish_wrk(p, log_path: Path, timeout: float) -> tuple[dict, float, str]:
-    """Waits for wrk; returns (parsed output, its CPU s, output)."""
-    out, cpu_s = wait_wrk(p, log_path, timeout)
-    return parse_wrk(out), cpu_s, out
-
-
-def wrk_problems(what: str, w: dict, size: int, expect_2xx: bool) -> list[str]:
-    problems = []
-    errs = w["socket_errors"]
-    if sum(errs.values()):
-        problems.append(f"{what}: wrk socket errors {errs}")
-    if expect_2xx and w["non_2xx_3xx"]:
-        problems.append(f"{what}: {w['non_2xx_3xx']} non-2xx/3xx responses of {w.get('requests')}")
-    if expect_2xx and w.get("requests") and w.get("bytes_read") is not None:
-        per = w["bytes_read"] / w["requests"]
-        if per < size - w["bytes_read_rounding"] / w["requests"]:
-            problems.append(f"{what}: {per:.0f} bytes read per response, fewer than {size}")
-    return problems
 
 
 # --------------------------------------------------------------------------------------------
@@ -240,10 +206,6 @@ def bench_case(args, workdir: Path, origin_port: int, origin_pid: int, kind: str
 
     run_peer(args, peer, res, body)
     return res
-
-
-def start_wrk_and_wait(argv: list[str], log_path: Path) -> None:
-    finish_wrk(start_wrk(argv, log_path), log_path, 120)
 
 
 # --------------------------------------------------------------------------------------------
