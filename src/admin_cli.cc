@@ -292,12 +292,14 @@ std::optional<Admin> admin_target(const std::string& address_flag, const std::st
 }  // namespace
 
 int run_purge_command(std::vector<std::string_view> args) {
-  std::string admin_flag, token_flag, value;
+  std::string admin_flag, token_flag, value, prefix;
   std::vector<std::string> urls, tags;
+  bool all = false, has_prefix = false;
   for (size_t i = 0; i < args.size(); ++i) {
     bool missing = false;
     const bool tag = take(args, i, "--tag", &value, &missing);
-    if (tag || take(args, i, "--admin", &admin_flag, &missing) ||
+    const bool pre = !tag && take(args, i, "--prefix", &prefix, &missing);
+    if (tag || pre || take(args, i, "--admin", &admin_flag, &missing) ||
         take(args, i, "--token", &token_flag, &missing)) {
       if (missing) {
         std::fprintf(stderr, "stavka purge: %.*s needs a value\n", int(args[i].size()),
@@ -305,28 +307,43 @@ int run_purge_command(std::vector<std::string_view> args) {
         return 2;
       }
       if (tag) tags.push_back(value);
+      has_prefix |= pre;
+      continue;
+    }
+    if (args[i] == "--all") {
+      all = true;
       continue;
     }
     if (args[i].starts_with("--")) {
-      std::fprintf(stderr, "stavka purge: unexpected argument '%.*s' (URL... or --tag TAG...)\n",
+      std::fprintf(stderr, "stavka purge: unexpected argument '%.*s' (URL..., --tag TAG..., "
+                           "--prefix URL or --all)\n",
                    int(args[i].size()), args[i].data());
       return 2;
     }
     urls.emplace_back(args[i]);
   }
-  if (urls.empty() == tags.empty()) {
-    std::fprintf(stderr, "stavka purge: give URLs or --tag TAG, not both and not neither\n");
+  if (!urls.empty() + !tags.empty() + has_prefix + all != 1) {
+    std::fprintf(stderr, "stavka purge: give one of URL..., --tag TAG..., --prefix URL or --all\n");
     return 2;
   }
   std::optional<Admin> admin = admin_target(admin_flag, token_flag, "stavka purge");
   if (!admin) return 2;
-  std::string body = urls.empty() ? "{\"tags\":[" : "{\"urls\":[";
-  const std::vector<std::string>& items = urls.empty() ? tags : urls;
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) body += ',';
-    admin::append_json_string(body, items[i]);
+  std::string body;
+  if (all) {
+    body = "{\"all\":true}";
+  } else if (has_prefix) {
+    body = "{\"prefix\":";
+    admin::append_json_string(body, prefix);
+    body += '}';
+  } else {
+    body = urls.empty() ? "{\"tags\":[" : "{\"urls\":[";
+    const std::vector<std::string>& items = urls.empty() ? tags : urls;
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (i) body += ',';
+      admin::append_json_string(body, items[i]);
+    }
+    body += "]}";
   }
-  body += "]}";
   std::optional<Reply> r = call(*admin, "stavka purge", "POST", "/api/v1/purge", body);
   if (!r) return 1;
   std::optional<admin::JsonValue> v = object_of(*r, "stavka purge");
@@ -379,6 +396,124 @@ int run_stats_command(std::vector<std::string_view> args) {
     }
   }
   return 0;
+}
+
+namespace {
+
+// A query parameter's value, %-escaped but for unreserved characters (RFC 3986).
+std::string query_escape(std::string_view value) {
+  static const char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : value) {
+    const auto b = static_cast<unsigned char>(c);
+    if (std::isalnum(b) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += hex[b >> 4];
+      out += hex[b & 15];
+    }
+  }
+  return out;
+}
+
+// Seconds as a short duration: "45s", "12m", "3h", "2d"; negative ones with a "-".
+std::string duration(double seconds) {
+  const bool negative = seconds < 0;
+  double s = negative ? -seconds : seconds;
+  char buf[32];
+  if (s < 120) std::snprintf(buf, sizeof buf, "%.0fs", s);
+  else if (s < 7200) std::snprintf(buf, sizeof buf, "%.0fm", s / 60);
+  else if (s < 172800) std::snprintf(buf, sizeof buf, "%.0fh", s / 3600);
+  else std::snprintf(buf, sizeof buf, "%.0fd", s / 86400);
+  return (negative ? "-" : "") + std::string(buf);
+}
+
+// Every page of the listing for `query`; --json prints each answer as it comes, one a line.
+int cache_ls(const Admin& admin, const std::string& query, bool json) {
+  const char* what = "stavka cache ls";
+  std::string cursor;
+  size_t shown = 0;
+  if (!json) {
+    std::printf("%-60s %6s %10s %10s %7s %7s %7s  %s\n", "URL", "STATUS", "SIZE", "STORED",
+                "AGE", "TTL", "HITS", "TAGS");
+  }
+  while (true) {
+    std::string path = "/api/v1/cache?limit=1000" + query;
+    if (!cursor.empty()) path += "&cursor=" + query_escape(cursor);
+    std::optional<Reply> r = call(admin, what, "GET", path, {});
+    if (!r) return 1;
+    std::optional<admin::JsonValue> v = object_of(*r, what);
+    if (!v) return 1;
+    if (json) {
+      std::string line = r->body;
+      while (!line.empty() && line.back() == '\n') line.pop_back();
+      std::printf("%s\n", line.c_str());
+    } else {
+      for (const admin::JsonValue& e : (*v)["entries"].items()) {
+        std::string tags;
+        for (const admin::JsonValue& t : e["tags"].items()) {
+          tags += (tags.empty() ? "" : ",") + t.string_or("");
+        }
+        const admin::JsonValue& size = e["size"];
+        std::string url = e["url"].string_or("");
+        if (e["partial"].bool_or(false)) url += " (partial)";
+        std::printf("%-60s %6s %10s %10s %7s %7s %7s  %s\n", url.c_str(),
+                    number(e["status"]).c_str(),
+                    size.type() == admin::JsonValue::Type::number ? number(size).c_str() : "-",
+                    number(e["stored_bytes"]).c_str(), duration(e["age"].number_or(0)).c_str(),
+                    duration(e["ttl"].number_or(0)).c_str(), number(e["hits"]).c_str(),
+                    tags.empty() ? "-" : tags.c_str());
+        ++shown;
+      }
+    }
+    cursor = (*v)["next_cursor"].string_or("");
+    if (cursor.empty()) break;
+  }
+  if (!json) std::printf("%zu entries\n", shown);
+  return 0;
+}
+
+}  // namespace
+
+int run_cache_command(std::vector<std::string_view> args) {
+  if (args.empty() || args[0] != "ls") {
+    std::fprintf(stderr, "usage: stavka cache ls [--prefix URL] [--host HOST] [--tag TAG] "
+                         "[--admin HOST:PORT] [--token TOKEN] [--json]\n");
+    return 2;
+  }
+  std::string admin_flag, token_flag, query, value;
+  bool json = false;
+  for (size_t i = 1; i < args.size(); ++i) {
+    bool missing = false;
+    std::string_view filter;
+    for (std::string_view f : {"--prefix", "--host", "--tag"}) {
+      if (take(args, i, f, &value, &missing)) {
+        filter = f;
+        break;
+      }
+    }
+    if (!filter.empty() || take(args, i, "--admin", &admin_flag, &missing) ||
+        take(args, i, "--token", &token_flag, &missing)) {
+      if (missing) {
+        std::fprintf(stderr, "stavka cache ls: %.*s needs a value\n", int(args[i].size()),
+                     args[i].data());
+        return 2;
+      }
+      if (!filter.empty()) query += "&" + std::string(filter.substr(2)) + "=" + query_escape(value);
+      continue;
+    }
+    if (args[i] == "--json") {
+      json = true;
+      continue;
+    }
+    std::fprintf(stderr, "stavka cache ls: unexpected argument '%.*s'\n", int(args[i].size()),
+                 args[i].data());
+    return 2;
+  }
+  std::optional<Admin> admin = admin_target(admin_flag, token_flag, "stavka cache ls");
+  if (!admin) return 2;
+  return cache_ls(*admin, query, json);
 }
 
 int run_module_command(std::vector<std::string_view> args) {

@@ -2,7 +2,8 @@
 //
 //   stavka module push FILE [--name NAME] [--admin HOST:PORT] [--token TOKEN]
 //   stavka module ls [--admin HOST:PORT] [--token TOKEN] [--json]
-//   stavka purge URL... | --tag TAG... [--admin HOST:PORT] [--token TOKEN]
+//   stavka purge URL... | --tag TAG... | --prefix URL | --all [--admin HOST:PORT] [--token TOKEN]
+//   stavka cache ls [--prefix URL] [--host HOST] [--tag TAG] [--admin ...] [--token ...] [--json]
 //   stavka stats [--admin HOST:PORT] [--token TOKEN] [--json]
 //
 // The admin address comes from --admin, else the STAVKA_ADMIN environment variable; the bearer
@@ -19,5 +20,6 @@ namespace stavka {
 int run_module_command(std::vector<std::string_view> args);
 int run_purge_command(std::vector<std::string_view> args);
 int run_stats_command(std::vector<std::string_view> args);
+int run_cache_command(std::vector<std::string_view> args);
 
 }  // namespace stavka

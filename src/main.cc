@@ -29,8 +29,12 @@ void usage(FILE* out) {
                "      Push a new version of a module to a running Stavka, or list its modules\n"
                "      (admin API; the address defaults to $STAVKA_ADMIN, the token to\n"
                "      $STAVKA_ADMIN_TOKEN).\n"
-               "  stavka purge URL... | --tag TAG... [--admin HOST:PORT] [--token TOKEN]\n"
+               "  stavka purge URL... | --tag TAG... | --prefix URL | --all [--admin HOST:PORT]\n"
+               "               [--token TOKEN]\n"
                "      Remove objects from a running Stavka's cache, every tier and worker.\n"
+               "  stavka cache ls [--prefix URL] [--host HOST] [--tag TAG] [--admin HOST:PORT]\n"
+               "                  [--token TOKEN] [--json]\n"
+               "      List what a running Stavka has cached, with sizes, ages and TTLs.\n"
                "  stavka stats [--admin HOST:PORT] [--token TOKEN] [--json]\n"
                "      A running Stavka's counters and gauges (its metrics).\n"
                "  stavka token create --scope read|purge|admin [--scope ...] [--name NAME]\n"
@@ -176,6 +180,7 @@ int main(int argc, char** argv) {
   if (cmd == "token") return cmd_token(args);
   if (cmd == "purge") return stavka::run_purge_command(args);
   if (cmd == "stats") return stavka::run_stats_command(args);
+  if (cmd == "cache") return stavka::run_cache_command(args);
   if (cmd == "demo-origin") {
     std::string listen = "127.0.0.1:8081";
     for (size_t i = 0; i < args.size(); ++i) {

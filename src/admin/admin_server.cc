@@ -1,6 +1,7 @@
 // Admin listener implementation; see admin_server.h.
 #include "admin/admin_server.h"
 
+#include "admin/cache_api.h"
 #include "admin/purge_api.h"
 #include "admin/stats_json.h"
 
@@ -15,6 +16,7 @@
 #include "admin/modules_api.h"
 #include "admin/purge_api.h"
 #include "http/date.h"
+#include "proxy/cache_serving.h"
 #include "http/parser.h"
 #include "http/serializer.h"
 #include "net/address.h"
@@ -333,6 +335,10 @@ Task<void> serve_admin_connection(int fd, const AdminContext& context) {
         resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
       } else if (path == "/api/v1/stats") {
         resp.body = stats_json(render_metrics(context));
+      } else if (path == cache_path) {
+        resp = handle_cache_list(req.target, context.storage, proxy::unix_now());
+      } else if (path == cache_entry_path) {
+        resp = handle_cache_entry(req.target, context.storage, proxy::unix_now());
       } else {
         resp = text(404, "not found\n");
       }

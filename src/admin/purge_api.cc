@@ -60,9 +60,28 @@ ApiResponse handle_purge(std::string_view method, std::string_view body, storage
     }
   }
   if (kinds != 1) return json_error(400, "bad_request", "give exactly one of urls, tags, prefix or all");
-  if (doc->has("prefix") || doc->has("all") || doc->has("soft")) {
-    return json_error(501, "not_implemented",
-                      "purge by prefix, of everything, and soft purge are not built yet");
+  if (doc->has("soft")) {
+    return json_error(501, "not_implemented", "soft purge (mark stale) is not built yet");
+  }
+  if (doc->has("all")) {
+    const JsonValue& all = (*doc)["all"];
+    if (all.type() != JsonValue::Type::boolean || !all.bool_or(false)) {
+      return json_error(400, "bad_request", "'all' must be true");
+    }
+    return purged(storage->remove_by_prefix(""));
+  }
+  if (doc->has("prefix")) {
+    const JsonValue& prefix = (*doc)["prefix"];
+    if (prefix.type() != JsonValue::Type::string) {
+      return json_error(400, "bad_request", "'prefix' must be a string");
+    }
+    std::optional<std::string> url_prefix = proxy::url_prefix(prefix.string_or(""));
+    if (!url_prefix) {
+      return json_error(400, "bad_url",
+                        "the prefix must be an absolute http(s) URL (scheme, host, then "
+                        "optionally a path): '" + prefix.string_or("") + "'");
+    }
+    return purged(storage->remove_by_prefix(*url_prefix));
   }
   if (doc->has("urls")) {
     auto urls = strings((*doc)["urls"], "urls", &error);

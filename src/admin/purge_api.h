@@ -3,12 +3,17 @@
 //
 //   {"urls": ["https://example.com/a", ...]}   every variant of each URL, whole or as blocks
 //   {"tags": ["video-42", ...]}                every object carrying one of the tags
+//   {"prefix": "https://example.com/videos/"}  every object whose URL starts with it
+//   {"all": true}                              every object
 //
-// and the answer is {"purged": N}, N the objects removed (0 when nothing matched). Storage is
-// shared by the workers, so the purge has taken effect on all of them when the call returns,
-// and removals are written to the disk tier's manifest, so a purged object never comes back
-// after a restart. Not built yet: "prefix", "all" and "soft" (answered 501). Malformed JSON,
-// an unknown field, a wrong type or a bad URL: 400 with a message.
+// and the answer is {"purged": N}, N the objects removed (0 when nothing matched; a URL stored
+// as blocks counts each block). Storage is shared by the workers, so the purge has taken effect
+// on all of them when the call returns, and removals are written to the disk tier's manifest,
+// so a purged object never comes back after a restart. A prefix is compared with stored URLs
+// after the same normalisation (scheme and host in lower case, the default port dropped); a
+// prefix and "all" visit every stored key, a batch per shard lock. Not built yet: "soft"
+// (answered 501). Malformed JSON, an unknown field, a wrong type or a bad URL: 400 with a
+// message.
 #pragma once
 
 #include <cstddef>

@@ -118,14 +118,21 @@ std::array<uint8_t, 32> sha256(std::string_view bytes) {
   return out;
 }
 
-std::string token_hash(std::string_view token) {
-  static const char hex[] = "0123456789abcdef";
-  std::string out = "sha256:";
-  for (uint8_t b : sha256(token)) {
-    out += hex[b >> 4];
-    out += hex[b & 15];
+std::string to_hex(std::string_view bytes) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * bytes.size());
+  for (char c : bytes) {
+    const auto b = static_cast<uint8_t>(c);
+    out += digits[b >> 4];
+    out += digits[b & 15];
   }
   return out;
+}
+
+std::string token_hash(std::string_view token) {
+  const std::array<uint8_t, 32> digest = sha256(token);
+  return "sha256:" + to_hex({reinterpret_cast<const char*>(digest.data()), digest.size()});
 }
 
 std::string new_token() {

@@ -23,6 +23,9 @@ std::string_view scope_name(Scope scope);
 
 // SHA-256 (FIPS 180-4) of bytes.
 std::array<uint8_t, 32> sha256(std::string_view bytes);
+// Lower-case hex of the bytes.
+std::string to_hex(std::string_view bytes);
+
 // "sha256:" + lower-case hex of sha256(token): the form the configuration stores.
 std::string token_hash(std::string_view token);
 // A new random token (getrandom). Throws std::runtime_error if the system has no randomness.

@@ -71,6 +71,12 @@ std::optional<size_t> purge_url(storage::Storage& storage, std::string_view url)
   return remove_key(storage, cache::url_string(*parsed));
 }
 
+std::optional<std::string> url_prefix(std::string_view prefix) {
+  auto parsed = cache::request_url("http", "", prefix);
+  if (!parsed) return std::nullopt;
+  return cache::url_string(*parsed);
+}
+
 int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())

@@ -416,6 +416,22 @@ size_t DiskTier::remove_by_tag(std::string_view tag,
   return index_->remove_by_tag(tag, [&](const DiskObject& object) { removed(object.meta()); });
 }
 
+size_t DiskTier::remove_by_prefix(std::string_view url_prefix) {
+  return remove_by_prefix(url_prefix, [](const ObjectMeta&) {});
+}
+
+size_t DiskTier::remove_by_prefix(std::string_view url_prefix,
+                             const std::function<void(const ObjectMeta&)>& removed) {
+  return index_->remove_by_prefix(
+      "", [&](const ObjectMeta& meta) { return meta.url.starts_with(url_prefix); },
+      [&](const DiskObject& object) { removed(object.meta()); });
+}
+
+std::vector<std::vector<ObjectRef>> DiskTier::list(const ListQuery& q) {
+  return index_->list(q.after, "", q.limit,
+                      [&](const ObjectMeta& meta) { return passes(q, meta); });
+}
+
 TierStats DiskTier::stats() const { return index_->stats(); }
 
 }  // namespace stavka::storage

@@ -93,6 +93,12 @@ class DiskTier final : public Storage {
   // TieredStorage tells which objects both tiers held).
   size_t remove_by_tag(std::string_view tag,
                        const std::function<void(const ObjectMeta&)>& removed);
+  // Every object whose URL starts with url_prefix, as remove() would (a batch of keys per
+  // shard lock); removed(meta) as for remove_by_tag.
+  size_t remove_by_prefix(std::string_view url_prefix) override;
+  size_t remove_by_prefix(std::string_view url_prefix,
+                          const std::function<void(const ObjectMeta&)>& removed);
+  std::vector<std::vector<ObjectRef>> list(const ListQuery& q) override;
   TierStats stats() const override;
 
   // A hit on the variant stored under a key, without a handle (a tier in front served it).

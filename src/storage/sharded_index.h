@@ -22,8 +22,13 @@
 // takes them out, so that no path an object leaves by can leave an id behind. The tier pays
 // for the entries through ObjectMeta::charge().
 //
+// Listing and purge by prefix: each shard also keeps its primary keys in order (`ordered`,
+// views of the keys of `variants`, whose nodes do not move), so that a listing page or a purge
+// by prefix visits the keys it wants in order, resuming after a key, a bounded batch per lock.
+//
 // Invariants, per shard, whenever its mutex is free: every id in `variants` has a slot in
-// `objects` and is in `policy`, and vice versa; one id per (primary key, variant);
+// `objects` and is in `policy`, and vice versa; one id per (primary key, variant); `ordered`
+// holds exactly the keys of `variants`;
 // policy.charged() is the sum of the objects' charges and never exceeds the shard's slice;
 // `tags` holds (t, id) exactly when `objects` has id and t is among its snapshot's
 // surrogate_keys (duplicates in the list count once), and holds no tag with no id.
@@ -35,6 +40,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -111,7 +117,10 @@ class ShardedIndex {
       const Object& object = *slot->second.snapshot;
       auto v = variants.find(object.meta().primary_key);
       std::erase(v->second, id);
-      if (v->second.empty()) variants.erase(v);
+      if (v->second.empty()) {
+        ordered.erase(std::string_view(v->first));
+        variants.erase(v);
+      }
       untag(id, object.meta());
       object.left_index();
       gone.push_back(std::move(slot->second.snapshot));
@@ -126,6 +135,7 @@ class ShardedIndex {
 
     mutable std::mutex mutex;
     std::unordered_map<std::string, std::vector<uint64_t>, KeyHash, std::equal_to<>> variants;
+    std::set<std::string_view> ordered;  // the keys of `variants`, in order
     std::unordered_map<uint64_t, Slot> objects;
     Tags tags;  // tag -> ids of this shard's objects that carry it
     S3Fifo policy{0};
@@ -208,6 +218,7 @@ class ShardedIndex {
     auto v = shard.variants.find(std::string_view(m.primary_key));
     if (v == shard.variants.end()) {
       v = shard.variants.emplace(m.primary_key, std::vector<uint64_t>{}).first;
+      shard.ordered.insert(std::string_view(v->first));
     }
     v->second.push_back(id);
     shard.objects.emplace(id, Slot{object, m.hits, m.last_access, std::move(extra)});
@@ -338,6 +349,100 @@ class ShardedIndex {
     return remove_by_tag(tag, [](const Object&) {});
   }
 
+  // Primary keys in order, from every shard, each with its variants (current counters): up to
+  // `limit` keys after `after` ("" from the first) that start with `key_prefix` and have a
+  // variant for which keep(meta) holds. Each shard is read a batch of keys per lock, so a
+  // sparse filter over many keys never holds a lock long. Objects stored meanwhile may or may
+  // not be listed; none is listed twice.
+  template <typename Keep>
+  std::vector<std::vector<ObjectRef>> list(std::string_view after, std::string_view key_prefix,
+                                           size_t limit, Keep&& keep) {
+    // The first `limit` matching keys of each shard, merged: the first `limit` of all.
+    std::vector<std::pair<std::string, std::vector<Slot>>> found;
+    for (unsigned i = 0; i < shard_count_; ++i) {
+      Shard& shard = shards_[i];
+      std::string from(std::max(after, key_prefix));
+      bool inclusive = after < key_prefix;  // (the prefix itself may be a key)
+      size_t taken = 0;
+      while (taken < limit) {
+        std::lock_guard lock(shard.mutex);
+        auto k = inclusive ? shard.ordered.lower_bound(std::string_view(from))
+                           : shard.ordered.upper_bound(std::string_view(from));
+        size_t visited = 0;
+        for (; k != shard.ordered.end() && visited < list_batch && taken < limit; ++k, ++visited) {
+          if (!k->starts_with(key_prefix)) break;
+          const std::vector<uint64_t>& ids = shard.variants.find(*k)->second;
+          std::vector<Slot> slots;
+          for (uint64_t id : ids) {
+            const Slot& slot = shard.objects.at(id);
+            if (keep(slot.snapshot->meta())) {
+              slots.clear();
+              for (uint64_t each : ids) slots.push_back(shard.objects.at(each));
+              break;
+            }
+          }
+          if (slots.empty()) continue;
+          found.emplace_back(std::string(*k), std::move(slots));
+          ++taken;
+        }
+        if (k == shard.ordered.end() || !k->starts_with(key_prefix) || taken == limit) break;
+        from = std::string(*std::prev(k));  // the batch's last key: the next one resumes after it
+        inclusive = false;
+      }
+    }
+    std::sort(found.begin(), found.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    if (found.size() > limit) found.resize(limit);
+    std::vector<std::vector<ObjectRef>> out;
+    out.reserve(found.size());
+    for (auto& [key, slots] : found) {
+      Shard& shard = shard_for(key);
+      std::vector<ObjectRef>& refs = out.emplace_back();
+      for (Slot& slot : slots) refs.push_back(fresh(shard, slot));
+    }
+    return out;
+  }
+
+  // Removes every object whose primary key starts with `key_prefix` and for which match(meta)
+  // (a finer filter) holds, a batch of keys per lock; removed(object) as for remove_by_tag.
+  // Returns how many.
+  template <typename Match, typename Removed>
+  size_t remove_by_prefix(std::string_view key_prefix, Match&& match, Removed&& removed) {
+    size_t count = 0;
+    for (unsigned i = 0; i < shard_count_; ++i) {
+      Shard& shard = shards_[i];
+      std::string from(key_prefix);
+      bool inclusive = true;
+      while (true) {
+        Gone gone;  // declared before the lock, so released after it
+        bool more = false;
+        {
+          std::lock_guard lock(shard.mutex);
+          auto k = inclusive ? shard.ordered.lower_bound(std::string_view(from))
+                             : shard.ordered.upper_bound(std::string_view(from));
+          std::vector<uint64_t> doomed;
+          size_t visited = 0;
+          for (; k != shard.ordered.end() && visited < list_batch; ++k, ++visited) {
+            if (!k->starts_with(key_prefix)) break;
+            for (uint64_t id : shard.variants.find(*k)->second) {
+              if (match(shard.objects.at(id).snapshot->meta())) doomed.push_back(id);
+            }
+          }
+          more = k != shard.ordered.end() && k->starts_with(key_prefix);
+          if (more) {
+            from = std::string(*k);  // not yet visited: resumes at it
+            inclusive = true;
+          }
+          for (uint64_t id : doomed) shard.unlink(id, gone);  // (may erase visited keys only)
+        }
+        count += gone.size();
+        for (const std::shared_ptr<const Object>& object : gone) removed(*object);
+        if (!more) break;
+      }
+    }
+    return count;
+  }
+
   // Distinct tags over every shard (a tag on objects of n shards counts n times). For tests and
   // diagnostics.
   size_t tag_entries() const {
@@ -380,6 +485,9 @@ class ShardedIndex {
     }
     return updated;
   }
+
+  // Keys a listing or a purge by prefix visits per lock.
+  static constexpr size_t list_batch = 2048;
 
   uint64_t capacity_;
   unsigned shard_count_;

@@ -7,6 +7,7 @@
 // thread-safe), and never changes afterwards.
 #include "storage/storage.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -45,9 +46,10 @@ constexpr std::array<std::array<uint32_t, 256>, 8> make_tables() {
 constexpr auto crc_tables = make_tables();
 
 // Bytes an entry costs a tier beyond its strings and body: the meta object itself, the index
-// nodes that find it, the eviction-policy node and the block references. An estimate, kept
-// deliberately generous so that many tiny objects cannot overrun the budget.
-constexpr uint64_t entry_overhead = 256;
+// nodes that find it (the ordered key set's among them), the eviction-policy node and the block
+// references. An estimate, kept deliberately generous so that many tiny objects cannot overrun
+// the budget.
+constexpr uint64_t entry_overhead = 320;
 
 // Bytes a tag costs beyond its two copies of the text (the meta's and, when the tag is new in
 // its shard, the tag index's key): the meta's std::string, the index's id-set node and bucket,
@@ -156,6 +158,12 @@ uint64_t ObjectMeta::charge() const {
            etag.size() + last_modified.size();
   for (const std::string& key : surrogate_keys) total += 2 * key.size() + tag_overhead;
   return total;
+}
+
+bool passes(const ListQuery& q, const ObjectMeta& meta) {
+  return meta.url.starts_with(q.url_prefix) && (q.host.empty() || meta.host == q.host) &&
+         (q.tag.empty() || std::find(meta.surrogate_keys.begin(), meta.surrogate_keys.end(),
+                                     q.tag) != meta.surrogate_keys.end());
 }
 
 const char* error_name(Error e) {

@@ -152,6 +152,18 @@ struct TierStats {
   uint64_t evictions = 0;   // objects evicted for space since start
 };
 
+// What list() returns: a page of stored objects grouped by primary key, keys in byte order.
+struct ListQuery {
+  std::string after;       // the last key of the previous page ("": from the first)
+  std::string url_prefix;  // only objects whose meta.url starts with it
+  std::string host;        // only objects of this meta.host ("": any)
+  std::string tag;         // only objects carrying this tag ("": any)
+  size_t limit = 100;      // keys
+};
+
+// Whether meta passes q's url_prefix, host and tag filters.
+bool passes(const ListQuery& q, const ObjectMeta& meta);
+
 class Storage {
  public:
   virtual ~Storage() = default;
@@ -185,6 +197,15 @@ class Storage {
   // remove() would remove each. Returns how many objects went. Objects published while it runs
   // may or may not be removed (a fill racing a purge is the caller's to order).
   virtual size_t remove_by_tag(std::string_view tag) = 0;
+  // Removes every object whose meta.url starts with url_prefix ("": every object), as remove()
+  // would remove each. Returns how many; objects published while it runs may or may not be
+  // removed. (The URL, not the key: a module may have keyed an object otherwise.)
+  virtual size_t remove_by_prefix(std::string_view url_prefix) = 0;
+
+  // Up to q.limit primary keys after q.after, in byte order, each with every variant stored
+  // under it, of which at least one passes q's filters (a listing for operators: each call
+  // visits the keys it returns plus those its filters pass over, a bounded batch per lock).
+  virtual std::vector<std::vector<ObjectRef>> list(const ListQuery& q) = 0;
 
   virtual TierStats stats() const = 0;
 };

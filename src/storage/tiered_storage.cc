@@ -7,6 +7,7 @@
 #include "storage/tiered_storage.h"
 
 #include <algorithm>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -298,22 +299,66 @@ void object_name(const ObjectMeta& meta, std::string& out) {
 
 }  // namespace
 
-size_t TieredStorage::remove_by_tag(std::string_view tag) {
-  if (!memory_) return disk_->remove_by_tag(tag);
-  if (!disk_) return memory_->remove_by_tag(tag);
-  // Disk first: promotion relies on it (tiered_storage.h). An object found in both tiers is
-  // counted once, by its disk copy.
+// Runs a removal on both tiers, disk first (promotion relies on it, tiered_storage.h): an
+// object found in both is counted once, by its disk copy. remove(tier, removed) removes from
+// one tier, calling removed(meta) for each object it took out.
+template <typename Remove>
+size_t TieredStorage::remove_from_both(Remove&& remove) {
+  if (!memory_) return remove(*disk_, [](const ObjectMeta&) {});
+  if (!disk_) return remove(*memory_, [](const ObjectMeta&) {});
   std::unordered_set<std::string> on_disk;
   std::string name;
-  size_t removed = disk_->remove_by_tag(tag, [&](const ObjectMeta& meta) {
+  size_t removed = remove(*disk_, [&](const ObjectMeta& meta) {
     object_name(meta, name);
     on_disk.insert(name);
   });
-  memory_->remove_by_tag(tag, [&](const ObjectMeta& meta) {
+  remove(*memory_, [&](const ObjectMeta& meta) {
     object_name(meta, name);
     if (!on_disk.contains(name)) ++removed;
   });
   return removed;
+}
+
+size_t TieredStorage::remove_by_tag(std::string_view tag) {
+  return remove_from_both([&](auto& tier, const std::function<void(const ObjectMeta&)>& removed) {
+    return tier.remove_by_tag(tag, removed);
+  });
+}
+
+size_t TieredStorage::remove_by_prefix(std::string_view url_prefix) {
+  return remove_from_both([&](auto& tier, const std::function<void(const ObjectMeta&)>& removed) {
+    return tier.remove_by_prefix(url_prefix, removed);
+  });
+}
+
+// Both tiers' pages merged by key: an object is normally in both (write-through), and one the
+// other tier refused is listed from the tier that has it. A key in both lists the disk's
+// variants and those only memory has.
+std::vector<std::vector<ObjectRef>> TieredStorage::list(const ListQuery& q) {
+  if (!memory_) return disk_->list(q);
+  if (!disk_) return memory_->list(q);
+  std::vector<std::vector<ObjectRef>> d = disk_->list(q), m = memory_->list(q);
+  std::vector<std::vector<ObjectRef>> out;
+  auto key = [](const std::vector<ObjectRef>& v) -> const std::string& {
+    return v.front()->meta().primary_key;
+  };
+  size_t i = 0, j = 0;
+  while (out.size() < q.limit && (i < d.size() || j < m.size())) {
+    if (j == m.size() || (i < d.size() && key(d[i]) < key(m[j]))) {
+      out.push_back(std::move(d[i++]));
+    } else if (i == d.size() || key(m[j]) < key(d[i])) {
+      out.push_back(std::move(m[j++]));
+    } else {
+      std::vector<ObjectRef>& both = out.emplace_back(std::move(d[i++]));
+      for (ObjectRef& r : m[j++]) {
+        const bool known = std::any_of(both.begin(), both.end(), [&](const ObjectRef& x) {
+          return x->meta().variant == r->meta().variant;
+        });
+        if (!known) both.push_back(std::move(r));
+      }
+    }
+  }
+  return out;
 }
 
 TierStats TieredStorage::memory_stats() const {

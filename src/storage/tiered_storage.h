@@ -20,12 +20,12 @@
 // on disk before memory. (An update_meta racing with a promotion may leave the older head in
 // memory; it is the same body and is revalidated as any stored head.)
 //
-// Changes: update_meta, touch, remove, remove_all_variants and remove_by_tag apply to both
-// tiers (removals to disk first, see Promotion). update_meta through one tier's handle updates
+// Changes: update_meta, touch, remove, remove_all_variants, remove_by_tag and remove_by_prefix
+// apply to both tiers (removals to disk first, see Promotion). update_meta through one tier's handle updates
 // the other tier's copy if it is the same version (same size, validators and response time).
-// remove_by_tag counts objects as remove_all_variants does: each (primary key, variant) once,
-// whether it was in memory, on disk or both, so the count is how many objects the cache no
-// longer holds.
+// remove_by_tag and remove_by_prefix count objects as remove_all_variants does: each (primary
+// key, variant) once, whether it was in memory, on disk or both, so the count is how many
+// objects the cache no longer holds. list() merges both tiers' pages by key.
 //
 // stats(): bytes, capacity and evictions are the sums of both tiers; objects is the larger of
 // the two counts (an object is normally in both), a lower bound of distinct objects.
@@ -67,6 +67,8 @@ class TieredStorage final : public Storage {
   size_t remove(std::string_view primary_key, std::string_view variant) override;
   size_t remove_all_variants(std::string_view primary_key) override;
   size_t remove_by_tag(std::string_view tag) override;
+  size_t remove_by_prefix(std::string_view url_prefix) override;
+  std::vector<std::vector<ObjectRef>> list(const ListQuery& q) override;
   TierStats stats() const override;
 
   TierStats memory_stats() const;  // zeros without a memory tier
@@ -78,6 +80,8 @@ class TieredStorage final : public Storage {
  private:
   class PromotingHandle;
   class TieredWriter;
+  template <typename Remove>
+  size_t remove_from_both(Remove&& remove);
 
   // A disk handle, wrapped when it may be promoted.
   ObjectRef from_disk(ObjectRef object);

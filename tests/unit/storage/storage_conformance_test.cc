@@ -501,4 +501,108 @@ TEST_P(StorageConformance, TouchIsHarmlessOnLiveAndGoneObjects) {
   EXPECT_EQ(storage().stats().objects, 0u);
 }
 
+namespace {
+
+// The primary keys of a listing page, in its order.
+std::vector<std::string> keys_of(const std::vector<std::vector<ObjectRef>>& page) {
+  std::vector<std::string> out;
+  for (const auto& variants : page) out.push_back(variants.front()->meta().primary_key);
+  return out;
+}
+
+// Every key the listing gives for q, page by page (q.limit keys a page).
+std::vector<std::string> list_all(Storage& storage, ListQuery q) {
+  std::vector<std::string> all;
+  while (true) {
+    std::vector<std::vector<ObjectRef>> page = storage.list(q);
+    EXPECT_LE(page.size(), q.limit);
+    for (std::string& k : keys_of(page)) all.push_back(std::move(k));
+    if (page.size() < q.limit) return all;
+    q.after = page.back().front()->meta().primary_key;
+  }
+}
+
+}  // namespace
+
+TEST_P(StorageConformance, ListingPagesThroughEveryKeyInOrderWithItsVariants) {
+  std::vector<std::string> keys;
+  for (int i = 0; i < 50; ++i) {  // in every shard of any backend the factories make
+    const std::string key = "key/" + std::to_string(1000 + i * 7 % 50);
+    keys.push_back(key);
+    ASSERT_EQ(store(test_meta(key, "", 10), test_body(10, 400 + i)), Error::none);
+  }
+  ASSERT_EQ(store(test_meta("key/1003", "gzip", 10), test_body(10, 460)), Error::none);
+  std::sort(keys.begin(), keys.end());
+
+  ListQuery q;
+  q.limit = 7;
+  EXPECT_EQ(list_all(storage(), q), keys);
+  q.limit = 1000;
+  std::vector<std::vector<ObjectRef>> page = storage().list(q);
+  ASSERT_EQ(page.size(), 50u);
+  for (const auto& variants : page) {
+    const std::string& key = variants.front()->meta().primary_key;
+    EXPECT_EQ(variants.size(), key == "key/1003" ? 2u : 1u) << key;
+    for (const ObjectRef& v : variants) EXPECT_EQ(v->meta().primary_key, key);
+  }
+  q.after = "key/1047";  // resumes after the key, whether or not it is still stored
+  EXPECT_EQ(keys_of(storage().list(q)), (std::vector<std::string>{"key/1048", "key/1049"}));
+  ASSERT_EQ(storage().remove_all_variants("key/1048"), 1u);
+  EXPECT_EQ(keys_of(storage().list(q)), (std::vector<std::string>{"key/1049"}));
+}
+
+TEST_P(StorageConformance, ListingFiltersByUrlPrefixHostAndTag) {
+  ObjectMeta a = tagged("a", "", 10, {"red"});
+  ObjectMeta b = tagged("b", "", 10, {"blue"});
+  b.url = "http://example.test/videos/b";
+  ObjectMeta c = tagged("c", "", 10, {"red", "blue"});
+  c.url = "http://other.test/videos/c";
+  c.host = "other.test";
+  ObjectMeta d = tagged("d", "gzip", 10, {});  // only its gzip variant is red
+  ObjectMeta d2 = tagged("d", "", 10, {"red"});
+  for (const ObjectMeta* m : {&a, &b, &c, &d, &d2}) {
+    ASSERT_EQ(store(*m, test_body(10, 470)), Error::none);
+  }
+  ListQuery q;
+  q.limit = 100;
+  q.tag = "red";
+  EXPECT_EQ(list_all(storage(), q), (std::vector<std::string>{"a", "c", "d"}));
+  q.tag = "";
+  q.host = "other.test";
+  EXPECT_EQ(list_all(storage(), q), (std::vector<std::string>{"c"}));
+  q.host = "";
+  q.url_prefix = "http://example.test/videos/";
+  EXPECT_EQ(list_all(storage(), q), (std::vector<std::string>{"b"}));
+  q.url_prefix = "http://nowhere.test/";
+  EXPECT_TRUE(storage().list(q).empty());
+  // A key passes when one of its variants does; it is listed with all of them.
+  q = ListQuery{};
+  q.tag = "red";
+  for (const auto& variants : storage().list(q)) {
+    if (variants.front()->meta().primary_key == "d") EXPECT_EQ(variants.size(), 2u);
+  }
+}
+
+TEST_P(StorageConformance, RemoveByPrefixTakesEveryObjectWhoseUrlStartsWithIt) {
+  for (int i = 0; i < 40; ++i) {
+    ObjectMeta m = test_meta("k" + std::to_string(i), "", 10);
+    m.url = (i % 2 ? "http://example.test/videos/" : "http://example.test/images/") +
+            std::to_string(i);
+    ASSERT_EQ(store(m, test_body(10, 500 + i)), Error::none);
+  }
+  ObjectMeta variant = test_meta("k1", "gzip", 10);
+  variant.url = "http://example.test/videos/1";
+  ASSERT_EQ(store(variant, test_body(10, 560)), Error::none);
+
+  EXPECT_EQ(storage().remove_by_prefix("http://example.test/none/"), 0u);
+  EXPECT_EQ(storage().remove_by_prefix("http://example.test/videos/"), 21u);
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_EQ(storage().lookup("k" + std::to_string(i)).empty(), i % 2 == 1) << i;
+  }
+  EXPECT_EQ(storage().stats().objects, 20u);
+  EXPECT_EQ(storage().remove_by_prefix(""), 20u);  // everything
+  EXPECT_EQ(storage().stats().objects, 0u);
+  EXPECT_TRUE(storage().list(ListQuery{}).empty());
+}
+
 }  // namespace stavka::storage::conformance

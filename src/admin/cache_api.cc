@@ -1,0 +1,314 @@
+// GET /api/v1/cache and /api/v1/cache/entry: see cache_api.h.
+#include "admin/cache_api.h"
+
+#include <algorithm>
+#include <charconv>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "admin/json.h"
+#include "admin/tokens.h"
+#include "cache/cache_key.h"
+#include "proxy/range_cache.h"
+
+namespace stavka::admin {
+
+namespace {
+
+constexpr size_t default_limit = 100;
+constexpr size_t max_limit = 1000;
+constexpr std::string_view blocks_suffix = "\nblocks";  // how block_key() ends a key
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// A cursor is the hex of the last key listed.
+std::optional<std::string> from_hex(std::string_view text) {
+  if (text.size() % 2) return std::nullopt;
+  std::string out;
+  for (size_t i = 0; i < text.size(); i += 2) {
+    const int hi = hex_digit(text[i]), lo = hex_digit(text[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return out;
+}
+
+void member(std::string& out, std::string_view name) {
+  if (out.back() != '{') out += ',';
+  append_json_string(out, name);
+  out += ':';
+}
+void string_member(std::string& out, std::string_view name, std::string_view value) {
+  member(out, name);
+  append_json_string(out, value);
+}
+void number_member(std::string& out, std::string_view name, int64_t value) {
+  member(out, name);
+  out += std::to_string(value);
+}
+
+// The total length a block's Content-Range gives ("bytes a-b/total"), if it does.
+std::optional<uint64_t> range_total(std::string_view headers) {
+  for (size_t pos = 0; pos < headers.size();) {
+    size_t end = headers.find("\r\n", pos);
+    if (end == std::string_view::npos) end = headers.size();
+    std::string_view line = headers.substr(pos, end - pos);
+    pos = end + 2;
+    if (line.size() < 14 || !http::iequals(line.substr(0, 14), "content-range:")) continue;
+    const size_t slash = line.rfind('/');
+    uint64_t total = 0;
+    if (slash == std::string_view::npos) return std::nullopt;
+    auto [p, ec] = std::from_chars(line.data() + slash + 1, line.data() + line.size(), total);
+    if (ec != std::errc()) return std::nullopt;
+    return total;
+  }
+  return std::nullopt;
+}
+
+// The members an entry shares with a block set: who and how fresh, from one object's meta.
+void describe(std::string& out, const storage::ObjectMeta& m, int64_t now) {
+  string_member(out, "url", m.url);
+  string_member(out, "host", m.host);
+  number_member(out, "status", m.status);
+  number_member(out, "age", std::max<int64_t>(0, now - m.response_time));
+  number_member(out, "ttl", m.expires - now);
+  string_member(out, "etag", m.etag);
+  string_member(out, "last_modified", m.last_modified);
+  member(out, "tags");
+  out += '[';
+  for (size_t i = 0; i < m.surrogate_keys.size(); ++i) {
+    if (i) out += ',';
+    append_json_string(out, m.surrogate_keys[i]);
+  }
+  out += ']';
+}
+
+// One stored response (a variant).
+void object_entry(std::string& out, const storage::ObjectMeta& m, int64_t now) {
+  out += '{';
+  describe(out, m, now);
+  string_member(out, "key", m.primary_key);
+  string_member(out, "variant", m.variant);
+  member(out, "size");
+  out += m.size == storage::unknown_size ? "null" : std::to_string(m.size);
+  number_member(out, "stored_bytes", m.size == storage::unknown_size ? 0 : m.size);
+  member(out, "partial");
+  out += "false";
+  number_member(out, "hits", m.hits);
+  number_member(out, "last_access", m.last_access);
+  out += '}';
+}
+
+// A URL stored as blocks (one stored object per block, the block's index its variant): one
+// entry, described by its most recent block.
+void blocks_entry(std::string& out, const std::vector<storage::ObjectRef>& blocks, int64_t now) {
+  const storage::ObjectMeta* newest = &blocks.front()->meta();
+  uint64_t stored = 0, hits = 0;
+  int64_t last_access = 0;
+  for (const storage::ObjectRef& b : blocks) {
+    const storage::ObjectMeta& m = b->meta();
+    if (m.response_time > newest->response_time) newest = &m;
+    if (m.size != storage::unknown_size) stored += m.size;
+    hits += m.hits;
+    last_access = std::max(last_access, m.last_access);
+  }
+  const std::string_view key(newest->primary_key);
+  out += '{';
+  describe(out, *newest, now);
+  string_member(out, "key", key.substr(0, key.size() - blocks_suffix.size()));
+  string_member(out, "variant", "");
+  member(out, "size");
+  const std::optional<uint64_t> total = range_total(newest->headers);
+  out += total ? std::to_string(*total) : "null";
+  number_member(out, "stored_bytes", stored);
+  member(out, "partial");
+  out += "true";
+  number_member(out, "blocks", blocks.size());
+  number_member(out, "block_size", newest->block_size);
+  number_member(out, "hits", hits);
+  number_member(out, "last_access", last_access);
+  out += '}';
+}
+
+bool is_blocks(const std::vector<storage::ObjectRef>& variants) {
+  return variants.front()->meta().primary_key.ends_with(blocks_suffix);
+}
+
+// The stored fields as [name, value] pairs.
+void fields(std::string& out, std::string_view headers) {
+  out += '[';
+  bool first = true;
+  for (size_t pos = 0; pos < headers.size();) {
+    size_t end = headers.find("\r\n", pos);
+    if (end == std::string_view::npos) end = headers.size();
+    std::string_view line = headers.substr(pos, end - pos);
+    pos = end + 2;
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    if (!first) out += ',';
+    first = false;
+    out += '[';
+    append_json_string(out, line.substr(0, colon));
+    out += ',';
+    append_json_string(out, value);
+    out += ']';
+  }
+  out += ']';
+}
+
+ApiResponse bad(std::string_view message) { return json_error(400, "bad_request", message); }
+
+}  // namespace
+
+std::optional<std::string> query_param(std::string_view target, std::string_view name, bool* bad) {
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return std::nullopt;
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != name) continue;
+    std::string_view raw = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    std::string value;
+    for (size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '+') {
+        value += ' ';
+      } else if (raw[i] != '%') {
+        value += raw[i];
+      } else if (i + 2 < raw.size() && hex_digit(raw[i + 1]) >= 0 && hex_digit(raw[i + 2]) >= 0) {
+        value += static_cast<char>(hex_digit(raw[i + 1]) * 16 + hex_digit(raw[i + 2]));
+        i += 2;
+      } else {
+        *bad = true;
+        return std::nullopt;
+      }
+    }
+    return value;
+  }
+  return std::nullopt;
+}
+
+ApiResponse handle_cache_list(std::string_view target, storage::Storage* storage, int64_t now) {
+  if (!storage) return json_error(503, "no_cache", "this server has no cache");
+  bool malformed = false;
+  storage::ListQuery q;
+  q.url_prefix = query_param(target, "prefix", &malformed).value_or("");
+  q.host = query_param(target, "host", &malformed).value_or("");
+  q.tag = query_param(target, "tag", &malformed).value_or("");
+  std::optional<std::string> limit = query_param(target, "limit", &malformed);
+  std::optional<std::string> cursor = query_param(target, "cursor", &malformed);
+  if (malformed) return bad("a query parameter has a malformed %-escape");
+  q.limit = default_limit;
+  if (limit) {
+    size_t n = 0;
+    auto [p, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), n);
+    if (ec != std::errc() || p != limit->data() + limit->size() || n == 0 || n > max_limit) {
+      return bad("limit must be a number from 1 to " + std::to_string(max_limit));
+    }
+    q.limit = n;
+  }
+  if (cursor && !cursor->empty()) {
+    std::optional<std::string> after = from_hex(*cursor);
+    if (!after) return bad("cursor is not one this API gave");
+    q.after = std::move(*after);
+  }
+  // One more key than the page, to know whether the listing goes on.
+  const size_t page = q.limit;
+  q.limit = page + 1;
+  std::vector<std::vector<storage::ObjectRef>> keys = storage->list(q);
+  const bool more = keys.size() > page;
+  if (more) keys.resize(page);
+  std::string out = "{\"entries\":[";
+  bool first = true;
+  for (const std::vector<storage::ObjectRef>& variants : keys) {
+    if (is_blocks(variants)) {
+      if (!first) out += ',';
+      first = false;
+      blocks_entry(out, variants, now);
+      continue;
+    }
+    for (const storage::ObjectRef& v : variants) {
+      if (!storage::passes(q, v->meta())) continue;
+      if (!first) out += ',';
+      first = false;
+      object_entry(out, v->meta(), now);
+    }
+  }
+  out += "],\"next_cursor\":";
+  if (more) {
+    append_json_string(out, to_hex(keys.back().front()->meta().primary_key));
+  } else {
+    out += "null";
+  }
+  out += "}\n";
+  ApiResponse r;
+  r.body = std::move(out);
+  return r;
+}
+
+ApiResponse handle_cache_entry(std::string_view target, storage::Storage* storage, int64_t now) {
+  if (!storage) return json_error(503, "no_cache", "this server has no cache");
+  bool malformed = false;
+  std::optional<std::string> url = query_param(target, "url", &malformed);
+  if (malformed) return bad("a query parameter has a malformed %-escape");
+  if (!url) return bad("give the object's url: /api/v1/cache/entry?url=...");
+  std::optional<cache::RequestUrl> parsed = cache::request_url("http", "", *url);
+  if (!parsed) return bad("not an absolute http(s) URL: '" + *url + "'");
+  const std::string key = cache::url_string(*parsed);
+  std::vector<storage::ObjectRef> variants = storage->lookup(key);
+  std::vector<storage::ObjectRef> blocks = storage->lookup(proxy::block_key(key));
+  if (variants.empty() && blocks.empty()) {
+    return json_error(404, "not_cached", "nothing is stored for " + key);
+  }
+  std::string out = "{";
+  string_member(out, "url", key);
+  member(out, "variants");
+  out += '[';
+  for (size_t i = 0; i < variants.size(); ++i) {
+    if (i) out += ',';
+    object_entry(out, variants[i]->meta(), now);
+    out.pop_back();  // the entry, with its stored fields
+    out += ",\"fields\":";
+    fields(out, variants[i]->meta().headers);
+    out += '}';
+  }
+  out += ']';
+  member(out, "blocks");
+  if (blocks.empty()) {
+    out += "null";
+  } else {
+    blocks_entry(out, blocks, now);
+    out.pop_back();  // with each block's index and size
+    out += ",\"stored\":[";
+    std::sort(blocks.begin(), blocks.end(), [](const auto& a, const auto& b) {
+      return a->meta().variant.size() != b->meta().variant.size()
+                 ? a->meta().variant.size() < b->meta().variant.size()
+                 : a->meta().variant < b->meta().variant;
+    });
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      const storage::ObjectMeta& m = blocks[i]->meta();
+      if (i) out += ',';
+      out += "{\"index\":" + (m.variant.empty() ? std::string("0") : m.variant) +
+             ",\"bytes\":" + std::to_string(m.size == storage::unknown_size ? 0 : m.size) + "}";
+    }
+    out += "],\"fields\":";
+    fields(out, blocks.front()->meta().headers);
+    out += '}';
+  }
+  out += "}\n";
+  ApiResponse r;
+  r.body = std::move(out);
+  return r;
+}
+
+}  // namespace stavka::admin

@@ -1,0 +1,218 @@
+"""The cache listing (GET /api/v1/cache, /api/v1/cache/entry), purge by prefix and of
+everything, and the CLI over them (stavka cache ls, stavka purge --prefix / --all)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import urllib.parse
+
+import pytest
+
+from harness import ADMIN_AUTH, ADMIN_TOKEN, http_request, pattern, wait_until
+from test_admin_purge import CC, is_hit, purge
+
+HOST = "http://stavka.test"
+
+
+def api(p, target: str, headers=None):
+    return http_request(p.admin_port, "GET", target,
+                        ADMIN_AUTH if headers is None else headers, host="admin")
+
+
+def listing(p, **params):
+    query = urllib.parse.urlencode(params)
+    r = api(p, "/api/v1/cache" + (f"?{query}" if query else ""))
+    assert r.status == 200, (r.status, r.body)
+    return r.json()
+
+
+def every_entry(p, **params) -> list[dict]:
+    """Pages through the whole listing."""
+    out, cursor = [], None
+    while True:
+        page = listing(p, **params, **({"cursor": cursor} if cursor else {}))
+        out += page["entries"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return out
+
+
+def store(p, *targets):
+    for t in targets:
+        p.get(t)
+        wait_until(lambda: is_hit(p.get(t)))  # published
+
+
+def test_listing_shows_each_object_with_its_ttl_hits_and_tags(stavka, origin):
+    p = stavka(origins=[origin], admin=True, workers=2)
+    a = f"/size/100?{CC}&hdr=Surrogate-Key:red%20blue&n=a"
+    b = f"/size/2000?hdr=Cache-Control:max-age=60&hdr=ETag:%22v1%22&n=b"
+    store(p, a, b)
+    for _ in range(3):
+        assert is_hit(p.get(a))
+    entries = {e["url"]: e for e in every_entry(p)}
+    assert set(entries) == {HOST + a, HOST + b}
+    ea, eb = entries[HOST + a], entries[HOST + b]
+    assert ea["status"] == 200 and ea["size"] == 100 and ea["stored_bytes"] == 100
+    assert ea["host"] == "stavka.test" and ea["partial"] is False and ea["variant"] == ""
+    assert ea["tags"] == ["red", "blue"] and eb["tags"] == []
+    assert 3590 <= ea["ttl"] <= 3600 and 50 <= eb["ttl"] <= 60
+    assert 0 <= ea["age"] <= 10
+    assert ea["hits"] >= 4  # the hits above (and the ones that waited for the publish)
+    assert eb["size"] == 2000 and eb["etag"] == '"v1"' and ea["etag"] == ""
+
+
+def test_listing_pages_in_key_order_with_filters(stavka, origin):
+    p = stavka(origins=[origin], admin=True)
+    targets = [f"/size/{300 + i}?{CC}&n={i}" for i in range(7)]
+    tagged = f"/size/500?{CC}&hdr=Cache-Tag:promo&n=t"
+    store(p, *targets, tagged)
+    first = listing(p, limit=3)
+    assert len(first["entries"]) == 3 and first["next_cursor"]
+    urls = [e["url"] for e in every_entry(p, limit=3)]
+    assert urls == sorted(urls) and len(urls) == 8 and len(set(urls)) == 8
+    assert [e["url"] for e in every_entry(p, tag="promo")] == [HOST + tagged]
+    assert [e["url"] for e in every_entry(p, prefix=HOST + "/size/30")] == \
+        sorted(HOST + t for t in targets[:7] if t.startswith("/size/30"))
+    assert every_entry(p, host="elsewhere.test") == []
+    assert every_entry(p, prefix="http://nowhere.test/") == []
+    last = listing(p, limit=1000)
+    assert last["next_cursor"] is None
+
+
+@pytest.mark.parametrize("query,message", [
+    ("limit=0", "limit must be a number from 1 to 1000"),
+    ("limit=1001", "limit must be a number"),
+    ("limit=x", "limit must be a number"),
+    ("cursor=zz", "cursor is not one this API gave"),
+    ("prefix=%zz", "malformed %-escape"),
+])
+def test_bad_listing_parameters(stavka, origin, query, message):
+    p = stavka(origins=[origin], admin=True)
+    r = api(p, "/api/v1/cache?" + query)
+    assert r.status == 400 and message in r.json()["message"], r.body
+
+
+def test_listing_needs_the_read_scope(stavka, stavka_bin, origin):
+    from test_admin_auth import bearer, token_create
+    reader, read_entry = token_create(stavka_bin, "--scope", "read")
+    purger, purge_entry = token_create(stavka_bin, "--scope", "purge", "--name", "purger")
+    p = stavka(origins=[origin], admin=True,
+               config={"admin": {"token": [read_entry, purge_entry]}})
+    assert api(p, "/api/v1/cache", headers=[]).status == 401
+    assert api(p, "/api/v1/cache", headers=bearer(purger)).status == 403
+    assert api(p, "/api/v1/cache", headers=bearer(reader)).status == 200
+    assert api(p, "/api/v1/cache/entry?url=http://x/", headers=bearer(reader)).status == 404
+
+
+def test_entry_shows_fields_variants_and_blocks(stavka, origin):
+    site = {"name": "s", "hosts": ["*"], "origins": [origin.url]}
+    p = stavka(sites=[site], admin=True,
+               config={"cache": {"block_size": "64KiB", "readahead": "64KiB"}})
+    whole = f"/size/700?{CC}&hdr=X-Kept:yes"
+    store(p, whole)
+    r = api(p, "/api/v1/cache/entry?url=" + urllib.parse.quote(HOST + whole, safe=""))
+    assert r.status == 200, r.body
+    e = r.json()
+    assert e["url"] == HOST + whole and e["blocks"] is None and len(e["variants"]) == 1
+    fields = dict((k.lower(), v) for k, v in e["variants"][0]["fields"])
+    assert fields["x-kept"] == "yes" and fields["cache-control"] == "max-age=3600"
+
+    ranged = f"/ranged/1000000?{CC}"
+    r = p.get(ranged, headers=[("Range", "bytes=0-99")])
+    assert r.status == 206 and r.body == pattern(1000000)[:100]
+    wait_until(lambda: api(p, "/api/v1/cache/entry?url=" +
+                           urllib.parse.quote(HOST + ranged, safe="")).status == 200)
+    e = api(p, "/api/v1/cache/entry?url=" + urllib.parse.quote(HOST + ranged, safe="")).json()
+    wait_until(lambda: len(api(p, "/api/v1/cache/entry?url=" + urllib.parse.quote(
+        HOST + ranged, safe="")).json()["blocks"]["stored"]) >= 2)
+    e = api(p, "/api/v1/cache/entry?url=" + urllib.parse.quote(HOST + ranged, safe="")).json()
+    assert e["variants"] == []
+    b = e["blocks"]
+    assert b["partial"] is True and b["size"] == 1000000 and b["block_size"] == 65536
+    assert [s["index"] for s in b["stored"]] == list(range(len(b["stored"])))
+    assert all(s["bytes"] == 65536 for s in b["stored"])
+    assert b["stored_bytes"] == 65536 * len(b["stored"]) < 1000000
+    listed = [x for x in every_entry(p) if x["url"] == HOST + ranged]
+    assert len(listed) == 1 and listed[0]["partial"] and listed[0]["blocks"] == len(b["stored"])
+    assert api(p, "/api/v1/cache/entry").status == 400
+    assert api(p, "/api/v1/cache/entry?url=/relative").status == 400
+    assert api(p, "/api/v1/cache/entry?url=" + urllib.parse.quote(HOST + "/none")).status == 404
+
+
+def test_purge_by_prefix_and_of_everything_on_every_worker(stavka, origin):
+    p = stavka(origins=[origin], admin=True, workers=2)
+    small = [f"/size/31{i}?{CC}&n={i}" for i in range(3)]
+    large = [f"/size/41{i}?{CC}&n={i}" for i in range(2)]
+    store(p, *small, *large)
+    assert origin.request_count == 5
+    r = purge(p, {"prefix": "HTTP://Stavka.Test/size/31"})  # compared once normalised
+    assert r.status == 200 and r.json() == {"purged": 3}, r.body
+    # Fresh connections land on either worker: each purged URL is fetched again once.
+    for t in small:
+        for _ in range(4):
+            assert p.get(t).body == pattern(int(t[6:9]))
+    assert origin.request_count == 8
+    assert all(is_hit(p.get(t)) for t in large)
+    assert purge(p, {"prefix": HOST + "/nothing/"}).json() == {"purged": 0}
+    assert purge(p, {"all": True}).json() == {"purged": 5}
+    assert every_entry(p) == []
+    assert not is_hit(p.get(large[0]))
+
+
+def test_a_prefix_purge_holds_across_a_restart(stavka, origin, tmp_path):
+    config = {"cache": {"dir": str(tmp_path / "cache"), "max_size": "64MiB"}}
+    p = stavka(origins=[origin], admin=True, config=config)
+    kept, gone = f"/size/2100?{CC}&n=kept", f"/size/2200?{CC}&n=gone"
+    store(p, kept, gone)
+    assert purge(p, {"prefix": HOST + "/size/22"}).json() == {"purged": 1}
+    assert p.stop(signal.SIGTERM) == 0
+    p = stavka(origins=[origin], admin=True, config=config, port=p.port)
+    assert [e["url"] for e in every_entry(p)] == [HOST + kept]
+    assert is_hit(p.get(kept)) and not is_hit(p.get(gone))
+
+
+@pytest.mark.parametrize("body,error,message", [
+    ({"prefix": 1}, "bad_request", "'prefix' must be a string"),
+    ({"prefix": "/relative"}, "bad_url", "must be an absolute http(s) URL"),
+    ({"all": False}, "bad_request", "'all' must be true"),
+    ({"all": True, "prefix": "http://a/"}, "bad_request", "exactly one of"),
+])
+def test_bad_prefix_and_all_purges(stavka, origin, body, error, message):
+    p = stavka(origins=[origin], admin=True)
+    r = purge(p, body)
+    assert r.status == 400 and r.json()["error"] == error and message in r.json()["message"], r.body
+
+
+def test_cli_cache_ls_and_purge_prefix_all(stavka, stavka_bin, origin):
+    p = stavka(origins=[origin], admin=True)
+    a, b = f"/size/120?{CC}&hdr=Surrogate-Key:cli&n=a", f"/size/130?{CC}&n=b"
+    store(p, a, b)
+    env = {"PATH": "/usr/bin:/bin", "STAVKA_ADMIN": f"127.0.0.1:{p.admin_port}",
+           "STAVKA_ADMIN_TOKEN": ADMIN_TOKEN}
+
+    def cli(*args):
+        return subprocess.run([stavka_bin, *args], capture_output=True, text=True, timeout=30,
+                              env=env)
+
+    r = cli("cache", "ls")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split()[:3] == ["URL", "STATUS", "SIZE"] and lines[-1] == "2 entries"
+    row = next(line for line in lines if line.startswith(HOST + a))
+    assert row.split()[1:4] == ["200", "120", "120"] and row.split()[-1] == "cli"
+    r = cli("cache", "ls", "--tag", "cli", "--json")
+    assert r.returncode == 0
+    pages = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [e["url"] for e in pages[0]["entries"]] == [HOST + a]
+    assert cli("cache", "ls", "--prefix", HOST + "/size/13").stdout.splitlines()[-1] == "1 entries"
+    assert cli("cache").returncode == 2 and cli("cache", "ls", "--bogus").returncode == 2
+
+    r = cli("purge", "--prefix", HOST + "/size/12")
+    assert r.returncode == 0 and r.stdout == "purged 1 objects\n", r.stderr
+    r = cli("purge", "--all")
+    assert r.returncode == 0 and r.stdout == "purged 1 objects\n", r.stderr
+    assert cli("purge", "--all", "--prefix", HOST).returncode == 2
+    assert cli("cache", "ls").stdout.splitlines()[-1] == "0 entries"
