@@ -474,7 +474,115 @@ int cache_ls(const Admin& admin, const std::string& query, bool json) {
   return 0;
 }
 
+// Sends a prefetch job for `urls` and follows it to its end, with a progress bar on a terminal.
+int prefetch(const Admin& admin, const std::vector<std::string>& urls, int concurrency) {
+  const char* what = "stavka prefetch";
+  std::string body = "{\"urls\":[";
+  for (size_t i = 0; i < urls.size(); ++i) {
+    if (i) body += ',';
+    admin::append_json_string(body, urls[i]);
+  }
+  body += "]";
+  if (concurrency > 0) body += ",\"concurrency\":" + std::to_string(concurrency);
+  body += "}";
+  std::string error;
+  std::optional<Reply> r = exchange(admin, "POST", "/api/v1/prefetch", body, &error);
+  if (!r) {
+    std::fprintf(stderr, "%s: %s\n", what, error.c_str());
+    return 1;
+  }
+  if (r->status != 202) {
+    std::fprintf(stderr, "%s: %s\n", what, error_text(*r).c_str());
+    return 1;
+  }
+  std::optional<admin::JsonValue> started = object_of(*r, what);
+  if (!started) return 1;
+  const std::string href = (*started)["href"].string_or("");
+  const bool bar = isatty(STDERR_FILENO);
+  while (true) {
+    std::optional<Reply> s = call(admin, what, "GET", href, {});
+    if (!s) return 1;
+    std::optional<admin::JsonValue> job = object_of(*s, what);
+    if (!job) return 1;
+    const double total = (*job)["total"].number_or(0), done = (*job)["done"].number_or(0);
+    const bool finished = (*job)["state"].string_or("") == "done";
+    if (bar) {
+      constexpr int width = 40;
+      const int filled = total > 0 ? static_cast<int>(width * done / total) : width;
+      std::fprintf(stderr, "\r[%s%s] %s/%s URLs, %s bytes, %s errors", std::string(filled, '#').c_str(),
+                   std::string(width - filled, '.').c_str(), number((*job)["done"]).c_str(),
+                   number((*job)["total"]).c_str(), number((*job)["bytes"]).c_str(),
+                   number((*job)["errors"]).c_str());
+      if (finished) std::fputc('\n', stderr);
+    }
+    if (finished) {
+      for (const admin::JsonValue& f : (*job)["failed"].items()) {
+        std::fprintf(stderr, "failed: %s: %s\n", f["url"].string_or("").c_str(),
+                     f["error"].string_or("").c_str());
+      }
+      std::printf("prefetched %s URLs, %s bytes, %s errors, in %s ms\n",
+                  number((*job)["done"]).c_str(), number((*job)["bytes"]).c_str(),
+                  number((*job)["errors"]).c_str(), number((*job)["elapsed_ms"]).c_str());
+      return (*job)["errors"].number_or(0) > 0 ? 1 : 0;
+    }
+    usleep(200 * 1000);
+  }
+}
+
 }  // namespace
+
+int run_prefetch_command(std::vector<std::string_view> args) {
+  std::string admin_flag, token_flag, file, concurrency_text;
+  std::vector<std::string> urls;
+  for (size_t i = 0; i < args.size(); ++i) {
+    bool missing = false;
+    if (take(args, i, "--file", &file, &missing) || take(args, i, "--admin", &admin_flag, &missing) ||
+        take(args, i, "--token", &token_flag, &missing) ||
+        take(args, i, "--concurrency", &concurrency_text, &missing)) {
+      if (missing) {
+        std::fprintf(stderr, "stavka prefetch: %.*s needs a value\n", int(args[i].size()),
+                     args[i].data());
+        return 2;
+      }
+      continue;
+    }
+    if (args[i].starts_with("--")) {
+      std::fprintf(stderr, "stavka prefetch: unexpected argument '%.*s'\n", int(args[i].size()),
+                   args[i].data());
+      return 2;
+    }
+    urls.emplace_back(args[i]);
+  }
+  if (!file.empty()) {
+    std::ifstream in(file);
+    if (!in.is_open()) {
+      std::fprintf(stderr, "stavka prefetch: cannot open %s: %s\n", file.c_str(),
+                   std::strerror(errno));
+      return 1;
+    }
+    for (std::string line; std::getline(in, line);) {  // one URL a line; blank and # lines skipped
+      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+      size_t start = line.find_first_not_of(" \t");
+      if (start == std::string::npos || line[start] == '#') continue;
+      urls.push_back(line.substr(start));
+    }
+  }
+  int concurrency = 0;
+  if (!concurrency_text.empty()) {
+    concurrency = std::atoi(concurrency_text.c_str());
+    if (concurrency < 1) {
+      std::fprintf(stderr, "stavka prefetch: --concurrency takes a number from 1 to 64\n");
+      return 2;
+    }
+  }
+  if (urls.empty()) {
+    std::fprintf(stderr, "stavka prefetch: give URLs, or --file FILE with one a line\n");
+    return 2;
+  }
+  std::optional<Admin> admin = admin_target(admin_flag, token_flag, "stavka prefetch");
+  if (!admin) return 2;
+  return prefetch(*admin, urls, concurrency);
+}
 
 int run_cache_command(std::vector<std::string_view> args) {
   if (args.empty() || args[0] != "ls") {

@@ -4,6 +4,7 @@
 //   stavka module ls [--admin HOST:PORT] [--token TOKEN] [--json]
 //   stavka purge URL... | --tag TAG... | --prefix URL | --all [--admin HOST:PORT] [--token TOKEN]
 //   stavka cache ls [--prefix URL] [--host HOST] [--tag TAG] [--admin ...] [--token ...] [--json]
+//   stavka prefetch URL... | --file FILE [--concurrency N] [--admin ...] [--token ...]
 //   stavka stats [--admin HOST:PORT] [--token TOKEN] [--json]
 //
 // The admin address comes from --admin, else the STAVKA_ADMIN environment variable; the bearer
@@ -21,5 +22,6 @@ int run_module_command(std::vector<std::string_view> args);
 int run_purge_command(std::vector<std::string_view> args);
 int run_stats_command(std::vector<std::string_view> args);
 int run_cache_command(std::vector<std::string_view> args);
+int run_prefetch_command(std::vector<std::string_view> args);
 
 }  // namespace stavka

@@ -35,6 +35,9 @@ void usage(FILE* out) {
                "  stavka cache ls [--prefix URL] [--host HOST] [--tag TAG] [--admin HOST:PORT]\n"
                "                  [--token TOKEN] [--json]\n"
                "      List what a running Stavka has cached, with sizes, ages and TTLs.\n"
+               "  stavka prefetch URL... | --file FILE [--concurrency N] [--admin HOST:PORT]\n"
+               "                  [--token TOKEN]\n"
+               "      Fill a running Stavka's cache with these URLs, with a progress bar.\n"
                "  stavka stats [--admin HOST:PORT] [--token TOKEN] [--json]\n"
                "      A running Stavka's counters and gauges (its metrics).\n"
                "  stavka token create --scope read|purge|admin [--scope ...] [--name NAME]\n"
@@ -181,6 +184,7 @@ int main(int argc, char** argv) {
   if (cmd == "purge") return stavka::run_purge_command(args);
   if (cmd == "stats") return stavka::run_stats_command(args);
   if (cmd == "cache") return stavka::run_cache_command(args);
+  if (cmd == "prefetch") return stavka::run_prefetch_command(args);
   if (cmd == "demo-origin") {
     std::string listen = "127.0.0.1:8081";
     for (size_t i = 0; i < args.size(); ++i) {

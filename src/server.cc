@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <latch>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "admin/admin_server.h"
@@ -341,6 +342,17 @@ int run_server(const RunOptions& options) {
   if (storage.disk()) admin_ctx.tiers.push_back({"disk", storage.disk()});
   admin_ctx.arena = arena.get();
   if (cfg->admin_listen) add_process_tokens(*cfg, admin_ctx);
+  // Prefetch jobs fetch through the first proxy listener, as clients would.
+  std::optional<admin::PrefetchJobs> prefetch;
+  if (!slots.empty() && !slots[0].listeners.empty()) {
+    net::SocketAddress bound;
+    bound.length = sizeof bound.storage;
+    if (::getsockname(slots[0].listeners[0], bound.get(), &bound.length) == 0) {
+      if (auto loopback = net::loopback_if_wildcard(bound)) bound = *loopback;
+      prefetch.emplace(bound);
+      admin_ctx.prefetch = &*prefetch;
+    }
+  }
   std::latch started(n);
   std::latch all_ready(1);
   for (unsigned i = 0; i < n; ++i) {

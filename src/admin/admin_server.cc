@@ -208,7 +208,10 @@ bool authorized(const AdminContext& context, const http::RequestHead& req, std::
       if (open == path) return true;
     }
   }
-  const Scope needed = path == purge_path ? Scope::purge : read_only ? Scope::read : Scope::admin;
+  // Purges and prefetches change what is cached: scope purge.
+  const Scope needed = path == purge_path || path == prefetch_path ? Scope::purge
+                       : read_only                                  ? Scope::read
+                                                                    : Scope::admin;
   std::string_view token;
   if (const std::string* auth = req.headers.find("authorization")) token = bearer_token(*auth);
   if (token.empty()) {
@@ -278,9 +281,9 @@ Task<void> serve_admin_connection(int fd, const AdminContext& context) {
       std::string path(std::string_view(req.target).substr(0, req.target.find('?')));
       is_head = req.is_head();
       keep = req.keep_alive;
-      size_t limit = path == purge_path && method == "POST"
-                         ? max_purge_bytes
-                         : modules_body_limit(method, path, context.modules);
+      size_t limit = path == purge_path && method == "POST"      ? max_purge_bytes
+                     : path == prefetch_path && method == "POST" ? max_prefetch_bytes
+                                                                 : modules_body_limit(method, path, context.modules);
       std::string body;
       bool answered = false;
       if (!authorized(context, req, path, &resp)) {
@@ -321,6 +324,9 @@ Task<void> serve_admin_connection(int fd, const AdminContext& context) {
         // resp is set
       } else if (path == purge_path) {
         resp = handle_purge(method, body, context.storage);
+      } else if (path == prefetch_path) {
+        resp = context.prefetch ? context.prefetch->handle_start(method, body)
+                                : json_error(503, "no_listener", "no proxy listener to fetch through");
       } else if (path == reload_path) {
         resp = co_await handle_reload(method, context.modules);
       } else if (is_modules_path(path)) {
@@ -335,6 +341,8 @@ Task<void> serve_admin_connection(int fd, const AdminContext& context) {
         resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
       } else if (path == "/api/v1/stats") {
         resp.body = stats_json(render_metrics(context));
+      } else if (path.starts_with(jobs_prefix) && context.prefetch) {
+        resp = context.prefetch->handle_status(path);
       } else if (path == cache_path) {
         resp = handle_cache_list(req.target, context.storage, proxy::unix_now());
       } else if (path == cache_entry_path) {

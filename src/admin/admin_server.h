@@ -1,7 +1,9 @@
-// The admin listener: health, Prometheus metrics and the modules API (modules_api.h). Every
-// path but the configuration's admin.public ones needs a bearer token (tokens.h) whose scopes
-// allow it: GET and HEAD need `read`, anything else `admin`; a missing or unknown token gets
-// 401, a token without the scope 403, both with a JSON error. Tokens come from the
+// The admin listener: health, Prometheus metrics, the modules API (modules_api.h), purges
+// (purge_api.h), the cache listing (cache_api.h), prefetch jobs (prefetch.h) and the stats.
+// Every path but the configuration's admin.public ones needs a bearer token (tokens.h) whose
+// scopes allow it: GET and HEAD need `read`, a purge or a prefetch `purge`, anything else
+// `admin`; a missing or unknown token gets 401, a token without the scope 403, both with a
+// JSON error. Tokens come from the
 // configuration in force (a reload changes them) and from AdminContext::process_tokens.
 //
 // Runs on worker 0's reactor. It reads every worker's Counters through relaxed atomics, so a
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "admin/module_control.h"
+#include "admin/prefetch.h"
 #include "admin/tokens.h"
 #include "proxy/metrics.h"
 #include "proxy/worker.h"
@@ -36,6 +39,8 @@ struct AdminContext {
   storage::Storage* storage = nullptr;  // every tier (purge); null: no cache
   // The configuration in force (worker 0's: the listener runs on its thread).
   const proxy::Worker* home = nullptr;
+  // Prefetch jobs (prefetch.h), run on this listener's reactor; null: 503.
+  PrefetchJobs* prefetch = nullptr;
   // Tokens for the process's life besides the configuration's: STAVKA_ADMIN_TOKEN, or the one
   // made at start when no token is configured.
   TokenTable process_tokens;

@@ -34,4 +34,8 @@ struct SocketAddress {
 // A numeric host ("127.0.0.1", "::1"; "localhost" means 127.0.0.1) and a port.
 std::optional<SocketAddress> make_address(std::string_view host, uint16_t port);
 
+// For a wildcard address (0.0.0.0, ::), the loopback one of its family and port (where a local
+// client reaches a listener bound to it); nullopt for any other address.
+std::optional<SocketAddress> loopback_if_wildcard(const SocketAddress& addr);
+
 }  // namespace stavka::net

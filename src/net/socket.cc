@@ -60,6 +60,13 @@ std::optional<SocketAddress> make_address(std::string_view host_view, uint16_t p
   return std::nullopt;
 }
 
+std::optional<SocketAddress> loopback_if_wildcard(const SocketAddress& addr) {
+  const std::string host = addr.host_text();
+  if (host == "0.0.0.0") return make_address("127.0.0.1", addr.port());
+  if (host == "::") return make_address("::1", addr.port());
+  return std::nullopt;
+}
+
 int open_listener(const SocketAddress& addr, int backlog, std::string* error) {
   int fd = socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {

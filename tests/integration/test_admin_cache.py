@@ -216,3 +216,107 @@ def test_cli_cache_ls_and_purge_prefix_all(stavka, stavka_bin, origin):
     assert r.returncode == 0 and r.stdout == "purged 1 objects\n", r.stderr
     assert cli("purge", "--all", "--prefix", HOST).returncode == 2
     assert cli("cache", "ls").stdout.splitlines()[-1] == "0 entries"
+
+
+def prefetch(p, body, headers=None):
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return http_request(p.admin_port, "POST", "/api/v1/prefetch",
+                        (ADMIN_AUTH if headers is None else headers) +
+                        [("Content-Type", "application/json")], data, host="admin")
+
+
+def job_done(p, href: str) -> dict:
+    state = {}
+
+    def finished():
+        state.update(api(p, href).json())
+        return state["state"] == "done"
+    wait_until(finished, timeout=30)
+    return state
+
+
+def test_prefetch_fills_the_cache_once_per_url_and_reports_progress(stavka, origin):
+    p = stavka(origins=[origin], admin=True, workers=2)
+    urls = [f"{HOST}/size/{1000 + i}?{CC}&n=pf{i}" for i in range(20)]
+    r = prefetch(p, {"urls": urls, "concurrency": 4})
+    assert r.status == 202, r.body
+    started = r.json()
+    assert started["total"] == 20 and started["href"] == f"/api/v1/jobs/{started['job']}"
+    job = job_done(p, started["href"])
+    assert job["done"] == 20 and job["errors"] == 0 and job["failed"] == []
+    assert job["bytes"] == sum(1000 + i for i in range(20))
+    assert origin.request_count == 20
+    for i, u in enumerate(urls):  # every one is a hit now, on either worker
+        r = p.get(u[len(HOST):])
+        assert is_hit(r) and r.body == pattern(1000 + i)
+    assert origin.request_count == 20
+    # Again: all hits, no origin request.
+    job = job_done(p, prefetch(p, {"urls": urls}).json()["href"])
+    assert job["done"] == 20 and job["errors"] == 0
+    assert origin.request_count == 20
+    assert len(every_entry(p, prefix=HOST + "/size/10")) == 20
+
+
+def test_prefetch_counts_failures(stavka, origin):
+    p = stavka(origins=[origin], admin=True)
+    urls = [f"{HOST}/size/100?{CC}&n=ok", f"{HOST}/size/100?status=404"]
+    job = job_done(p, prefetch(p, {"urls": urls}).json()["href"])
+    assert job["done"] == 2 and job["errors"] == 1 and job["bytes"] >= 100, job
+    assert job["failed"] == [{"url": urls[1], "error": "status 404"}]
+
+
+@pytest.mark.parametrize("body,error,message", [
+    (b"{", "bad_json", "the body is not JSON"),
+    ({"urls": []}, "bad_request", "'urls' must be an array of 1 to"),
+    ({"urls": "http://a/"}, "bad_request", "'urls' must be an array"),
+    ({"urls": ["/relative"]}, "bad_url", "not an absolute http(s) URL: '/relative'"),
+    ({"urls": ["http://a/"], "concurrency": 0}, "bad_request", "'concurrency' must be"),
+    ({"urls": ["http://a/"], "concurrency": 2.5}, "bad_request", "'concurrency' must be"),
+    ({"urls": ["http://a/"], "depth": 1}, "unknown_field", "unknown field 'depth'"),
+])
+def test_bad_prefetches(stavka, origin, body, error, message):
+    p = stavka(origins=[origin], admin=True)
+    r = prefetch(p, body)
+    assert r.status == 400 and r.json()["error"] == error and message in r.json()["message"], r.body
+    assert origin.request_count == 0
+
+
+def test_prefetch_scopes_and_unknown_jobs(stavka, stavka_bin, origin):
+    from test_admin_auth import bearer, token_create
+    reader, read_entry = token_create(stavka_bin, "--scope", "read")
+    purger, purge_entry = token_create(stavka_bin, "--scope", "purge", "--name", "purger")
+    p = stavka(origins=[origin], admin=True,
+               config={"admin": {"token": [read_entry, purge_entry]}})
+    body = {"urls": [f"{HOST}/size/10?{CC}"]}
+    assert prefetch(p, body, headers=bearer(reader)).status == 403
+    r = prefetch(p, body, headers=bearer(purger))
+    assert r.status == 202
+    assert api(p, r.json()["href"], headers=bearer(reader)).status == 200
+    assert api(p, "/api/v1/jobs/999", headers=bearer(reader)).status == 404
+    assert api(p, "/api/v1/jobs/abc").status == 404
+
+
+def test_cli_prefetch_from_arguments_and_a_file(stavka, stavka_bin, origin, tmp_path):
+    p = stavka(origins=[origin], admin=True)
+    env = {"PATH": "/usr/bin:/bin", "STAVKA_ADMIN": f"127.0.0.1:{p.admin_port}",
+           "STAVKA_ADMIN_TOKEN": ADMIN_TOKEN}
+    a = f"{HOST}/size/210?{CC}&n=cli-a"
+    listed = [f"{HOST}/size/220?{CC}&n=cli-{i}" for i in range(5)]
+    f = tmp_path / "urls.txt"
+    f.write_text("# to warm\n\n" + "\n".join(listed) + "\n")
+
+    def cli(*args):
+        return subprocess.run([stavka_bin, "prefetch", *args], capture_output=True, text=True,
+                              timeout=60, env=env)
+
+    r = cli(a)
+    assert r.returncode == 0 and r.stdout.startswith("prefetched 1 URLs, 210 bytes, 0 errors"), r
+    r = cli("--file", str(f), "--concurrency", "2")
+    assert r.returncode == 0 and r.stdout.startswith("prefetched 5 URLs, 1100 bytes, 0 errors"), r
+    assert origin.request_count == 6
+    assert all(is_hit(p.get(u[len(HOST):])) for u in [a] + listed)
+    r = cli(f"{HOST}/size/10?status=500")
+    assert r.returncode == 1 and "status 500" in r.stderr and "1 errors" in r.stdout, r
+    assert cli().returncode == 2 and cli("--concurrency", "0", a).returncode == 2
+    r = cli("/relative")
+    assert r.returncode == 1 and "not an absolute http(s) URL" in r.stderr

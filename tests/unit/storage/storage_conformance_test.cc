@@ -579,7 +579,9 @@ TEST_P(StorageConformance, ListingFiltersByUrlPrefixHostAndTag) {
   q = ListQuery{};
   q.tag = "red";
   for (const auto& variants : storage().list(q)) {
-    if (variants.front()->meta().primary_key == "d") EXPECT_EQ(variants.size(), 2u);
+    if (variants.front()->meta().primary_key == "d") {
+      EXPECT_EQ(variants.size(), 2u);
+    }
   }
 }
 
