@@ -312,6 +312,33 @@ def free_ports(n: int) -> list[int]:
 PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
 
 
+def admin_call(port: int, method: str, path: str, token: str, body: bytes = b"",
+               timeout: float = 60) -> tuple[int, dict, float]:
+    """One admin API request with a bearer token, on a fresh connection; returns (status, the
+    JSON answer (or {"raw": text}), seconds from the first byte sent to the complete answer)."""
+    head = (f"{method} {path} HTTP/1.1\r\nHost: bench\r\n"
+            f"Authorization: Bearer {token}\r\n"
+            + ("Content-Type: application/json\r\n" if body and body[:1] == b"{" else "")
+            + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        t0 = time.monotonic()
+        s.sendall(head + body)
+        data = b""
+        while True:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                break
+            data += chunk
+        took = time.monotonic() - t0
+    head_bytes, _, payload = data.partition(b"\r\n\r\n")
+    status = int(head_bytes.split(b" ", 2)[1])
+    try:
+        answer = json.loads(payload)
+    except ValueError:
+        answer = {"raw": payload.decode("latin-1")}
+    return status, answer, took
+
+
 def render_template(text: str, values: dict[str, str]) -> tuple[str, dict[str, int]]:
     """Replaces @NAME@ placeholders (the convention of /work/shared/bench-peers).
 

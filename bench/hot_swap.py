@@ -30,12 +30,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import json
 import os
 import re
 import secrets
 import shutil
-import socket
 import statistics
 import sys
 import threading
@@ -43,6 +41,7 @@ import time
 from pathlib import Path
 
 from harness import (BENCH_DIR, PEERS_DIR, REPO, BenchError, BenchRun, CpuWindow, StavkaPeer,
+                     admin_call,
                      add_machine_args, check_cpus, check_quiet, final_status, free_ports, http_get,
                      http_request, install_signal_handlers, log, make_workdir, parse_wrk, run_wrk,
                      spawn, stop_peer, taskset, wait_ready, warn, write_results)
@@ -79,26 +78,7 @@ ADMIN_TOKEN = "stk_" + secrets.token_urlsafe(32)
 def push(admin_port: int, body: bytes, timeout: float = 60) -> tuple[int, dict, float]:
     """PUT the module; returns (status, answer, seconds from the first byte sent to the
     complete answer)."""
-    head = (f"PUT /api/v1/modules/add_header HTTP/1.1\r\nHost: bench\r\n"
-            f"Authorization: Bearer {ADMIN_TOKEN}\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
-    with socket.create_connection(("127.0.0.1", admin_port), timeout=timeout) as s:
-        t0 = time.monotonic()
-        s.sendall(head + body)
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        took = time.monotonic() - t0
-    head, _, payload = data.partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    try:
-        answer = json.loads(payload)
-    except ValueError:
-        answer = {"raw": payload.decode("latin-1")}
-    return status, answer, took
+    return admin_call(admin_port, "PUT", "/api/v1/modules/add_header", ADMIN_TOKEN, body, timeout)
 
 
 def header_value(port: int) -> tuple[int, str | None]:

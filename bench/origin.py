@@ -17,7 +17,8 @@ makes the URL unique.
 
 Every object response is cacheable: Cache-Control: public, max-age=3600, Last-Modified, a
 strong ETag "<size>-<tag>" (the same for every request of the object, whatever the range or
-the delay), Accept-Ranges: bytes, Content-Length. HEAD is answered with the head only.
+the delay), Accept-Ranges: bytes, Content-Length, and with a query ?key=K a Surrogate-Key: K
+(for purges by tag). HEAD is answered with the head only.
 Keep-alive as in HTTP/1.1 (until the client sends Connection: close).
 
 Range (GET and HEAD of objects): a single `bytes=a-b`, `bytes=a-` or `bytes=-n` is answered
@@ -236,6 +237,9 @@ class Origin:
              f"Last-Modified: {_LAST_MODIFIED}",
              f"ETag: {etag}",
              "Accept-Ranges: bytes"]
+        keys = urllib.parse.parse_qs(url.query).get("key")
+        if keys:  # ?key=K: the object carries surrogate key K (tag purges)
+            h.append("Surrogate-Key: " + re.sub(r"[^A-Za-z0-9._~-]", "_", keys[0]))
         if rng == "unsatisfiable":
             return self.send_head(conn, 416, h + [f"Content-Range: bytes */{size}",
                                                   "Content-Length: 0"], close, path)

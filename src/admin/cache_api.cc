@@ -27,7 +27,7 @@ int hex_digit(char c) {
   return -1;
 }
 
-// A cursor is the hex of the last key listed.
+// A cursor is the position of the last key listed: the hex of its URL, '.', the hex of its key.
 std::optional<std::string> from_hex(std::string_view text) {
   if (text.size() % 2) return std::nullopt;
   std::string out;
@@ -218,19 +218,24 @@ ApiResponse handle_cache_list(std::string_view target, storage::Storage* storage
     q.limit = n;
   }
   if (cursor && !cursor->empty()) {
-    std::optional<std::string> after = from_hex(*cursor);
-    if (!after) return bad("cursor is not one this API gave");
-    q.after = std::move(*after);
+    const size_t dot = cursor->find('.');
+    std::optional<std::string> url = from_hex(std::string_view(*cursor).substr(0, dot));
+    std::optional<std::string> key =
+        dot == std::string::npos ? std::nullopt : from_hex(std::string_view(*cursor).substr(dot + 1));
+    if (!url || !key) return bad("cursor is not one this API gave");
+    q.after_url = std::move(*url);
+    q.after_key = std::move(*key);
   }
   // One more key than the page, to know whether the listing goes on.
   const size_t page = q.limit;
   q.limit = page + 1;
-  std::vector<std::vector<storage::ObjectRef>> keys = storage->list(q);
+  std::vector<storage::ListedKey> keys = storage->list(q);
   const bool more = keys.size() > page;
   if (more) keys.resize(page);
   std::string out = "{\"entries\":[";
   bool first = true;
-  for (const std::vector<storage::ObjectRef>& variants : keys) {
+  for (const storage::ListedKey& listed : keys) {
+    const std::vector<storage::ObjectRef>& variants = listed.variants;
     if (is_blocks(variants)) {
       if (!first) out += ',';
       first = false;
@@ -246,7 +251,7 @@ ApiResponse handle_cache_list(std::string_view target, storage::Storage* storage
   }
   out += "],\"next_cursor\":";
   if (more) {
-    append_json_string(out, to_hex(keys.back().front()->meta().primary_key));
+    append_json_string(out, to_hex(keys.back().url) + "." + to_hex(keys.back().key));
   } else {
     out += "null";
   }

@@ -2,9 +2,10 @@
 //
 //   GET /api/v1/cache?prefix=&host=&tag=&limit=&cursor=
 //     {"entries": [...], "next_cursor": "..." | null}
-//     Stored objects in the order of their cache keys, `limit` keys a page (default 100, at
-//     most 1000); `next_cursor` continues the listing (null: it is complete). prefix: the URL
-//     starts with it; host: the object's host; tag: it carries the tag. An entry is one stored
+//     Stored objects in the order of their URLs (then cache keys), `limit` keys a page
+//     (default 100, at most 1000); `next_cursor` continues the listing (null: it is complete).
+//     prefix: the URL starts with it (a range of the order, not a scan); host: the object's
+//     host; tag: it carries the tag. An entry is one stored
 //     response (one per variant), or one per URL stored as blocks (range caching), with
 //     "partial": true, the blocks stored and their bytes.
 //   GET /api/v1/cache/entry?url=URL

@@ -98,7 +98,7 @@ class DiskTier final : public Storage {
   size_t remove_by_prefix(std::string_view url_prefix) override;
   size_t remove_by_prefix(std::string_view url_prefix,
                           const std::function<void(const ObjectMeta&)>& removed);
-  std::vector<std::vector<ObjectRef>> list(const ListQuery& q) override;
+  std::vector<ListedKey> list(const ListQuery& q) override;
   TierStats stats() const override;
 
   // A hit on the variant stored under a key, without a handle (a tier in front served it).

@@ -177,12 +177,12 @@ size_t MemoryTier::remove_by_prefix(std::string_view url_prefix) {
 size_t MemoryTier::remove_by_prefix(std::string_view url_prefix,
                              const std::function<void(const ObjectMeta&)>& removed) {
   return index_->remove_by_prefix(
-      "", [&](const ObjectMeta& meta) { return meta.url.starts_with(url_prefix); },
+      url_prefix, [&](const ObjectMeta& meta) { return meta.url.starts_with(url_prefix); },
       [&](const MemoryObject& object) { removed(object.meta()); });
 }
 
-std::vector<std::vector<ObjectRef>> MemoryTier::list(const ListQuery& q) {
-  return index_->list(q.after, "", q.limit,
+std::vector<ListedKey> MemoryTier::list(const ListQuery& q) {
+  return index_->list(q.after_url, q.after_key, q.url_prefix, q.limit,
                       [&](const ObjectMeta& meta) { return passes(q, meta); });
 }
 

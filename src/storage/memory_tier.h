@@ -71,7 +71,7 @@ class MemoryTier final : public Storage {
   size_t remove_by_prefix(std::string_view url_prefix) override;
   size_t remove_by_prefix(std::string_view url_prefix,
                           const std::function<void(const ObjectMeta&)>& removed);
-  std::vector<std::vector<ObjectRef>> list(const ListQuery& q) override;
+  std::vector<ListedKey> list(const ListQuery& q) override;
   TierStats stats() const override;
 
   unsigned shard_count() const;

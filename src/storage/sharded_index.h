@@ -22,13 +22,14 @@
 // takes them out, so that no path an object leaves by can leave an id behind. The tier pays
 // for the entries through ObjectMeta::charge().
 //
-// Listing and purge by prefix: each shard also keeps its primary keys in order (`ordered`,
-// views of the keys of `variants`, whose nodes do not move), so that a listing page or a purge
-// by prefix visits the keys it wants in order, resuming after a key, a bounded batch per lock.
+// Listing and purge by prefix: each shard also keeps its primary keys in the order of (URL,
+// key) (`ordered`: views into the nodes of `variants`, which do not move; a key is listed under
+// the URL of its latest object), so that a listing or a purge by URL prefix visits the range of
+// keys it wants, resuming after a position, a bounded batch per lock.
 //
 // Invariants, per shard, whenever its mutex is free: every id in `variants` has a slot in
 // `objects` and is in `policy`, and vice versa; one id per (primary key, variant); `ordered`
-// holds exactly the keys of `variants`;
+// holds exactly one position per key of `variants`, (its Keyed::url, the key);
 // policy.charged() is the sum of the objects' charges and never exceeds the shard's slice;
 // `tags` holds (t, id) exactly when `objects` has id and t is among its snapshot's
 // surrogate_keys (duplicates in the list count once), and holds no tag with no id.
@@ -39,8 +40,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -69,13 +70,19 @@ class ShardedIndex {
   using Gone = std::vector<std::shared_ptr<const Object>>;
   using TagIds = std::unordered_set<uint64_t>;
   using Tags = std::unordered_map<std::string, TagIds, KeyHash, std::equal_to<>>;
+  // A primary key's variants, and the URL it is listed under.
+  struct Keyed {
+    std::vector<uint64_t> ids;
+    std::string url;
+  };
+  using Position = std::pair<std::string_view, std::string_view>;  // (URL, primary key)
 
   struct Shard {
     // The id stored for (primary_key, variant), or 0. Under the lock.
     uint64_t find(std::string_view primary_key, std::string_view variant) const {
       auto v = variants.find(primary_key);
       if (v == variants.end()) return 0;
-      for (uint64_t id : v->second) {
+      for (uint64_t id : v->second.ids) {
         if (objects.at(id).snapshot->meta().variant == variant) return id;
       }
       return 0;
@@ -116,9 +123,9 @@ class ShardedIndex {
       auto slot = objects.find(id);
       const Object& object = *slot->second.snapshot;
       auto v = variants.find(object.meta().primary_key);
-      std::erase(v->second, id);
-      if (v->second.empty()) {
-        ordered.erase(std::string_view(v->first));
+      std::erase(v->second.ids, id);
+      if (v->second.ids.empty()) {
+        ordered.erase(Position(v->second.url, v->first));
         variants.erase(v);
       }
       untag(id, object.meta());
@@ -134,8 +141,8 @@ class ShardedIndex {
     }
 
     mutable std::mutex mutex;
-    std::unordered_map<std::string, std::vector<uint64_t>, KeyHash, std::equal_to<>> variants;
-    std::set<std::string_view> ordered;  // the keys of `variants`, in order
+    std::unordered_map<std::string, Keyed, KeyHash, std::equal_to<>> variants;
+    std::map<Position, const Keyed*> ordered;  // every key of `variants`, in (URL, key) order
     std::unordered_map<uint64_t, Slot> objects;
     Tags tags;  // tag -> ids of this shard's objects that carry it
     S3Fifo policy{0};
@@ -168,7 +175,7 @@ class ShardedIndex {
       std::lock_guard lock(shard.mutex);
       auto v = shard.variants.find(primary_key);
       if (v == shard.variants.end()) return {};
-      for (uint64_t id : v->second) found.push_back(shard.objects.at(id));
+      for (uint64_t id : v->second.ids) found.push_back(shard.objects.at(id));
     }
     std::vector<ObjectRef> refs;
     refs.reserve(found.size());
@@ -217,10 +224,14 @@ class ShardedIndex {
     shard.evict(evicted, gone);
     auto v = shard.variants.find(std::string_view(m.primary_key));
     if (v == shard.variants.end()) {
-      v = shard.variants.emplace(m.primary_key, std::vector<uint64_t>{}).first;
-      shard.ordered.insert(std::string_view(v->first));
+      v = shard.variants.emplace(m.primary_key, Keyed{{}, m.url}).first;
+      shard.ordered.emplace(Position(v->second.url, v->first), &v->second);
+    } else if (v->second.url != m.url) {  // listed under its latest object's URL
+      shard.ordered.erase(Position(v->second.url, v->first));
+      v->second.url = m.url;
+      shard.ordered.emplace(Position(v->second.url, v->first), &v->second);
     }
-    v->second.push_back(id);
+    v->second.ids.push_back(id);
     shard.objects.emplace(id, Slot{object, m.hits, m.last_access, std::move(extra)});
     shard.tag(id, m);
     under_lock(shard);
@@ -313,7 +324,7 @@ class ShardedIndex {
     // unlink() erases the primary key's entry with its last variant, which ends the loop.
     for (auto v = shard.variants.find(primary_key); v != shard.variants.end();
          v = shard.variants.find(primary_key)) {
-      shard.unlink(v->second.back(), gone);
+      shard.unlink(v->second.ids.back(), gone);
       ++removed;
     }
     return removed;
@@ -349,91 +360,97 @@ class ShardedIndex {
     return remove_by_tag(tag, [](const Object&) {});
   }
 
-  // Primary keys in order, from every shard, each with its variants (current counters): up to
-  // `limit` keys after `after` ("" from the first) that start with `key_prefix` and have a
-  // variant for which keep(meta) holds. Each shard is read a batch of keys per lock, so a
-  // sparse filter over many keys never holds a lock long. Objects stored meanwhile may or may
-  // not be listed; none is listed twice.
+  using Listed = ListedKey;
+
+  // Keys in (URL, key) order, from every shard: up to `limit` keys after the position
+  // (after_url, after_key) ("", "": from the first) whose URL starts with url_prefix and that
+  // have a variant for which keep(meta) holds, each with all its variants. A shard is read a
+  // batch of keys per lock, so a sparse filter over many keys never holds a lock long. Objects
+  // stored meanwhile may or may not be listed; none is listed twice.
   template <typename Keep>
-  std::vector<std::vector<ObjectRef>> list(std::string_view after, std::string_view key_prefix,
-                                           size_t limit, Keep&& keep) {
+  std::vector<Listed> list(std::string_view after_url, std::string_view after_key,
+                           std::string_view url_prefix, size_t limit, Keep&& keep) {
     // The first `limit` matching keys of each shard, merged: the first `limit` of all.
-    std::vector<std::pair<std::string, std::vector<Slot>>> found;
+    std::vector<std::pair<Listed, std::vector<Slot>>> found;
     for (unsigned i = 0; i < shard_count_; ++i) {
       Shard& shard = shards_[i];
-      std::string from(std::max(after, key_prefix));
-      bool inclusive = after < key_prefix;  // (the prefix itself may be a key)
+      // From (prefix, "") inclusive, or after the given position when it is further on.
+      const bool from_prefix = after_url < url_prefix;
+      std::string from_url(from_prefix ? url_prefix : after_url);
+      std::string from_key(from_prefix ? std::string_view() : after_key);
+      bool inclusive = from_prefix;
       size_t taken = 0;
       while (taken < limit) {
         std::lock_guard lock(shard.mutex);
-        auto k = inclusive ? shard.ordered.lower_bound(std::string_view(from))
-                           : shard.ordered.upper_bound(std::string_view(from));
+        const Position from(from_url, from_key);
+        auto k = inclusive ? shard.ordered.lower_bound(from) : shard.ordered.upper_bound(from);
         size_t visited = 0;
-        for (; k != shard.ordered.end() && visited < list_batch && taken < limit; ++k, ++visited) {
-          if (!k->starts_with(key_prefix)) break;
-          const std::vector<uint64_t>& ids = shard.variants.find(*k)->second;
+        auto in_range = [&] {
+          return k != shard.ordered.end() && k->first.first.starts_with(url_prefix);
+        };
+        for (; in_range() && visited < list_batch && taken < limit; ++k, ++visited) {
+          const std::vector<uint64_t>& ids = k->second->ids;
+          const bool kept = std::any_of(ids.begin(), ids.end(), [&](uint64_t id) {
+            return keep(shard.objects.at(id).snapshot->meta());
+          });
+          if (!kept) continue;
           std::vector<Slot> slots;
-          for (uint64_t id : ids) {
-            const Slot& slot = shard.objects.at(id);
-            if (keep(slot.snapshot->meta())) {
-              slots.clear();
-              for (uint64_t each : ids) slots.push_back(shard.objects.at(each));
-              break;
-            }
-          }
-          if (slots.empty()) continue;
-          found.emplace_back(std::string(*k), std::move(slots));
+          for (uint64_t id : ids) slots.push_back(shard.objects.at(id));
+          found.emplace_back(Listed{std::string(k->first.first), std::string(k->first.second), {}},
+                             std::move(slots));
           ++taken;
         }
-        if (k == shard.ordered.end() || !k->starts_with(key_prefix) || taken == limit) break;
-        from = std::string(*std::prev(k));  // the batch's last key: the next one resumes after it
+        if (!in_range() || taken == limit) break;
+        // The batch's last key: the next batch resumes after it.
+        from_url = std::string(std::prev(k)->first.first);
+        from_key = std::string(std::prev(k)->first.second);
         inclusive = false;
       }
     }
-    std::sort(found.begin(), found.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+      return Position(a.first.url, a.first.key) < Position(b.first.url, b.first.key);
+    });
     if (found.size() > limit) found.resize(limit);
-    std::vector<std::vector<ObjectRef>> out;
+    std::vector<Listed> out;
     out.reserve(found.size());
-    for (auto& [key, slots] : found) {
-      Shard& shard = shard_for(key);
-      std::vector<ObjectRef>& refs = out.emplace_back();
-      for (Slot& slot : slots) refs.push_back(fresh(shard, slot));
+    for (auto& [listed, slots] : found) {
+      Shard& shard = shard_for(listed.key);
+      for (Slot& slot : slots) listed.variants.push_back(fresh(shard, slot));
+      out.push_back(std::move(listed));
     }
     return out;
   }
 
-  // Removes every object whose primary key starts with `key_prefix` and for which match(meta)
-  // (a finer filter) holds, a batch of keys per lock; removed(object) as for remove_by_tag.
-  // Returns how many.
+  // Removes every object of the keys listed under a URL that starts with url_prefix for which
+  // match(meta) (the exact test, on the object's own URL) holds, a batch of keys per lock;
+  // removed(object) as for remove_by_tag. Returns how many.
   template <typename Match, typename Removed>
-  size_t remove_by_prefix(std::string_view key_prefix, Match&& match, Removed&& removed) {
+  size_t remove_by_prefix(std::string_view url_prefix, Match&& match, Removed&& removed) {
     size_t count = 0;
     for (unsigned i = 0; i < shard_count_; ++i) {
       Shard& shard = shards_[i];
-      std::string from(key_prefix);
-      bool inclusive = true;
+      std::string from_url(url_prefix), from_key;
       while (true) {
         Gone gone;  // declared before the lock, so released after it
         bool more = false;
         {
           std::lock_guard lock(shard.mutex);
-          auto k = inclusive ? shard.ordered.lower_bound(std::string_view(from))
-                             : shard.ordered.upper_bound(std::string_view(from));
+          auto k = shard.ordered.lower_bound(Position(from_url, from_key));
           std::vector<uint64_t> doomed;
           size_t visited = 0;
-          for (; k != shard.ordered.end() && visited < list_batch; ++k, ++visited) {
-            if (!k->starts_with(key_prefix)) break;
-            for (uint64_t id : shard.variants.find(*k)->second) {
+          for (; k != shard.ordered.end() && k->first.first.starts_with(url_prefix) &&
+                 visited < list_batch;
+               ++k, ++visited) {
+            for (uint64_t id : k->second->ids) {
               if (match(shard.objects.at(id).snapshot->meta())) doomed.push_back(id);
             }
           }
-          more = k != shard.ordered.end() && k->starts_with(key_prefix);
-          if (more) {
-            from = std::string(*k);  // not yet visited: resumes at it
-            inclusive = true;
+          more = k != shard.ordered.end() && k->first.first.starts_with(url_prefix);
+          if (more) {  // not yet visited: the next batch starts at it
+            from_url = std::string(k->first.first);
+            from_key = std::string(k->first.second);
           }
-          for (uint64_t id : doomed) shard.unlink(id, gone);  // (may erase visited keys only)
+          for (uint64_t id : doomed) shard.unlink(id, gone);  // (erases visited keys only)
         }
         count += gone.size();
         for (const std::shared_ptr<const Object>& object : gone) removed(*object);

@@ -152,10 +152,12 @@ struct TierStats {
   uint64_t evictions = 0;   // objects evicted for space since start
 };
 
-// What list() returns: a page of stored objects grouped by primary key, keys in byte order.
+// What list() gives: stored objects grouped by primary key, keys in the order of (URL, key),
+// a key listed under the URL of its latest object.
 struct ListQuery {
-  std::string after;       // the last key of the previous page ("": from the first)
-  std::string url_prefix;  // only objects whose meta.url starts with it
+  // The position of the last key of the previous page ("", "": from the first).
+  std::string after_url, after_key;
+  std::string url_prefix;  // only keys listed under a URL that starts with it
   std::string host;        // only objects of this meta.host ("": any)
   std::string tag;         // only objects carrying this tag ("": any)
   size_t limit = 100;      // keys
@@ -163,6 +165,12 @@ struct ListQuery {
 
 // Whether meta passes q's url_prefix, host and tag filters.
 bool passes(const ListQuery& q, const ObjectMeta& meta);
+
+// A key a listing gives: its position in the order, and every variant stored under it.
+struct ListedKey {
+  std::string url, key;
+  std::vector<ObjectRef> variants;
+};
 
 class Storage {
  public:
@@ -202,10 +210,11 @@ class Storage {
   // removed. (The URL, not the key: a module may have keyed an object otherwise.)
   virtual size_t remove_by_prefix(std::string_view url_prefix) = 0;
 
-  // Up to q.limit primary keys after q.after, in byte order, each with every variant stored
-  // under it, of which at least one passes q's filters (a listing for operators: each call
-  // visits the keys it returns plus those its filters pass over, a bounded batch per lock).
-  virtual std::vector<std::vector<ObjectRef>> list(const ListQuery& q) = 0;
+  // Up to q.limit keys after q's position, in (URL, key) order, under a URL that starts with
+  // q.url_prefix, each with every variant stored under it, of which at least one passes q's
+  // host and tag filters (a listing for operators: each call visits the range of keys its
+  // prefix gives, a bounded batch per lock).
+  virtual std::vector<ListedKey> list(const ListQuery& q) = 0;
 
   virtual TierStats stats() const = 0;
 };

@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <unordered_set>
+#include <tuple>
 #include <utility>
 
 namespace stavka::storage {
@@ -334,27 +335,28 @@ size_t TieredStorage::remove_by_prefix(std::string_view url_prefix) {
 // Both tiers' pages merged by key: an object is normally in both (write-through), and one the
 // other tier refused is listed from the tier that has it. A key in both lists the disk's
 // variants and those only memory has.
-std::vector<std::vector<ObjectRef>> TieredStorage::list(const ListQuery& q) {
+std::vector<ListedKey> TieredStorage::list(const ListQuery& q) {
   if (!memory_) return disk_->list(q);
   if (!disk_) return memory_->list(q);
-  std::vector<std::vector<ObjectRef>> d = disk_->list(q), m = memory_->list(q);
-  std::vector<std::vector<ObjectRef>> out;
-  auto key = [](const std::vector<ObjectRef>& v) -> const std::string& {
-    return v.front()->meta().primary_key;
+  std::vector<ListedKey> d = disk_->list(q), m = memory_->list(q);
+  std::vector<ListedKey> out;
+  auto before = [](const ListedKey& a, const ListedKey& b) {
+    return std::tie(a.url, a.key) < std::tie(b.url, b.key);
   };
   size_t i = 0, j = 0;
   while (out.size() < q.limit && (i < d.size() || j < m.size())) {
-    if (j == m.size() || (i < d.size() && key(d[i]) < key(m[j]))) {
+    if (j == m.size() || (i < d.size() && before(d[i], m[j]))) {
       out.push_back(std::move(d[i++]));
-    } else if (i == d.size() || key(m[j]) < key(d[i])) {
+    } else if (i == d.size() || before(m[j], d[i])) {
       out.push_back(std::move(m[j++]));
     } else {
-      std::vector<ObjectRef>& both = out.emplace_back(std::move(d[i++]));
-      for (ObjectRef& r : m[j++]) {
-        const bool known = std::any_of(both.begin(), both.end(), [&](const ObjectRef& x) {
-          return x->meta().variant == r->meta().variant;
-        });
-        if (!known) both.push_back(std::move(r));
+      ListedKey& both = out.emplace_back(std::move(d[i++]));
+      for (ObjectRef& r : m[j++].variants) {
+        const bool known = std::any_of(both.variants.begin(), both.variants.end(),
+                                       [&](const ObjectRef& x) {
+                                         return x->meta().variant == r->meta().variant;
+                                       });
+        if (!known) both.variants.push_back(std::move(r));
       }
     }
   }

@@ -68,7 +68,7 @@ class TieredStorage final : public Storage {
   size_t remove_all_variants(std::string_view primary_key) override;
   size_t remove_by_tag(std::string_view tag) override;
   size_t remove_by_prefix(std::string_view url_prefix) override;
-  std::vector<std::vector<ObjectRef>> list(const ListQuery& q) override;
+  std::vector<ListedKey> list(const ListQuery& q) override;
   TierStats stats() const override;
 
   TierStats memory_stats() const;  // zeros without a memory tier

@@ -504,9 +504,13 @@ TEST_P(StorageConformance, TouchIsHarmlessOnLiveAndGoneObjects) {
 namespace {
 
 // The primary keys of a listing page, in its order.
-std::vector<std::string> keys_of(const std::vector<std::vector<ObjectRef>>& page) {
+std::vector<std::string> keys_of(const std::vector<ListedKey>& page) {
   std::vector<std::string> out;
-  for (const auto& variants : page) out.push_back(variants.front()->meta().primary_key);
+  for (const ListedKey& k : page) {
+    out.push_back(k.key);
+    for (const ObjectRef& v : k.variants) EXPECT_EQ(v->meta().primary_key, k.key);
+    EXPECT_EQ(k.url, k.variants.front()->meta().url);
+  }
   return out;
 }
 
@@ -514,11 +518,12 @@ std::vector<std::string> keys_of(const std::vector<std::vector<ObjectRef>>& page
 std::vector<std::string> list_all(Storage& storage, ListQuery q) {
   std::vector<std::string> all;
   while (true) {
-    std::vector<std::vector<ObjectRef>> page = storage.list(q);
+    std::vector<ListedKey> page = storage.list(q);
     EXPECT_LE(page.size(), q.limit);
     for (std::string& k : keys_of(page)) all.push_back(std::move(k));
     if (page.size() < q.limit) return all;
-    q.after = page.back().front()->meta().primary_key;
+    q.after_url = page.back().url;
+    q.after_key = page.back().key;
   }
 }
 
@@ -538,14 +543,14 @@ TEST_P(StorageConformance, ListingPagesThroughEveryKeyInOrderWithItsVariants) {
   q.limit = 7;
   EXPECT_EQ(list_all(storage(), q), keys);
   q.limit = 1000;
-  std::vector<std::vector<ObjectRef>> page = storage().list(q);
+  std::vector<ListedKey> page = storage().list(q);
   ASSERT_EQ(page.size(), 50u);
-  for (const auto& variants : page) {
-    const std::string& key = variants.front()->meta().primary_key;
-    EXPECT_EQ(variants.size(), key == "key/1003" ? 2u : 1u) << key;
-    for (const ObjectRef& v : variants) EXPECT_EQ(v->meta().primary_key, key);
+  for (const ListedKey& k : page) {
+    EXPECT_EQ(k.variants.size(), k.key == "key/1003" ? 2u : 1u) << k.key;
+    EXPECT_EQ(k.url, "http://example.test/" + k.key);
   }
-  q.after = "key/1047";  // resumes after the key, whether or not it is still stored
+  q.after_url = "http://example.test/key/1047";  // resumes after it, stored or not
+  q.after_key = "key/1047";
   EXPECT_EQ(keys_of(storage().list(q)), (std::vector<std::string>{"key/1048", "key/1049"}));
   ASSERT_EQ(storage().remove_all_variants("key/1048"), 1u);
   EXPECT_EQ(keys_of(storage().list(q)), (std::vector<std::string>{"key/1049"}));
@@ -566,7 +571,8 @@ TEST_P(StorageConformance, ListingFiltersByUrlPrefixHostAndTag) {
   ListQuery q;
   q.limit = 100;
   q.tag = "red";
-  EXPECT_EQ(list_all(storage(), q), (std::vector<std::string>{"a", "c", "d"}));
+  // In the order of (URL, key): http://example.test/a, .../d, http://other.test/videos/c.
+  EXPECT_EQ(list_all(storage(), q), (std::vector<std::string>{"a", "d", "c"}));
   q.tag = "";
   q.host = "other.test";
   EXPECT_EQ(list_all(storage(), q), (std::vector<std::string>{"c"}));
@@ -578,9 +584,9 @@ TEST_P(StorageConformance, ListingFiltersByUrlPrefixHostAndTag) {
   // A key passes when one of its variants does; it is listed with all of them.
   q = ListQuery{};
   q.tag = "red";
-  for (const auto& variants : storage().list(q)) {
-    if (variants.front()->meta().primary_key == "d") {
-      EXPECT_EQ(variants.size(), 2u);
+  for (const ListedKey& k : storage().list(q)) {
+    if (k.key == "d") {
+      EXPECT_EQ(k.variants.size(), 2u);
     }
   }
 }
