@@ -31,7 +31,6 @@ import datetime as _dt
 import json
 import os
 import secrets
-import shutil
 import statistics
 import sys
 import threading
@@ -40,9 +39,9 @@ import urllib.parse
 from pathlib import Path
 
 from harness import (BENCH_DIR, BenchError, BenchRun, PEERS_DIR, REPO, StavkaPeer,
-                     add_machine_args, admin_call, alive_check, check_cpus, final_status, fmt,
-                     http_get, install_signal_handlers, log, make_workdir, run_peer,
-                     start_bench_origin, taskset, wait_wrk, spawn, warn, write_results)
+                     add_machine_args, admin_call, alive_check, final_status, fmt, http_get,
+                     install_signal_handlers, log, make_workdir, preflight_stavka, run_peer, spawn,
+                     start_bench_origin, taskset, wait_wrk, warn, write_results)
 from origin import body_for
 
 TARGET_PAGE_MS = 100
@@ -242,12 +241,7 @@ def main(argv=None) -> int:
     install_signal_handlers()
     results: list[dict] = []
     with BenchRun(args, results) as run:
-        for tool in ("wrk", "taskset"):
-            if not shutil.which(tool):
-                raise BenchError(f"{tool} not found: run scripts/setup.sh")
-        if not os.access(args.stavka, os.X_OK):
-            raise BenchError(f"{args.stavka} does not exist or is not executable")
-        check_cpus(args)
+        preflight_stavka(args)
         os.environ["STAVKA_ADMIN_TOKEN"] = ADMIN_TOKEN  # the proxy inherits it
         workdir = make_workdir(args.client_cpu, prefix="stavka-admin-bench-")
         run.workdir = workdir

@@ -999,6 +999,20 @@ def check_cpus(args) -> None:
     _raise_nofile()
 
 
+def preflight_stavka(args, tools=("wrk", "taskset"), files=()) -> None:
+    """For a benchmark of Stavka alone: the tools on PATH, args.stavka executable, `files` (the
+    modules it loads) present, and the CPUs (check_cpus)."""
+    for tool in tools:
+        if not shutil.which(tool):
+            raise BenchError(f"{tool} not found: run scripts/setup.sh")
+    if not os.access(args.stavka, os.X_OK):
+        raise BenchError(f"{args.stavka} does not exist or is not executable: build Stavka first")
+    for f in files:
+        if not Path(f).is_file():
+            raise BenchError(f"{f} not found: run scripts/modules.sh")
+    check_cpus(args)
+
+
 def stavka_peer(args, without_it: str) -> Peer:
     """Stavka from --stavka and --stavka-conf; without_it: the --only that leaves it out."""
     b = Path(args.stavka)

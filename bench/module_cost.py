@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import os
-import shutil
 import statistics
 import sys
 import time
@@ -38,11 +36,10 @@ from pathlib import Path
 
 from cache import origin_count
 from harness import (BenchError, BenchRun, NginxPeer, PEERS_DIR, REPO, StavkaPeer,
-                     add_machine_args, alive_check, check_cpus, check_quiet, cpu_ns, cpu_times,
-                     cpu_util, final_status, finish_wrk, fmt, http_request,
-                     install_signal_handlers, log, make_workdir, ratio, run_peer,
-                     start_bench_origin, start_wrk, start_wrk_and_wait, warn, wrk_argv,
-                     wrk_problems, write_results)
+                     add_machine_args, alive_check, check_quiet, cpu_ns, cpu_times, cpu_util,
+                     final_status, finish_wrk, fmt, http_request, install_signal_handlers, log,
+                     make_workdir, preflight_stavka, ratio, run_peer, start_bench_origin,
+                     start_wrk, start_wrk_and_wait, warn, write_results, wrk_argv, wrk_problems)
 from origin import body_for
 
 SITES = ("plain", "module", "request")
@@ -292,26 +289,14 @@ def parse_args(argv=None):
     return args
 
 
-def preflight(args) -> None:
-    tools = ["wrk", "taskset"] + (["nginx"] if args.nginx_windows else [])
-    for tool in tools:
-        if not shutil.which(tool):
-            raise BenchError(f"{tool} not found: run scripts/setup.sh")
-    if not os.access(args.stavka, os.X_OK):
-        raise BenchError(f"{args.stavka} does not exist or is not executable: build Stavka first")
-    module = REPO / "build" / "modules" / "add_header.wasm"
-    if not module.is_file():
-        raise BenchError(f"{module} not found: run scripts/modules.sh")
-    check_cpus(args)
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     started = _dt.datetime.now()
     install_signal_handlers()
     results: list[dict] = []
     with BenchRun(args, results) as run:
-        preflight(args)
+        preflight_stavka(args, ["wrk", "taskset"] + (["nginx"] if args.nginx_windows else []),
+                         [REPO / "build" / "modules" / "add_header.wasm"])
         workdir = make_workdir(args.client_cpu, prefix="stavka-module-cost-")
         run.workdir = workdir
         log(f"work dir {workdir}")

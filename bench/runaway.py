@@ -27,19 +27,17 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import os
 import re
-import shutil
 import sys
 import time
 from pathlib import Path
 
 from harness import (BenchError, BenchRun, CpuWindow, PEERS_DIR, REPO, StavkaPeer,
-                     add_machine_args, alive_check, check_cpus, exit_status_text, final_status,
-                     finish_wrk, fmt, http_request, install_signal_handlers, log, make_workdir,
-                     measure_quietly, proc_tree, ratio, run_peer, start_bench_origin,
-                     start_wrk, start_wrk_and_wait, stop, tail, warn, wrk_argv, wrk_problems,
-                     write_results)
+                     add_machine_args, alive_check, exit_status_text, final_status, finish_wrk,
+                     fmt, http_request, install_signal_handlers, log, make_workdir,
+                     measure_quietly, preflight_stavka, proc_tree, ratio, run_peer,
+                     start_bench_origin, start_wrk, start_wrk_and_wait, stop, tail, warn,
+                     write_results, wrk_argv, wrk_problems)
 from origin import body_for
 
 KINDS = ("loop", "grow", "trap")
@@ -292,26 +290,14 @@ def parse_args(argv=None):
     return args
 
 
-def preflight(args) -> None:
-    for tool in ("wrk", "taskset"):
-        if not shutil.which(tool):
-            raise BenchError(f"{tool} not found: run scripts/setup.sh")
-    if not os.access(args.stavka, os.X_OK):
-        raise BenchError(f"{args.stavka} does not exist or is not executable: build Stavka first")
-    for kind in args.modules:
-        m = Path(args.modules_dir) / f"runaway_{kind}.wasm"
-        if not m.is_file():
-            raise BenchError(f"{m} not found: run scripts/modules.sh")
-    check_cpus(args)
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     started = _dt.datetime.now()
     install_signal_handlers()
     results: list[dict] = []
     with BenchRun(args, results) as run:
-        preflight(args)
+        preflight_stavka(args, files=[Path(args.modules_dir) / f"runaway_{kind}.wasm"
+                                      for kind in args.modules])
         workdir = make_workdir(args.client_cpu, prefix="stavka-runaway-bench-")
         run.workdir = workdir
         log(f"work dir {workdir}")
