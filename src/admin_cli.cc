@@ -294,7 +294,7 @@ std::optional<Admin> admin_target(const std::string& address_flag, const std::st
 int run_purge_command(std::vector<std::string_view> args) {
   std::string admin_flag, token_flag, value, prefix;
   std::vector<std::string> urls, tags;
-  bool all = false, has_prefix = false;
+  bool all = false, has_prefix = false, soft = false;
   for (size_t i = 0; i < args.size(); ++i) {
     bool missing = false;
     const bool tag = take(args, i, "--tag", &value, &missing);
@@ -310,8 +310,8 @@ int run_purge_command(std::vector<std::string_view> args) {
       has_prefix |= pre;
       continue;
     }
-    if (args[i] == "--all") {
-      all = true;
+    if (args[i] == "--all" || args[i] == "--soft") {
+      (args[i] == "--all" ? all : soft) = true;
       continue;
     }
     if (args[i].starts_with("--")) {
@@ -344,11 +344,12 @@ int run_purge_command(std::vector<std::string_view> args) {
     }
     body += "]}";
   }
+  if (soft) body.insert(body.size() - 1, ",\"soft\":true");
   std::optional<Reply> r = call(*admin, "stavka purge", "POST", "/api/v1/purge", body);
   if (!r) return 1;
   std::optional<admin::JsonValue> v = object_of(*r, "stavka purge");
   if (!v) return 1;
-  std::printf("purged %s objects\n", number((*v)["purged"]).c_str());
+  std::printf("%s %s objects\n", soft ? "marked stale" : "purged", number((*v)["purged"]).c_str());
   return 0;
 }
 

@@ -2,7 +2,7 @@
 //
 //   stavka module push FILE [--name NAME] [--admin HOST:PORT] [--token TOKEN]
 //   stavka module ls [--admin HOST:PORT] [--token TOKEN] [--json]
-//   stavka purge URL... | --tag TAG... | --prefix URL | --all [--admin HOST:PORT] [--token TOKEN]
+//   stavka purge URL... | --tag TAG... | --prefix URL | --all [--soft] [--admin ...] [--token ...]
 //   stavka cache ls [--prefix URL] [--host HOST] [--tag TAG] [--admin ...] [--token ...] [--json]
 //   stavka prefetch URL... | --file FILE [--concurrency N] [--admin ...] [--token ...]
 //   stavka stats [--admin HOST:PORT] [--token TOKEN] [--json]

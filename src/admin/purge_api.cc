@@ -7,7 +7,9 @@
 
 #include "admin/json.h"
 #include "cache/cache_key.h"
+#include "proxy/cache_serving.h"
 #include "proxy/cache_stage.h"
+#include "proxy/range_cache.h"
 
 namespace stavka::admin {
 
@@ -37,6 +39,39 @@ ApiResponse purged(size_t count) {
   return r;
 }
 
+// Marks each object stale (a soft purge) as of `now`; how many were.
+size_t mark_stale(storage::Storage& storage, const std::vector<storage::ObjectRef>& objects,
+                  int64_t now) {
+  size_t marked = 0;
+  for (const storage::ObjectRef& object : objects) {
+    storage::ObjectMeta meta = object->meta();
+    meta.soft_purged = now;
+    if (storage.update_meta(object, std::move(meta))) ++marked;
+  }
+  return marked;
+}
+
+// Soft purge of what a listing gives (a tag, a prefix, everything), page by page: each object
+// that passes q's filters.
+size_t mark_listed(storage::Storage& storage, storage::ListQuery q, int64_t now) {
+  constexpr size_t page = 1000;
+  q.limit = page;
+  size_t marked = 0;
+  while (true) {
+    std::vector<storage::ListedKey> keys = storage.list(q);
+    for (const storage::ListedKey& k : keys) {
+      std::vector<storage::ObjectRef> passing;
+      for (const storage::ObjectRef& v : k.variants) {
+        if (storage::passes(q, v->meta())) passing.push_back(v);
+      }
+      marked += mark_stale(storage, passing, now);
+    }
+    if (keys.size() < page) return marked;
+    q.after_url = keys.back().url;
+    q.after_key = keys.back().key;
+  }
+}
+
 }  // namespace
 
 ApiResponse handle_purge(std::string_view method, std::string_view body, storage::Storage* storage) {
@@ -60,15 +95,20 @@ ApiResponse handle_purge(std::string_view method, std::string_view body, storage
     }
   }
   if (kinds != 1) return json_error(400, "bad_request", "give exactly one of urls, tags, prefix or all");
+  bool soft = false;
   if (doc->has("soft")) {
-    return json_error(501, "not_implemented", "soft purge (mark stale) is not built yet");
+    if ((*doc)["soft"].type() != JsonValue::Type::boolean) {
+      return json_error(400, "bad_request", "'soft' must be true or false");
+    }
+    soft = (*doc)["soft"].bool_or(false);
   }
+  const int64_t now = proxy::unix_now();
   if (doc->has("all")) {
     const JsonValue& all = (*doc)["all"];
     if (all.type() != JsonValue::Type::boolean || !all.bool_or(false)) {
       return json_error(400, "bad_request", "'all' must be true");
     }
-    return purged(storage->remove_by_prefix(""));
+    return purged(soft ? mark_listed(*storage, {}, now) : storage->remove_by_prefix(""));
   }
   if (doc->has("prefix")) {
     const JsonValue& prefix = (*doc)["prefix"];
@@ -81,7 +121,10 @@ ApiResponse handle_purge(std::string_view method, std::string_view body, storage
                         "the prefix must be an absolute http(s) URL (scheme, host, then "
                         "optionally a path): '" + prefix.string_or("") + "'");
     }
-    return purged(storage->remove_by_prefix(*url_prefix));
+    if (!soft) return purged(storage->remove_by_prefix(*url_prefix));
+    storage::ListQuery q;
+    q.url_prefix = *url_prefix;
+    return purged(mark_listed(*storage, q, now));
   }
   if (doc->has("urls")) {
     auto urls = strings((*doc)["urls"], "urls", &error);
@@ -93,7 +136,15 @@ ApiResponse handle_purge(std::string_view method, std::string_view body, storage
       }
     }
     size_t count = 0;
-    for (const std::string& url : *urls) count += proxy::purge_url(*storage, url).value_or(0);
+    for (const std::string& url : *urls) {
+      if (!soft) {
+        count += proxy::purge_url(*storage, url).value_or(0);
+        continue;
+      }
+      const std::string key = *proxy::url_prefix(url);  // the URL as its key is made
+      count += mark_stale(*storage, storage->lookup(key), now) +
+               mark_stale(*storage, storage->lookup(proxy::block_key(key)), now);
+    }
     return purged(count);
   }
   auto tags = strings((*doc)["tags"], "tags", &error);
@@ -102,7 +153,15 @@ ApiResponse handle_purge(std::string_view method, std::string_view body, storage
     if (tag.empty()) return json_error(400, "bad_request", "a tag must not be empty");
   }
   size_t count = 0;
-  for (const std::string& tag : *tags) count += storage->remove_by_tag(tag);
+  for (const std::string& tag : *tags) {
+    if (soft) {
+      storage::ListQuery q;
+      q.tag = tag;
+      count += mark_listed(*storage, q, now);
+    } else {
+      count += storage->remove_by_tag(tag);
+    }
+  }
   return purged(count);
 }
 

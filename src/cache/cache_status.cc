@@ -3,6 +3,8 @@
 // Stateless.
 #include "cache/cache_status.h"
 
+#include <algorithm>
+
 #include "http/headers.h"
 
 namespace stavka::cache {
@@ -101,7 +103,9 @@ CacheStatus cache_status_for(const Decision& decision) {
     case Action::serve:
     case Action::serve_and_revalidate:
       status.hit = true;
-      status.ttl = decision.freshness.ttl();
+      // Stale since a soft purge, whatever freshness it had left.
+      status.ttl = decision.why == Why::soft_purged ? std::min<int64_t>(decision.freshness.ttl(), 0)
+                                                    : decision.freshness.ttl();
       if (decision.why != Why::fresh) status.detail = why_name(decision.why);
       break;
     case Action::revalidate:

@@ -39,6 +39,7 @@ const char* why_name(Why why) {
     case Why::immutable: return "immutable";
     case Why::max_stale: return "max-stale";
     case Why::stale_while_revalidate: return "stale-while-revalidate";
+    case Why::soft_purged: return "soft-purged";
     case Why::stale: return "stale";
     case Why::response_no_cache: return "response-no-cache";
     case Why::request_no_cache: return "request-no-cache";
@@ -74,14 +75,14 @@ Decision decide_miss(std::string_view method, const http::CacheDirectives& reque
 
 Decision decide_lookup(std::string_view method, const http::CacheDirectives& request_cc,
                        const StoredResponse& stored, const ResponseDirectives& stored_cc,
-                       const PolicyConfig& config, int64_t now) {
+                       const PolicyConfig& config, int64_t now, bool soft_purged) {
   if (!is_get_or_head(method)) return decide_miss(method, request_cc);
 
   const http::CacheDirectives& cc = stored_cc.cc;
   Decision d;
   d.freshness = evaluate_freshness(stored, stored_cc, config, now);
   d.must_revalidate = forbids_stale(cc);
-  const bool fresh = d.freshness.fresh();
+  const bool fresh = d.freshness.fresh() && !soft_purged;
   const int64_t age = d.freshness.age;
 
   auto contact_origin = [&](Why why) {
@@ -133,6 +134,11 @@ Decision decide_lookup(std::string_view method, const http::CacheDirectives& req
     if (cc.stale_while_revalidate && !client_wants_fresh &&
         over < static_cast<int64_t>(*cc.stale_while_revalidate)) {
       return serve(Action::serve_and_revalidate, Why::stale_while_revalidate);
+    }
+    // A soft purge marks the object stale to be refreshed without making clients wait: served
+    // stale while one revalidation runs, where stale may be served at all.
+    if (soft_purged && !client_wants_fresh) {
+      return serve(Action::serve_and_revalidate, Why::soft_purged);
     }
   }
   return contact_origin(Why::stale);

@@ -53,6 +53,7 @@ enum class Why : uint8_t {
   immutable,               // fresh and immutable: the client's reload was not needed
   max_stale,               // stale, accepted by the client's max-stale
   stale_while_revalidate,  // stale, within the response's stale-while-revalidate window
+  soft_purged,             // stale since a soft purge: served while it revalidates
   stale,                   // stale and nothing allows serving it
   response_no_cache,       // the response said no-cache (unqualified)
   request_no_cache,        // the client said no-cache (or Pragma: no-cache)
@@ -80,10 +81,13 @@ struct Decision {
 // The decision for a request (method and parsed Cache-Control) with no stored response.
 Decision decide_miss(std::string_view method, const http::CacheDirectives& request_cc);
 
-// The decision for a request whose key and Vary matched `stored`.
+// The decision for a request whose key and Vary matched `stored`. soft_purged: a soft purge
+// marked it stale (storage::ObjectMeta::soft_purged); it is then served stale while it
+// revalidates, unless the response forbids stale (must-revalidate, proxy-revalidate, s-maxage)
+// or the client asks for a fresh one.
 Decision decide_lookup(std::string_view method, const http::CacheDirectives& request_cc,
                        const StoredResponse& stored, const ResponseDirectives& stored_cc,
-                       const PolicyConfig& config, int64_t now);
+                       const PolicyConfig& config, int64_t now, bool soft_purged = false);
 
 enum class ErrorAction : uint8_t {
   serve_stored,     // answer with the stored response (stale-if-error or configured grace)

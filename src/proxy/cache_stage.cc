@@ -688,6 +688,7 @@ Task<void> run_fill(Worker& w, CacheServices& services, std::shared_ptr<cache::F
       std::shared_ptr<const StoredHead> decoded = make_stored_head(rev->response);
       rev->decoded = decoded;
       storage::ObjectMeta meta = old.object->meta();
+      meta.soft_purged = 0;  // refreshed
       std::vector<std::string> tags = std::move(meta.surrogate_keys);
       describe(meta, decoded,
                cache::evaluate_freshness(decoded->response, decoded->rcc,
@@ -1101,7 +1102,8 @@ Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
       const storage::ObjectRef& object = variants[*pick];
       const StoredHead& head = *heads[*pick];
       cache::Decision d = cache::decide_lookup(ex.request.method, request_cc, head.response,
-                                               head.rcc, policy_config(cfg), now);
+                                               head.rcc, policy_config(cfg), now,
+                                               object->meta().soft_purged != 0);
       if (d.action == cache::Action::serve || d.action == cache::Action::serve_and_revalidate) {
         cache::CacheStatus hit = cache::cache_status_for(d);
         if (d.stale) w.counters().add(Metric::cache_stale_served_total);

@@ -177,8 +177,9 @@ std::optional<Reference> block_reference(const BlockRequest& c, const storage::O
     return std::nullopt;
   }
   std::shared_ptr<const StoredHead> head = block_head(meta);
+  // A soft-purged block is not served stale: it counts as missing, and is fetched again.
   cache::Decision d = cache::decide_lookup("GET", c.request_cc, head->response, head->rcc,
-                                           c.policy, c.now);
+                                           c.policy, c.now, meta.soft_purged != 0);
   if (d.action != cache::Action::serve) return std::nullopt;
   std::string validator = validator_of(meta.etag, meta.last_modified);
   if (validator.empty()) return std::nullopt;

@@ -113,6 +113,7 @@ uint64_t payload_length(const ObjectMeta& m) {
   total += m.primary_key.size() + m.variant.size() + m.url.size() + m.host.size() +
            m.headers.size() + m.etag.size() + m.last_modified.size();
   for (const std::string& key : m.surrogate_keys) total += 4 + key.size();
+  if (m.soft_purged != 0) total += 8;
   return total;
 }
 
@@ -197,6 +198,8 @@ std::optional<std::string> encode_meta_tail(const ObjectMeta& meta, uint64_t obj
   }
   put32(out, static_cast<uint32_t>(meta.surrogate_keys.size()));
   for (const std::string& key : meta.surrogate_keys) put_string(out, key);
+  // Optional, last: a meta never soft-purged is written as before the field existed.
+  if (meta.soft_purged != 0) put64(out, static_cast<uint64_t>(meta.soft_purged));
 
   const uint32_t payload = static_cast<uint32_t>(out.size() - meta_header_size);
   char header[meta_header_size];
@@ -259,6 +262,10 @@ std::optional<ObjectMeta> decode_meta_region(std::string_view region, uint64_t o
   if (!in.ok() || keys > max_surrogate_keys || keys > payload.size() / 4) return std::nullopt;
   meta.surrogate_keys.reserve(keys);
   for (uint32_t i = 0; i < keys && in.ok(); ++i) meta.surrogate_keys.push_back(in.string());
+  if (in.ok() && !in.done()) {
+    meta.soft_purged = in.i64();
+    if (meta.soft_purged == 0) return std::nullopt;  // written only when set
+  }
   if (!in.done() || !valid_layout(meta.size, meta.block_size)) return std::nullopt;
   // Padding is zeros: anything else means the region was not written as a whole.
   for (char c : region.substr(meta_header_size + payload_size)) {

@@ -12,9 +12,10 @@
 //   small whatever the block size):
 //     MetaHeader (32 bytes): magic "SKMD", version u16, 0 u16, object id u64,
 //                            payload length u32, crc32c(payload) u32, 0 u32, header crc u32
-//     payload: every ObjectMeta field (see encode_meta_payload), then zero padding up to the
-//     region length (a multiple of 512, so that rewriting a meta that grew a little keeps the
-//     region, and a rewritten region never shrinks: no truncation is ever needed)
+//     payload: every ObjectMeta field (see encode_meta_payload; soft_purged, last, only when it
+//     is set, so that a meta never soft-purged reads the same as before it existed), then zero
+//     padding up to the region length (a multiple of 512, so that rewriting a meta that grew a
+//     little keeps the region, and a rewritten region never shrinks: no truncation is needed)
 //   Footer (32 bytes, the file's last): magic "SKFT", version u16, 0 u16, object id u64,
 //                                       meta offset u64, region length u32, footer crc u32
 //

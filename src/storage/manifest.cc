@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS objects (
   etag TEXT NOT NULL,
   last_modified TEXT NOT NULL,
   hits INTEGER NOT NULL,
-  last_access INTEGER NOT NULL
+  last_access INTEGER NOT NULL,
+  soft_purged INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS objects_by_key ON objects(primary_key, variant);
 CREATE INDEX IF NOT EXISTS objects_by_url ON objects(url);
@@ -53,8 +54,8 @@ CREATE TABLE IF NOT EXISTS state (
 
 constexpr const char* select_objects_sql =
     "SELECT id, primary_key, variant, url, host, status, headers, size, block_size, charge, "
-    "file_length, request_time, response_time, expires, etag, last_modified, hits, last_access "
-    "FROM objects";
+    "file_length, request_time, response_time, expires, etag, last_modified, hits, last_access, "
+    "soft_purged FROM objects";
 
 std::string column_text(sqlite3_stmt* s, int column) {
   const auto* text = static_cast<const char*>(sqlite3_column_blob(s, column));
@@ -139,7 +140,7 @@ std::unique_ptr<Manifest> Manifest::open(const std::string& path, std::string& e
                 "); use a newer Stavka or another cache.dir");
   }
   if (!manifest->exec("PRAGMA journal_mode=WAL") || !manifest->exec("PRAGMA synchronous=NORMAL") ||
-      !manifest->exec("BEGIN") || !manifest->exec(schema) ||
+      !manifest->exec("BEGIN") || !manifest->exec(schema) || !manifest->add_soft_purged() ||
       !manifest->exec(("PRAGMA user_version=" + std::to_string(disk_format::version)).c_str()) ||
       !manifest->exec("COMMIT")) {
     return fail(sqlite3_errmsg(db));
@@ -151,6 +152,20 @@ std::unique_ptr<Manifest> Manifest::open(const std::string& path, std::string& e
 
 bool Manifest::exec(const char* sql) {
   return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
+}
+
+// A manifest made before soft purges has no soft_purged column: it is added (every row 0).
+bool Manifest::add_soft_purged() {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT 1 FROM pragma_table_info('objects') WHERE name = 'soft_purged'",
+                         -1, &s, nullptr) != SQLITE_OK) {
+    return false;
+  }
+  const int rc = sqlite3_step(s);
+  sqlite3_finalize(s);
+  if (rc == SQLITE_ROW) return true;
+  return rc == SQLITE_DONE &&
+         exec("ALTER TABLE objects ADD COLUMN soft_purged INTEGER NOT NULL DEFAULT 0");
 }
 
 bool Manifest::prepare(std::string& error) {
@@ -167,8 +182,9 @@ bool Manifest::prepare(std::string& error) {
       {&s.insert_object,
        "INSERT OR REPLACE INTO objects (id, primary_key, variant, url, host, status, headers, "
        "size, block_size, charge, file_length, request_time, response_time, expires, etag, "
-       "last_modified, hits, last_access) "
-       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"},
+       "last_modified, hits, last_access, soft_purged) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+       "?19)"},
       {&s.delete_object, "DELETE FROM objects WHERE id = ?1"},
       {&s.insert_key, "INSERT INTO surrogate_keys (id, position, tag) VALUES (?1, ?2, ?3)"},
       {&s.delete_keys, "DELETE FROM surrogate_keys WHERE id = ?1"},
@@ -215,6 +231,7 @@ bool Manifest::load(std::vector<ManifestRow>& rows, uint64_t& next_id, std::stri
     m.last_modified = column_text(s, 15);
     m.hits = static_cast<uint64_t>(column_int(s, 16));
     m.last_access = column_int(s, 17);
+    m.soft_purged = column_int(s, 18);
     rows.push_back(std::move(row));
   }
   sqlite3_finalize(s);
@@ -282,6 +299,7 @@ bool Manifest::put(uint64_t id, const ObjectMeta& m, uint64_t file_length, uint6
   bind_text(s, 16, m.last_modified);
   bind_int(s, 17, static_cast<int64_t>(m.hits));
   bind_int(s, 18, m.last_access);
+  bind_int(s, 19, m.soft_purged);
   if (!run(s)) return false;
   sqlite3_stmt* d = statements_->delete_keys;
   bind_int(d, 1, static_cast<int64_t>(id));

@@ -5,7 +5,8 @@
 // Schema (PRAGMA user_version = disk_format::version):
 //   objects(id PK, primary_key, variant, url, host, status, headers, size, block_size, charge,
 //           file_length, request_time, response_time, expires, etag, last_modified, hits,
-//           last_access), indexed by (primary_key, variant), url and host;
+//           last_access, soft_purged), indexed by (primary_key, variant), url and host (a
+//           manifest from before soft purges gets the soft_purged column, 0, when opened);
 //   surrogate_keys(id, position, tag) keyed by (id, position), indexed by tag: one row per key,
 //           so a purge by tag is an index lookup and the keys reload in their order;
 //   state(name PK, value): "next_id", the lowest object id never handed out.
@@ -70,6 +71,7 @@ class Manifest {
   Manifest(std::string path, sqlite3* db);
   bool prepare(std::string& error);
   bool exec(const char* sql);
+  bool add_soft_purged();
 
   std::string path_;
   sqlite3* db_;

@@ -92,6 +92,9 @@ struct ObjectMeta {
   std::vector<std::string> surrogate_keys;
   uint64_t hits = 0;
   int64_t last_access = 0;
+  // When a soft purge marked the object stale (Unix seconds): it is served stale while it
+  // revalidates, until a refresh stores it anew (0: never soft-purged, or refreshed since).
+  int64_t soft_purged = 0;
   // The layer above's decoding of `headers` (parsed fields, prepared head bytes), made once
   // when the object is stored so that hits do not parse again. Opaque here: tiers carry it with
   // the meta in memory, never persist it, and leave it null on metas they build (an object

@@ -210,6 +210,8 @@ def test_cli_cache_ls_and_purge_prefix_all(stavka, stavka_bin, origin):
     assert cli("cache", "ls", "--prefix", HOST + "/size/13").stdout.splitlines()[-1] == "1 entries"
     assert cli("cache").returncode == 2 and cli("cache", "ls", "--bogus").returncode == 2
 
+    r = cli("purge", "--soft", HOST + a)
+    assert r.returncode == 0 and r.stdout == "marked stale 1 objects\n", r.stderr
     r = cli("purge", "--prefix", HOST + "/size/12")
     assert r.returncode == 0 and r.stdout == "purged 1 objects\n", r.stderr
     r = cli("purge", "--all")
@@ -320,3 +322,61 @@ def test_cli_prefetch_from_arguments_and_a_file(stavka, stavka_bin, origin, tmp_
     assert cli().returncode == 2 and cli("--concurrency", "0", a).returncode == 2
     r = cli("/relative")
     assert r.returncode == 1 and "not an absolute http(s) URL" in r.stderr
+
+
+def status_of(r) -> str:
+    return r.header("cache-status") or ""
+
+
+def test_soft_purge_serves_stale_while_one_revalidation_runs(stavka, origin):
+    p = stavka(origins=[origin], admin=True, workers=2)
+    t = f"/size/300?{CC}&hdr=ETag:%22v1%22&n=soft"
+    other = f"/size/310?{CC}&n=other"
+    store(p, t, other)
+    assert origin.request_count == 2
+    r = purge(p, {"urls": [HOST + t], "soft": True})
+    assert r.status == 200 and r.json() == {"purged": 1}, r.body
+    assert origin.request_count == 2  # nothing is fetched by the purge itself
+    r = p.get(t)
+    assert r.status == 200 and r.body == pattern(300)
+    assert "hit" in status_of(r) and 'detail="soft-purged"' in status_of(r), status_of(r)
+    assert "ttl=0" in status_of(r)
+    # One revalidation, in the background, conditional on the stored validator.
+    wait_until(lambda: origin.request_count == 3)
+    assert origin.requests[-1].header("if-none-match") == '"v1"'
+    wait_until(lambda: "soft-purged" not in status_of(p.get(t)))
+    for _ in range(4):  # refreshed: fresh hits on either worker
+        r = p.get(t)
+        assert is_hit(r) and "soft-purged" not in status_of(r)
+    assert origin.request_count == 3
+    assert "soft-purged" not in status_of(p.get(other))
+
+
+def test_soft_purge_by_tag_prefix_and_all_and_what_forbids_stale(stavka, origin):
+    p = stavka(origins=[origin], admin=True)
+    tagged = [f"/size/32{i}?{CC}&hdr=Surrogate-Key:soft-tag&n={i}" for i in range(3)]
+    strict = f"/size/330?hdr=Cache-Control:max-age=3600,must-revalidate&n=strict"
+    store(p, *tagged, strict)
+    assert purge(p, {"tags": ["soft-tag"], "soft": True}).json() == {"purged": 3}
+    assert len(every_entry(p)) == 4  # marked, not removed
+    assert 'detail="soft-purged"' in status_of(p.get(tagged[0]))
+    assert purge(p, {"prefix": HOST + "/size/33", "soft": True}).json() == {"purged": 1}
+    # must-revalidate forbids serving it stale: this request waits for the origin.
+    before = origin.request_count
+    r = p.get(strict)
+    assert r.body == pattern(330) and origin.request_count == before + 1
+    assert 'detail="soft-purged"' not in status_of(r)
+    assert purge(p, {"all": True, "soft": True}).json()["purged"] == 4
+
+
+def test_a_soft_purge_holds_across_a_restart(stavka, origin, tmp_path):
+    config = {"cache": {"dir": str(tmp_path / "cache"), "max_size": "64MiB"}}
+    p = stavka(origins=[origin], admin=True, config=config)
+    t = f"/size/2300?{CC}&hdr=ETag:%22r1%22&n=restart"
+    store(p, t)
+    assert purge(p, {"urls": [HOST + t], "soft": True}).json() == {"purged": 1}
+    assert p.stop(signal.SIGTERM) == 0
+    p = stavka(origins=[origin], admin=True, config=config, port=p.port)
+    r = p.get(t)
+    assert r.body == pattern(2300) and 'detail="soft-purged"' in status_of(r), status_of(r)
+    wait_until(lambda: origin.request_count == 2)

@@ -100,7 +100,7 @@ def test_purge_needs_the_purge_scope(stavka, stavka_bin, origin):
     ({"tags": [""]}, 400, "bad_request", "must not be empty"),
     ({"urls": ["/relative"]}, 400, "bad_url", "not an absolute http(s) URL: '/relative'"),
     ({"urls": ["http://a/"], "force": True}, 400, "unknown_field", "unknown field 'force'"),
-    ({"urls": ["http://a/"], "soft": True}, 501, "not_implemented", "not built yet"),
+    ({"urls": ["http://a/"], "soft": 1}, 400, "bad_request", "'soft' must be true or false"),
 ])
 def test_bad_purges_are_refused_with_a_message(stavka, origin, body, status, error, message):
     p = stavka(origins=[origin], admin=True)

@@ -21,9 +21,11 @@ class RequestPolicyTest : public ::testing::Test {
     entry_.headers.add("Date", date_at(t0));
     entry_cc_ = response_directives(entry_.headers);
   }
-  Decision decide(FieldList request_fields = {}, std::string_view method = "GET") {
+  Decision decide(FieldList request_fields = {}, std::string_view method = "GET",
+                  bool soft_purged = false) {
     http::HeaderMap req = fields(request_fields);
-    return decide_lookup(method, request_directives(req), entry_, entry_cc_, config_, clock_.now);
+    return decide_lookup(method, request_directives(req), entry_, entry_cc_, config_, clock_.now,
+                         soft_purged);
   }
 
   test::SimClock clock_;
@@ -59,6 +61,22 @@ TEST_F(RequestPolicyTest, FreshIsServed) {
   EXPECT_EQ(d.why, Why::fresh);
   EXPECT_FALSE(d.stale);
   EXPECT_EQ(d.freshness.ttl(), 30);
+}
+
+TEST_F(RequestPolicyTest, SoftPurgedIsServedStaleWhileItRevalidates) {
+  store({{"Cache-Control", "max-age=60"}});
+  clock_.advance(10);
+  Decision d = decide({}, "GET", true);
+  EXPECT_EQ(d.action, Action::serve_and_revalidate);
+  EXPECT_EQ(d.why, Why::soft_purged);
+  EXPECT_TRUE(d.stale);
+  // Unless the client wants a fresh one, or the response forbids serving stale.
+  EXPECT_EQ(decide({{"Cache-Control", "max-age=30"}}, "GET", true).action, Action::revalidate);
+  EXPECT_EQ(decide({{"Cache-Control", "no-cache"}}, "GET", true).action, Action::revalidate);
+  store({{"Cache-Control", "max-age=60, must-revalidate"}});
+  EXPECT_EQ(decide({}, "GET", true).action, Action::revalidate);
+  store({{"Cache-Control", "max-age=60, s-maxage=60"}});
+  EXPECT_EQ(decide({}, "GET", true).action, Action::revalidate);
 }
 
 TEST_F(RequestPolicyTest, HeadIsAnsweredLikeGet) {

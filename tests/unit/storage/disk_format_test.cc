@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <string>
 
 #include "storage_conformance.h"
@@ -104,6 +106,40 @@ TEST(DiskFormat, MetaTailRoundTripsEveryField) {
   EXPECT_EQ(m.surrogate_keys, meta.surrogate_keys);
   EXPECT_EQ(m.hits, 99u);
   EXPECT_EQ(m.last_access, -5);
+  EXPECT_EQ(m.soft_purged, 0);
+}
+
+uint32_t le32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);  // the format and every host Stavka runs on are little-endian
+  return v;
+}
+void put_le32(char* p, uint32_t v) { std::memcpy(p, &v, 4); }
+
+TEST(DiskFormat, SoftPurgedIsWrittenOnlyWhenSetAndReadsBack) {
+  ObjectMeta meta = test_meta("http://example.test/s", "", 10);
+  std::optional<std::string> plain = encode_meta_tail(meta, 5, 0);
+  meta.soft_purged = 1'700'000'123;
+  std::optional<std::string> marked = encode_meta_tail(meta, 5, 0);
+  ASSERT_TRUE(plain && marked);
+  // The payload is 8 bytes longer (the region, a multiple of 512, may be the same).
+  EXPECT_EQ(le32(marked->data() + 16), le32(plain->data() + 16) + 8);
+  std::optional<ParsedFile> parsed = parse_file_tail(*marked, data_end(meta) + marked->size());
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->meta.soft_purged, 1'700'000'123);
+  // A trailing field that is zero is not one this format writes.
+  std::string forged = *plain;
+  const uint32_t payload = le32(forged.data() + 16);  // the padding after it is zeros
+  put_le32(forged.data() + 16, payload + 8);
+  put_le32(forged.data() + 20, crc32c(forged.data() + meta_header_size, payload + 8));
+  put_le32(forged.data() + 28, crc32c(forged.data(), 28));  // the header's own CRC
+  EXPECT_FALSE(parse_file_tail(forged, data_end(meta) + forged.size()));
+  forged[meta_header_size + payload] = 7;  // the same forgery with a value: it reads
+  put_le32(forged.data() + 20, crc32c(forged.data() + meta_header_size, payload + 8));
+  put_le32(forged.data() + 28, crc32c(forged.data(), 28));
+  std::optional<ParsedFile> seven = parse_file_tail(forged, data_end(meta) + forged.size());
+  ASSERT_TRUE(seven);
+  EXPECT_EQ(seven->meta.soft_purged, 7);
 }
 
 TEST(DiskFormat, ARewrittenTailKeepsALargerRegion) {
