@@ -37,7 +37,7 @@ fi
 # Python test dependencies live in a virtualenv inside the build tree's sibling, not the system.
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv="$root/.venv"
-if [ ! -x "$venv/bin/pytest" ] || ! "$venv/bin/python" -c 'import httpx, pytest' 2>/dev/null; then
+if [ ! -x "$venv/bin/pytest" ] || ! "$venv/bin/python" -c 'import httpx, pytest, openapi_spec_validator' 2>/dev/null; then
   echo "setup: creating Python environment in .venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --upgrade pip

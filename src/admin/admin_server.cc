@@ -2,6 +2,7 @@
 #include "admin/admin_server.h"
 
 #include "admin/cache_api.h"
+#include "admin/config_json.h"
 #include "admin/purge_api.h"
 #include "admin/stats_json.h"
 
@@ -341,6 +342,8 @@ Task<void> serve_admin_connection(int fd, const AdminContext& context) {
         resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
       } else if (path == "/api/v1/stats") {
         resp.body = stats_json(render_metrics(context));
+      } else if (path == config_path && context.home) {
+        resp.body = config_json(context.home->config(), static_cast<unsigned>(context.workers.size()));
       } else if (path.starts_with(jobs_prefix) && context.prefetch) {
         resp = context.prefetch->handle_status(path);
       } else if (path == cache_path) {

@@ -12,6 +12,7 @@ import pytest
 
 from harness import ADMIN_AUTH, ADMIN_TOKEN, http_request, pattern, wait_until
 from test_admin_purge import CC, is_hit, purge
+from test_modules import MODULES
 
 HOST = "http://stavka.test"
 
@@ -380,3 +381,30 @@ def test_a_soft_purge_holds_across_a_restart(stavka, origin, tmp_path):
     r = p.get(t)
     assert r.body == pattern(2300) and 'detail="soft-purged"' in status_of(r), status_of(r)
     wait_until(lambda: origin.request_count == 2)
+
+
+def test_config_endpoint_shows_the_effective_config_with_secrets_redacted(stavka, stavka_bin,
+                                                                          origin, tmp_path):
+    from test_admin_auth import bearer, token_create
+    reader, read_entry = token_create(stavka_bin, "--scope", "read")
+    module = {"name": "m", "file": str(MODULES / "add_header.wasm"),
+              "configuration": "X-Secret: hunter2", "environment": {"API_KEY": "s3cr3t"}}
+    site = {"name": "s", "hosts": ["*"], "origins": [origin.url], "modules": ["m"]}
+    p = stavka(sites=[site], admin=True, workers=2,
+               config={"admin": {"token": [read_entry]}, "module": [module],
+                       "timeouts": {"origin_connect": "250ms"}})
+    r = api(p, "/api/v1/config", headers=bearer(reader))
+    assert r.status == 200, r.body
+    c = r.json()
+    assert c["workers"] == 2 and c["source"].endswith(".toml")
+    assert c["timeouts"]["origin_connect"] == "250ms" and c["timeouts"]["origin_idle"].endswith("s")
+    assert c["cache"]["block_size"] == 1048576 and c["cache"]["zero_copy"] is True
+    assert c["site"][0]["origins"] == [origin.url] and c["site"][0]["modules"] == ["m"]
+    m = c["module"][0]
+    assert m["configuration"] == "<redacted>" and m["environment"] == {"API_KEY": "<redacted>"}
+    assert m["isolation"] == "worker" and m["cpu_limit"] == "10ms"
+    assert c["admin"]["token"][0]["hash"] == "<redacted>"
+    assert c["admin"]["token"][0]["scopes"] == ["read"]
+    assert "hunter2" not in r.body.decode() and "s3cr3t" not in r.body.decode()
+    assert "sha256:" not in r.body.decode()
+    assert api(p, "/api/v1/config", headers=[]).status == 401
