@@ -1,5 +1,6 @@
 // The admin listener: health, Prometheus metrics, the modules API (modules_api.h), purges
-// (purge_api.h), the cache listing (cache_api.h), prefetch jobs (prefetch.h) and the stats.
+// (purge_api.h), the cache listing (cache_api.h), prefetch jobs (prefetch.h), the
+// configuration in force (config_json.h), its reload and the stats; docs/openapi.json.
 // Every path but the configuration's admin.public ones needs a bearer token (tokens.h) whose
 // scopes allow it: GET and HEAD need `read`, a purge or a prefetch `purge`, anything else
 // `admin`; a missing or unknown token gets 401, a token without the scope 403, both with a

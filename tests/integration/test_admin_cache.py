@@ -408,3 +408,30 @@ def test_config_endpoint_shows_the_effective_config_with_secrets_redacted(stavka
     assert "hunter2" not in r.body.decode() and "s3cr3t" not in r.body.decode()
     assert "sha256:" not in r.body.decode()
     assert api(p, "/api/v1/config", headers=[]).status == 401
+
+
+def test_cli_prefetch_draws_a_progress_bar_on_a_terminal(stavka, stavka_bin, origin):
+    import os
+    import pty
+    p = stavka(origins=[origin], admin=True)
+    env = {"PATH": "/usr/bin:/bin", "STAVKA_ADMIN": f"127.0.0.1:{p.admin_port}",
+           "STAVKA_ADMIN_TOKEN": ADMIN_TOKEN}
+    urls = [f"{HOST}/size/50?{CC}&n=bar{i}" for i in range(3)]
+    leader, follower = pty.openpty()  # stderr is a terminal: the bar is drawn there
+    proc = subprocess.Popen([stavka_bin, "prefetch", *urls], stdout=subprocess.PIPE,
+                            stderr=follower, env=env)
+    os.close(follower)
+    out, _ = proc.communicate(timeout=60)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(leader)
+    assert proc.returncode == 0 and out.startswith(b"prefetched 3 URLs"), out
+    last = drawn.decode().replace("\r\n", "\n").split("\r")[-1]
+    assert last.startswith("[" + "#" * 40 + "] 3/3 URLs, 150 bytes, 0 errors"), drawn
