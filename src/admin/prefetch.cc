@@ -44,8 +44,12 @@ struct Lane {
 };
 
 // GETs `url` through the proxy on lane's connection (a new one when it has none); the body bytes
-// read, or nullopt with *error.
-Task<std::optional<uint64_t>> fetch(Lane& lane, const std::string& url, std::string* error) {
+// read, or nullopt with *error. *stale: the failure came on a kept connection before any byte
+// of an answer (the proxy closed it while it was idle): worth one more try on a new one.
+Task<std::optional<uint64_t>> fetch(Lane& lane, const std::string& url, std::string* error,
+                                    bool* stale) {
+  *stale = false;
+  const bool reused = lane.fd >= 0;
   std::optional<cache::RequestUrl> u = cache::request_url("http", "", url);
   if (!u) {
     *error = "not an absolute http(s) URL";
@@ -70,6 +74,7 @@ Task<std::optional<uint64_t>> fetch(Lane& lane, const std::string& url, std::str
                               u->authority + "\r\nUser-Agent: stavka-prefetch\r\n\r\n";
   if (co_await runtime::send_all(lane.fd, request, fetch_timeout) < 0) {
     *error = "the proxy closed the connection";
+    *stale = reused;
     lane.close();
     co_return std::nullopt;
   }
@@ -79,6 +84,7 @@ Task<std::optional<uint64_t>> fetch(Lane& lane, const std::string& url, std::str
       lane.carry.release();
       runtime::RecvResult r = co_await runtime::recv(lane.fd, fetch_timeout);
       if (r.bytes <= 0) {
+        *stale = reused && r.bytes == 0 && !lane.parser->in_message();
         http::ParseResult end = lane.parser->finish_eof();
         lane.close();
         if (end.state == http::ParseState::message_done) break;
@@ -111,7 +117,9 @@ Task<void> run_lane(std::shared_ptr<Job> job, net::SocketAddress proxy) {
   while (job->next < job->urls.size()) {
     const std::string& url = job->urls[job->next++];
     std::string error;
-    std::optional<uint64_t> bytes = co_await fetch(lane, url, &error);
+    bool stale = false;
+    std::optional<uint64_t> bytes = co_await fetch(lane, url, &error, &stale);
+    if (!bytes && stale) bytes = co_await fetch(lane, url, &error, &stale);
     ++job->done;
     if (bytes) {
       job->bytes += *bytes;
