@@ -10,7 +10,7 @@ APT_PACKAGES=(
   clang-19 libclang-rt-19-dev
   python3 python3-pip python3-venv
   nginx-extras wrk procps iproute2 curl
-  varnish trafficserver
+  varnish varnish-modules trafficserver
   # WebAssembly modules: Debian's Rust 1.63 has the wasm32 targets (rustup's has none here);
   # C modules use clang-19 with wasi-libc; rust-lld is lld-14, wasm-ld-19 links C modules;
   # wabt assembles the ABI test modules.
