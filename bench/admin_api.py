@@ -44,7 +44,7 @@ from pathlib import Path
 
 from harness import (VarnishPeer, ratio, BENCH_DIR, BenchError, BenchRun, PEERS_DIR, REPO, StavkaPeer,
                      add_machine_args, admin_call, alive_check, final_status, fmt, http_get,
-                     install_signal_handlers, log, make_workdir, preflight_stavka, run_peer, spawn,
+                     install_signal_handlers, log, preflight_stavka, run_peer, spawn,
                      start_bench_origin, taskset, wait_wrk, warn, write_results)
 from origin import body_for
 
@@ -296,9 +296,7 @@ def main(argv=None) -> int:
     with BenchRun(args, results) as run:
         preflight_stavka(args, ["wrk", "taskset"] + ([] if args.no_varnish else ["varnishd"]))
         os.environ["STAVKA_ADMIN_TOKEN"] = ADMIN_TOKEN  # the proxy inherits it
-        workdir = make_workdir(args.client_cpu, prefix="stavka-admin-bench-")
-        run.workdir = workdir
-        log(f"work dir {workdir}")
+        workdir = run.make_workdir("stavka-admin-bench-")
         _, origin_port, _ = start_bench_origin(args, workdir, [100])
         results.append(bench(args, workdir, origin_port))
         if not args.no_varnish:

@@ -36,7 +36,7 @@ from pathlib import Path
 from harness import (AtsPeer, BenchError, BenchRun, CpuWindow, NginxPeer, Peer, PEERS_DIR, REPO,
                      SHARED_PEERS_DIR, VarnishPeer, _dechunk, add_machine_args,
                      alive_check, check_cpus, exit_status_text, final_status, fmt, http_get,
-                     http_request, install_signal_handlers, log, make_workdir, measure_quietly,
+                     http_request, install_signal_handlers, log, measure_quietly,
                      measure_wrk, memory, pin_threads, proc_tree, ratio, run_peer, run_wrk,
                      start_bench_origin, stavka_peer, tail, warn, warn_system_instances,
                      write_results)
@@ -899,9 +899,7 @@ def main(argv=None) -> int:
     with BenchRun(args, results) as run:
         preflight(args)
         peers = [make_peer(args, n) for n in args.only]
-        workdir = make_workdir(args.client_cpu, prefix="stavka-cache-bench-")
-        run.workdir = workdir
-        log(f"work dir {workdir}")
+        workdir = run.make_workdir("stavka-cache-bench-")
         origin, origin_port, origin_dir = start_bench_origin(
             args, workdir, set(args.sizes) | {args.cf_size, args.miss_size, 1024})
         log(f"origin: bench/origin.py on 127.0.0.1:{origin_port} (CPU {args.client_cpu})")

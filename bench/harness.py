@@ -143,6 +143,12 @@ class BenchRun:
     def __enter__(self) -> "BenchRun":
         return self
 
+    def make_workdir(self, prefix: str = "stavka-bench-") -> Path:
+        """The run's work dir (make_workdir), removed on the way out as the class says."""
+        self.workdir = make_workdir(self.args.client_cpu, prefix=prefix)
+        log(f"work dir {self.workdir}")
+        return self.workdir
+
     def __exit__(self, kind, error, trace) -> bool:
         if kind is KeyboardInterrupt:
             print("\n[bench] interrupted; stopping everything", file=sys.stderr)

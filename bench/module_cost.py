@@ -38,7 +38,7 @@ from cache import origin_count
 from harness import (BenchError, BenchRun, NginxPeer, PEERS_DIR, REPO, StavkaPeer,
                      add_machine_args, alive_check, check_quiet, cpu_ns, cpu_times, cpu_util,
                      final_status, finish_wrk, fmt, http_request, install_signal_handlers, log,
-                     make_workdir, preflight_stavka, ratio, run_peer, start_bench_origin,
+                     preflight_stavka, ratio, run_peer, start_bench_origin,
                      start_wrk, start_wrk_and_wait, warn, write_results, wrk_argv, wrk_problems)
 from origin import body_for
 
@@ -297,9 +297,7 @@ def main(argv=None) -> int:
     with BenchRun(args, results) as run:
         preflight_stavka(args, ["wrk", "taskset"] + (["nginx"] if args.nginx_windows else []),
                          [REPO / "build" / "modules" / "add_header.wasm"])
-        workdir = make_workdir(args.client_cpu, prefix="stavka-module-cost-")
-        run.workdir = workdir
-        log(f"work dir {workdir}")
+        workdir = run.make_workdir("stavka-module-cost-")
         _, origin_port, _ = start_bench_origin(args, workdir, [args.size])
         for n in range(1, args.processes + 1):
             results.append(bench_stavka(args, workdir, origin_port, n, n == args.processes))

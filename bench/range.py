@@ -35,7 +35,7 @@ from pathlib import Path
 from harness import (BenchError, BenchRun, CpuWindow, NginxPeer, Peer, PEERS_DIR, REPO,
                      SHARED_PEERS_DIR, VarnishPeer, add_machine_args, alive_check, check_cpus,
                      exit_status_text, final_status, fmt, install_signal_handlers, log,
-                     make_workdir, measure_quietly, memory, pin_threads, proc_tree, ratio,
+                     measure_quietly, memory, pin_threads, proc_tree, ratio,
                      run_peer, start_bench_origin, stavka_peer, tail, warn, warn_system_instances,
                      write_results)
 from cache import (Response, origin_stats, parse_size, self_cpu_s, size_text)
@@ -769,9 +769,7 @@ def main(argv=None) -> int:
     with BenchRun(args, results) as run:
         preflight(args)
         peers = [make_peer(args, n) for n in args.only]
-        workdir = make_workdir(args.client_cpu, prefix="stavka-range-bench-")
-        run.workdir = workdir
-        log(f"work dir {workdir}")
+        workdir = run.make_workdir("stavka-range-bench-")
         origin, origin_port, origin_dir = start_bench_origin(args, workdir)
         log(f"origin: bench/origin.py on 127.0.0.1:{origin_port} (CPU {args.client_cpu})")
         if not args.no_baseline:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from harness import (BenchError, BenchRun, CpuWindow, PEERS_DIR, REPO, StavkaPeer,
                      add_machine_args, alive_check, exit_status_text, final_status, finish_wrk,
-                     fmt, http_request, install_signal_handlers, log, make_workdir,
+                     fmt, http_request, install_signal_handlers, log,
                      measure_quietly, preflight_stavka, proc_tree, ratio, run_peer,
                      start_bench_origin, start_wrk, start_wrk_and_wait, stop, tail, warn,
                      write_results, wrk_argv, wrk_problems)
@@ -298,9 +298,7 @@ def main(argv=None) -> int:
     with BenchRun(args, results) as run:
         preflight_stavka(args, files=[Path(args.modules_dir) / f"runaway_{kind}.wasm"
                                       for kind in args.modules])
-        workdir = make_workdir(args.client_cpu, prefix="stavka-runaway-bench-")
-        run.workdir = workdir
-        log(f"work dir {workdir}")
+        workdir = run.make_workdir("stavka-runaway-bench-")
         origin, origin_port, origin_dir = start_bench_origin(args, workdir, [args.size])
         for kind in args.modules:
             for state in args.states:
