@@ -235,21 +235,27 @@ def cpu_ticks(pids: list[int]) -> int:
     return total
 
 
+def threads_of(pids: list[int]):
+    """(pid, tid) of every thread of the processes still there."""
+    for pid in pids:
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            yield pid, int(tid)
+
+
 def cpu_ns(pids: list[int]) -> int:
     """CPU time (all threads) of the given processes in nanoseconds, from schedstat: exact
     where cpu_ticks counts 10 ms ticks, for windows of a few seconds."""
     total = 0
-    for pid in pids:
+    for pid, tid in threads_of(pids):
         try:
-            tasks = os.listdir(f"/proc/{pid}/task")
-        except OSError:
+            with open(f"/proc/{pid}/task/{tid}/schedstat", "rb") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
             continue
-        for tid in tasks:
-            try:
-                with open(f"/proc/{pid}/task/{tid}/schedstat", "rb") as f:
-                    total += int(f.read().split()[0])
-            except (OSError, ValueError, IndexError):
-                continue
     return total
 
 
@@ -483,20 +489,14 @@ def pin_threads(pids: list[int], cpu: int) -> list[str]:
     inherit the affinity; this catches a proxy that sets its threads' affinity itself (ATS binds
     its event threads with hwloc). Returns the threads that had to be moved."""
     moved = []
-    for pid in pids:
+    for pid, tid in threads_of(pids):
         try:
-            tids = os.listdir(f"/proc/{pid}/task")
+            if os.sched_getaffinity(tid) != {cpu}:
+                comm = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
+                os.sched_setaffinity(tid, {cpu})
+                moved.append(f"{pid}/{tid} ({comm})")
         except OSError:
             continue
-        for t in tids:
-            tid = int(t)
-            try:
-                if os.sched_getaffinity(tid) != {cpu}:
-                    comm = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
-                    os.sched_setaffinity(tid, {cpu})
-                    moved.append(f"{pid}/{tid} ({comm})")
-            except OSError:
-                continue
     return moved
 
 

@@ -10,6 +10,7 @@
 #include "admin/json.h"
 #include "admin/tokens.h"
 #include "cache/cache_key.h"
+#include "cache/stored_response.h"
 #include "proxy/range_cache.h"
 
 namespace stavka::admin {
@@ -18,7 +19,6 @@ namespace {
 
 constexpr size_t default_limit = 100;
 constexpr size_t max_limit = 1000;
-constexpr std::string_view blocks_suffix = "\nblocks";  // how block_key() ends a key
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -51,24 +51,6 @@ void string_member(std::string& out, std::string_view name, std::string_view val
 void number_member(std::string& out, std::string_view name, int64_t value) {
   member(out, name);
   out += std::to_string(value);
-}
-
-// The total length a block's Content-Range gives ("bytes a-b/total"), if it does.
-std::optional<uint64_t> range_total(std::string_view headers) {
-  for (size_t pos = 0; pos < headers.size();) {
-    size_t end = headers.find("\r\n", pos);
-    if (end == std::string_view::npos) end = headers.size();
-    std::string_view line = headers.substr(pos, end - pos);
-    pos = end + 2;
-    if (line.size() < 14 || !http::iequals(line.substr(0, 14), "content-range:")) continue;
-    const size_t slash = line.rfind('/');
-    uint64_t total = 0;
-    if (slash == std::string_view::npos) return std::nullopt;
-    auto [p, ec] = std::from_chars(line.data() + slash + 1, line.data() + line.size(), total);
-    if (ec != std::errc()) return std::nullopt;
-    return total;
-  }
-  return std::nullopt;
 }
 
 // The members an entry shares with a block set: who and how fresh, from one object's meta.
@@ -118,14 +100,13 @@ void blocks_entry(std::string& out, const std::vector<storage::ObjectRef>& block
     hits += m.hits;
     last_access = std::max(last_access, m.last_access);
   }
-  const std::string_view key(newest->primary_key);
   out += '{';
   describe(out, *newest, now);
-  string_member(out, "key", key.substr(0, key.size() - blocks_suffix.size()));
+  string_member(out, "key", proxy::blocks_of(newest->primary_key).value_or(""));
   string_member(out, "variant", "");
   member(out, "size");
-  const std::optional<uint64_t> total = range_total(newest->headers);
-  out += total ? std::to_string(*total) : "null";
+  const std::optional<http::ContentRange> where = proxy::stored_block_range(*newest);
+  out += where ? std::to_string(where->length) : "null";
   number_member(out, "stored_bytes", stored);
   member(out, "partial");
   out += "true";
@@ -136,29 +117,17 @@ void blocks_entry(std::string& out, const std::vector<storage::ObjectRef>& block
   out += '}';
 }
 
-bool is_blocks(const std::vector<storage::ObjectRef>& variants) {
-  return variants.front()->meta().primary_key.ends_with(blocks_suffix);
-}
-
 // The stored fields as [name, value] pairs.
 void fields(std::string& out, std::string_view headers) {
   out += '[';
   bool first = true;
-  for (size_t pos = 0; pos < headers.size();) {
-    size_t end = headers.find("\r\n", pos);
-    if (end == std::string_view::npos) end = headers.size();
-    std::string_view line = headers.substr(pos, end - pos);
-    pos = end + 2;
-    const size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  for (const http::Header& h : cache::parse_fields(headers)) {
     if (!first) out += ',';
     first = false;
     out += '[';
-    append_json_string(out, line.substr(0, colon));
+    append_json_string(out, h.name);
     out += ',';
-    append_json_string(out, value);
+    append_json_string(out, h.value);
     out += ']';
   }
   out += ']';
@@ -236,7 +205,7 @@ ApiResponse handle_cache_list(std::string_view target, storage::Storage* storage
   bool first = true;
   for (const storage::ListedKey& listed : keys) {
     const std::vector<storage::ObjectRef>& variants = listed.variants;
-    if (is_blocks(variants)) {
+    if (proxy::blocks_of(listed.key)) {
       if (!first) out += ',';
       first = false;
       blocks_entry(out, variants, now);

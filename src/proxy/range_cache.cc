@@ -80,21 +80,6 @@ std::string validator_of(const http::HeaderMap& fields) {
                       lm ? std::string_view(*lm) : std::string_view());
 }
 
-// A block object's stored Content-Range: where its bytes lie in the whole.
-std::optional<http::ContentRange> stored_block_range(const storage::ObjectMeta& meta) {
-  constexpr std::string_view name = "content-range:";
-  std::string_view rest = meta.headers;
-  while (!rest.empty()) {
-    size_t end = rest.find("\r\n");
-    std::string_view line = rest.substr(0, end);
-    rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 2);
-    if (line.size() > name.size() && http::iequals(line.substr(0, name.size()), name)) {
-      return http::parse_content_range(line.substr(name.size()));
-    }
-  }
-  return std::nullopt;
-}
-
 // The representation's head as a block carries it, for serving: its fields without the
 // block's Content-Range, as a 200.
 std::shared_ptr<const StoredHead> block_head(const storage::ObjectMeta& meta) {
@@ -621,9 +606,30 @@ std::pair<bool, bool> stored_coverage(const BlockRequest& c,
 
 }  // namespace
 
+std::optional<http::ContentRange> stored_block_range(const storage::ObjectMeta& meta) {
+  constexpr std::string_view name = "content-range:";
+  std::string_view rest = meta.headers;
+  while (!rest.empty()) {
+    size_t end = rest.find("\r\n");
+    std::string_view line = rest.substr(0, end);
+    rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 2);
+    if (line.size() > name.size() && http::iequals(line.substr(0, name.size()), name)) {
+      return http::parse_content_range(line.substr(name.size()));
+    }
+  }
+  return std::nullopt;
+}
+
+// A line break cannot occur in a URL or a field value, so no primary key ends like this.
+constexpr std::string_view blocks_suffix = "\nblocks";
+
 std::string block_key(std::string_view primary_key) {
-  // A line break cannot occur in a URL or a field value, so no primary key ends like this.
-  return std::string(primary_key) + "\nblocks";
+  return std::string(primary_key) + std::string(blocks_suffix);
+}
+
+std::optional<std::string_view> blocks_of(std::string_view key) {
+  if (!key.ends_with(blocks_suffix)) return std::nullopt;
+  return key.substr(0, key.size() - blocks_suffix.size());
 }
 
 bool has_blocks(CacheServices& services, std::string_view primary_key) {

@@ -29,11 +29,13 @@
 // usable block are passed through too (their position needs the length).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "cache/cache_key.h"
 #include "http/cache_control.h"
+#include "http/range.h"
 #include "proxy/cache_stage.h"
 #include "proxy/exchange.h"
 #include "runtime/task.h"
@@ -42,6 +44,10 @@ namespace stavka::proxy {
 
 // Where the blocks of the object with primary_key are stored (its variants: block indexes).
 std::string block_key(std::string_view primary_key);
+// The object's primary key when `key` is a block_key(), else nullopt.
+std::optional<std::string_view> blocks_of(std::string_view key);
+// A block object's stored Content-Range: where its bytes lie in the whole, and its length.
+std::optional<http::ContentRange> stored_block_range(const storage::ObjectMeta& meta);
 
 // Whether any block of primary_key is stored.
 bool has_blocks(CacheServices& services, std::string_view primary_key);
