@@ -9,8 +9,8 @@
 
 #include "admin/json.h"
 #include "admin/tokens.h"
-#include "cache/cache_key.h"
 #include "cache/stored_response.h"
+#include "proxy/cache_stage.h"
 #include "proxy/range_cache.h"
 
 namespace stavka::admin {
@@ -236,9 +236,9 @@ ApiResponse handle_cache_entry(std::string_view target, storage::Storage* storag
   std::optional<std::string> url = query_param(target, "url", &malformed);
   if (malformed) return bad("a query parameter has a malformed %-escape");
   if (!url) return bad("give the object's url: /api/v1/cache/entry?url=...");
-  std::optional<cache::RequestUrl> parsed = cache::request_url("http", "", *url);
-  if (!parsed) return bad("not an absolute http(s) URL: '" + *url + "'");
-  const std::string key = cache::url_string(*parsed);
+  std::optional<std::string> stored = proxy::stored_url(*url);
+  if (!stored) return bad("not an absolute http(s) URL: '" + *url + "'");
+  const std::string& key = *stored;
   std::vector<storage::ObjectRef> variants = storage->lookup(key);
   std::vector<storage::ObjectRef> blocks = storage->lookup(proxy::block_key(key));
   if (variants.empty() && blocks.empty()) {

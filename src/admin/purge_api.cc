@@ -115,7 +115,7 @@ ApiResponse handle_purge(std::string_view method, std::string_view body, storage
     if (prefix.type() != JsonValue::Type::string) {
       return json_error(400, "bad_request", "'prefix' must be a string");
     }
-    std::optional<std::string> url_prefix = proxy::url_prefix(prefix.string_or(""));
+    std::optional<std::string> url_prefix = proxy::stored_url(prefix.string_or(""));
     if (!url_prefix) {
       return json_error(400, "bad_url",
                         "the prefix must be an absolute http(s) URL (scheme, host, then "
@@ -141,7 +141,7 @@ ApiResponse handle_purge(std::string_view method, std::string_view body, storage
         count += proxy::purge_url(*storage, url).value_or(0);
         continue;
       }
-      const std::string key = *proxy::url_prefix(url);  // the URL as its key is made
+      const std::string key = *proxy::stored_url(url);  // (checked above)
       count += mark_stale(*storage, storage->lookup(key), now) +
                mark_stale(*storage, storage->lookup(proxy::block_key(key)), now);
     }

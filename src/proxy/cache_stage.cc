@@ -65,16 +65,16 @@ static size_t remove_key(storage::Storage& storage, const std::string& key) {
   return storage.remove_all_variants(key) + storage.remove_all_variants(block_key(key));
 }
 
-std::optional<size_t> purge_url(storage::Storage& storage, std::string_view url) {
+std::optional<std::string> stored_url(std::string_view url) {
   auto parsed = cache::request_url("http", "", url);
   if (!parsed) return std::nullopt;
-  return remove_key(storage, cache::url_string(*parsed));
+  return cache::url_string(*parsed);
 }
 
-std::optional<std::string> url_prefix(std::string_view prefix) {
-  auto parsed = cache::request_url("http", "", prefix);
-  if (!parsed) return std::nullopt;
-  return cache::url_string(*parsed);
+std::optional<size_t> purge_url(storage::Storage& storage, std::string_view url) {
+  std::optional<std::string> key = stored_url(url);
+  if (!key) return std::nullopt;
+  return remove_key(storage, *key);
 }
 
 int64_t unix_now() {

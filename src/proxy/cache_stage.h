@@ -41,9 +41,9 @@ runtime::Task<Outcome> serve_purge(Worker& w, Exchange& ex);
 // `storage`; how many went, or nullopt when `url` is not an absolute http(s) URL. Any thread.
 std::optional<size_t> purge_url(storage::Storage& storage, std::string_view url);
 
-// A URL prefix as stored URLs are written (scheme and host in lower case, the default port
-// dropped), for storage::Storage::remove_by_prefix; nullopt when `prefix` is not an absolute
-// http(s) URL.
-std::optional<std::string> url_prefix(std::string_view prefix);
+// An absolute URL (or the start of one) as stored URLs are written (scheme and host in lower
+// case, the default port dropped): the key a GET of it has without configured request fields,
+// and what purges by prefix compare; nullopt when `url` is not an absolute http(s) URL.
+std::optional<std::string> stored_url(std::string_view url);
 
 }  // namespace stavka::proxy
