@@ -29,7 +29,6 @@ Python 3 standard library only; the shared machinery is in bench/harness.py. See
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import json
 import os
 import secrets
@@ -44,7 +43,7 @@ from pathlib import Path
 
 from harness import (VarnishPeer, ratio, BENCH_DIR, BenchError, BenchRun, PEERS_DIR, REPO, StavkaPeer,
                      add_machine_args, admin_call, alive_check, final_status, fmt, http_get,
-                     install_signal_handlers, log, preflight_stavka, run_peer, spawn,
+                     log, preflight_stavka, run_peer, spawn,
                      start_bench_origin, taskset, wait_wrk, warn, write_results)
 from origin import body_for
 
@@ -290,8 +289,6 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    started = _dt.datetime.now()
-    install_signal_handlers()
     results: list[dict] = []
     with BenchRun(args, results) as run:
         preflight_stavka(args, ["wrk", "taskset"] + ([] if args.no_varnish else ["varnishd"]))
@@ -306,7 +303,7 @@ def main(argv=None) -> int:
     if results:
         varnish = next((r for r in results if r["name"] == "varnish"), None)
         table, targets = print_report(args, results[0], varnish)
-        write_results(args, started, results, table, run.workdir, prefix="admin-",
+        write_results(args, run.started, results, table, run.workdir, prefix="admin-",
                       targets=targets)
     rc = final_status(rc)
     if rc == 0 and args.strict and not all(t["ok"] for t in targets):

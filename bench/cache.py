@@ -21,7 +21,6 @@ See docs/bench.md.
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import math
 import resource
 import selectors
@@ -36,7 +35,7 @@ from pathlib import Path
 from harness import (AtsPeer, BenchError, BenchRun, CpuWindow, NginxPeer, Peer, PEERS_DIR, REPO,
                      SHARED_PEERS_DIR, VarnishPeer, _dechunk, add_machine_args,
                      alive_check, check_cpus, exit_status_text, final_status, fmt, http_get,
-                     http_request, install_signal_handlers, log, measure_quietly,
+                     http_request, log, measure_quietly,
                      measure_wrk, memory, pin_threads, proc_tree, ratio, run_peer, run_wrk,
                      start_bench_origin, stavka_peer, tail, warn, warn_system_instances,
                      write_results)
@@ -891,8 +890,6 @@ def preflight(args) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    started = _dt.datetime.now()
-    install_signal_handlers()
     workdir = None
     results: list[dict] = []
     base = None
@@ -922,7 +919,7 @@ def main(argv=None) -> int:
     targets: list[dict] = []
     if results or base:
         table, targets = print_report(args, results, base)
-        write_results(args, started, results, table, workdir, prefix="cache-",
+        write_results(args, run.started, results, table, workdir, prefix="cache-",
                       tools={"varnishd": ["varnishd", "-V"],
                              "traffic_server": ["traffic_server", "--version"]},
                       baseline=base, targets=targets)

@@ -130,8 +130,9 @@ def stop(p: subprocess.Popen, sig: int = signal.SIGTERM, grace: float = 10.0,
 
 
 class BenchRun:
-    """What every benchmark's main() runs its peers inside: Ctrl-C (rc 130) and a BenchError
-    (warned, rc 1) end the run quietly; on the way out every process started is stopped and the
+    """What every benchmark's main() runs its peers inside, made first (it installs the signal
+    handlers and notes the start time): Ctrl-C (rc 130) and a BenchError (warned, rc 1) end the
+    run quietly; on the way out every process started is stopped and the
     work dir removed, unless --keep, a failure or a peer's recorded error asks to keep it. Set
     `workdir` once it exists; read `rc` afterwards."""
 
@@ -139,6 +140,8 @@ class BenchRun:
         self.args, self.results = args, results
         self.workdir: Path | None = None
         self.rc = 0
+        self.started = _dt.datetime.now()  # for write_results
+        install_signal_handlers()
 
     def __enter__(self) -> "BenchRun":
         return self

@@ -29,7 +29,6 @@ Python 3 standard library only. Exit status: 0 all targets met, 1 the harness co
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import os
 import re
 import secrets
@@ -43,7 +42,7 @@ from pathlib import Path
 from harness import (BENCH_DIR, PEERS_DIR, REPO, BenchError, BenchRun, CpuWindow, StavkaPeer,
                      admin_call,
                      add_machine_args, check_cpus, check_quiet, final_status, free_ports, http_get,
-                     http_request, install_signal_handlers, log, make_workdir, parse_wrk, run_wrk,
+                     http_request, log, make_workdir, parse_wrk, run_wrk,
                      spawn, stop_peer, taskset, wait_ready, warn, write_results)
 from origin import body_for
 
@@ -180,8 +179,6 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     # The baseline's length; the run with pushes lasts as long as they take, plus --lead.
     args.duration = args.lead * 2 + args.pushes * (args.interval + 0.5)
-    started = _dt.datetime.now()
-    install_signal_handlers()
     results: list[dict] = []
     res: dict = {"name": "stavka", "errors": [], "pushes": []}
     with BenchRun(args, results) as run:
@@ -252,7 +249,7 @@ def main(argv=None) -> int:
     rc = run.rc
 
     table = report(args, res)
-    write_results(args, started, results, table, run.workdir, prefix="hot-swap-")
+    write_results(args, run.started, results, table, run.workdir, prefix="hot-swap-")
     return final_status(rc)
 
 

@@ -28,7 +28,6 @@ Python 3 standard library only; the shared machinery is in bench/harness.py. See
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import statistics
 import sys
 import time
@@ -37,7 +36,7 @@ from pathlib import Path
 from cache import origin_count
 from harness import (BenchError, BenchRun, NginxPeer, PEERS_DIR, REPO, StavkaPeer,
                      add_machine_args, alive_check, check_quiet, cpu_ns, cpu_times, cpu_util,
-                     final_status, finish_wrk, fmt, http_request, install_signal_handlers, log,
+                     final_status, finish_wrk, fmt, http_request, log,
                      preflight_stavka, ratio, run_peer, start_bench_origin,
                      start_wrk, start_wrk_and_wait, warn, write_results, wrk_argv, wrk_problems)
 from origin import body_for
@@ -291,8 +290,6 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    started = _dt.datetime.now()
-    install_signal_handlers()
     results: list[dict] = []
     with BenchRun(args, results) as run:
         preflight_stavka(args, ["wrk", "taskset"] + (["nginx"] if args.nginx_windows else []),
@@ -310,7 +307,7 @@ def main(argv=None) -> int:
     if rounds_of(stavkas, "module"):
         s = summary(stavkas, nginx)
         table, target = print_report(args, stavkas, nginx, s)
-        write_results(args, started, results, table, run.workdir, prefix="module-cost-",
+        write_results(args, run.started, results, table, run.workdir, prefix="module-cost-",
                       summary=s, target=target)
     rc = final_status(rc)
     if rc == 0 and args.strict and not (target and target["met"]):

@@ -24,7 +24,6 @@ in bench/harness.py (and the response reader in bench/cache.py). See docs/bench.
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import shutil
 import socket
 import sys
@@ -34,7 +33,7 @@ from pathlib import Path
 
 from harness import (BenchError, BenchRun, CpuWindow, NginxPeer, Peer, PEERS_DIR, REPO,
                      SHARED_PEERS_DIR, VarnishPeer, add_machine_args, alive_check, check_cpus,
-                     exit_status_text, final_status, fmt, install_signal_handlers, log,
+                     exit_status_text, final_status, fmt, log,
                      measure_quietly, memory, pin_threads, proc_tree, ratio,
                      run_peer, start_bench_origin, stavka_peer, tail, warn, warn_system_instances,
                      write_results)
@@ -761,8 +760,6 @@ def preflight(args) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    started = _dt.datetime.now()
-    install_signal_handlers()
     workdir = None
     results: list[dict] = []
     base = None
@@ -785,7 +782,7 @@ def main(argv=None) -> int:
     rows = ([base] if base else []) + results
     if rows:
         table, targets = print_report(args, rows)
-        write_results(args, started, results, table, workdir, prefix="range-",
+        write_results(args, run.started, results, table, workdir, prefix="range-",
                       tools={"varnishd": ["varnishd", "-V"]}, baseline=base, targets=targets)
     rc = final_status(rc)
     if rc == 0 and args.strict and any(not t["ok"] for t in targets):

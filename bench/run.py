@@ -15,7 +15,6 @@ bench/harness.py. See docs/bench.md.
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import errno
 import os
 import re
@@ -30,7 +29,7 @@ from pathlib import Path
 
 from harness import (BenchRun, PEERS_DIR, REPO, BenchError, add_machine_args, alive_check,
                      check_cpus, run_peer, stavka_peer, NginxPeer, Peer, final_status, fmt,
-                     http_get, install_signal_handlers, log, make_workdir, measure_quietly,
+                     http_get, log, make_workdir, measure_quietly,
                      measure_wrk, memory, proc_tree, ratio, render_template, run_wrk, spawn, tail,
                      taskset, exit_status_text, wait_ready, warn, write_results)
 
@@ -467,8 +466,6 @@ def preflight(args) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    started = _dt.datetime.now()
-    install_signal_handlers()
 
     workdir = None
     results: list[dict] = []
@@ -495,7 +492,7 @@ def main(argv=None) -> int:
 
     if results:
         table = print_report(args, results)
-        write_results(args, started, results, table, workdir)
+        write_results(args, run.started, results, table, workdir)
     return final_status(rc)
 
 

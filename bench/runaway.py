@@ -26,7 +26,6 @@ bench/harness.py. See docs/bench.md.
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import re
 import sys
 import time
@@ -34,7 +33,7 @@ from pathlib import Path
 
 from harness import (BenchError, BenchRun, CpuWindow, PEERS_DIR, REPO, StavkaPeer,
                      add_machine_args, alive_check, exit_status_text, final_status, finish_wrk,
-                     fmt, http_request, install_signal_handlers, log,
+                     fmt, http_request, log,
                      measure_quietly, preflight_stavka, proc_tree, ratio, run_peer,
                      start_bench_origin, start_wrk, start_wrk_and_wait, stop, tail, warn,
                      write_results, wrk_argv, wrk_problems)
@@ -292,8 +291,6 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    started = _dt.datetime.now()
-    install_signal_handlers()
     results: list[dict] = []
     with BenchRun(args, results) as run:
         preflight_stavka(args, files=[Path(args.modules_dir) / f"runaway_{kind}.wasm"
@@ -309,7 +306,7 @@ def main(argv=None) -> int:
     rc = run.rc
     if results:
         table = print_report(args, results)
-        write_results(args, started, results, table, workdir, prefix="runaway-")
+        write_results(args, run.started, results, table, workdir, prefix="runaway-")
     return final_status(rc)
 
 
