@@ -6,6 +6,7 @@ set -euo pipefail
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   liburing-dev node-llhttp libtomlplusplus-dev libssl-dev libnghttp2-dev libsqlite3-dev
+  libmimalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-19 libclang-rt-19-dev
   python3 python3-pip python3-venv

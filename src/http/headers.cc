@@ -10,10 +10,6 @@ namespace stavka::http {
 
 namespace {
 
-inline unsigned char ascii_lower(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<unsigned char>(c | 0x20) : c;
-}
-
 constexpr std::array<bool, 256> make_tchar_table() {
   std::array<bool, 256> t{};
   for (int c = '0'; c <= '9'; ++c) t[c] = true;
@@ -29,16 +25,6 @@ const std::array<bool, 256> tchar_table = make_tchar_table();
 
 bool is_token(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), is_tchar);
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    unsigned char x = static_cast<unsigned char>(a[i]);
-    unsigned char y = static_cast<unsigned char>(b[i]);
-    if (x != y && ascii_lower(x) != ascii_lower(y)) return false;
-  }
-  return true;
 }
 
 void HeaderMap::add(std::string_view name, std::string_view value) {

@@ -13,7 +13,23 @@
 
 namespace stavka::http {
 
-bool iequals(std::string_view a, std::string_view b);
+namespace detail {
+inline unsigned char lower_byte(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<unsigned char>(c | 0x20) : c;
+}
+}  // namespace detail
+
+// ASCII case-insensitive equality. Inline: most calls compare with a literal, and the length
+// test then settles almost all of them without a call.
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    unsigned char x = static_cast<unsigned char>(a[i]);
+    unsigned char y = static_cast<unsigned char>(b[i]);
+    if (x != y && detail::lower_byte(x) != detail::lower_byte(y)) return false;
+  }
+  return true;
+}
 
 // RFC 9110 §5.6.2: tchar, and token = 1*tchar (what a field name must be).
 extern const std::array<bool, 256> tchar_table;

@@ -40,7 +40,8 @@ runtime::Task<Outcome> respond_error(Worker& w, Exchange& ex, int status, std::s
                                      bool close);
 
 // Appends iovecs for body spans, framed as chunks when chunked. Chunk-size lines are stored in
-// scratch, which is reserved up front so the iovecs pointing into it stay valid.
+// scratch, which is reserved up front so the iovecs pointing into it stay valid (scratch is not
+// touched when not chunked).
 void add_body(std::vector<iovec>& iov, std::string& scratch,
               std::span<const std::string_view> spans, bool chunked);
 

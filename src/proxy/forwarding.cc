@@ -1,6 +1,7 @@
 // Forwarding rules implementation; see forwarding.h.
 #include "proxy/forwarding.h"
 
+#include <charconv>
 #include <string>
 #include <vector>
 
@@ -14,38 +15,61 @@ bool starts_with_ci(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && http::iequals(s.substr(0, prefix.size()), prefix);
 }
 
+// Connection, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade and Proxy-*: by length first,
+// so most names are settled by one comparison or none.
 bool is_fixed_hop_by_hop(std::string_view name) {
-  return http::iequals(name, "connection") || http::iequals(name, "keep-alive") ||
-         http::iequals(name, "te") || http::iequals(name, "trailer") ||
-         http::iequals(name, "transfer-encoding") || http::iequals(name, "upgrade") ||
-         starts_with_ci(name, "proxy-");
+  switch (name.size()) {
+    case 2:
+      return http::iequals(name, "te");
+    case 7:
+      if (http::iequals(name, "trailer") || http::iequals(name, "upgrade")) return true;
+      break;
+    case 10:
+      if (http::iequals(name, "connection") || http::iequals(name, "keep-alive")) return true;
+      break;
+    case 17:
+      if (http::iequals(name, "transfer-encoding")) return true;
+      break;
+  }
+  return starts_with_ci(name, "proxy-");
 }
 
 void append_via(http::HeaderMap& headers, int major, int minor, std::string_view via_name) {
-  std::string entry = std::to_string(major) + "." + std::to_string(minor) + " ";
-  entry += via_name;
-  const std::string* existing = headers.find("via");
-  if (existing) {
-    std::string combined;
-    for (auto v : headers.all("via")) {
-      if (!combined.empty()) combined += ", ";
-      combined += v;
-    }
-    combined += ", ";
-    combined += entry;
-    headers.set("Via", combined);
-  } else {
-    headers.add("Via", entry);
+  char version[24];
+  char* end = std::to_chars(version, version + 10, major).ptr;
+  *end++ = '.';
+  end = std::to_chars(end, end + 10, minor).ptr;
+  *end++ = ' ';
+  std::string entry;
+  // Earlier Via fields first, in order, then ours (RFC 9110 §7.6.3).
+  for (const http::Header& h : headers) {
+    if (!http::iequals(h.name, "via")) continue;
+    if (!entry.empty()) entry += ", ";
+    entry += h.value;
   }
+  if (entry.empty()) {
+    entry.assign(version, end);
+    entry += via_name;
+    headers.add("Via", entry);
+    return;
+  }
+  entry += ", ";
+  entry.append(version, end);
+  entry += via_name;
+  headers.set("Via", entry);
 }
 
 }  // namespace
 
 void remove_hop_by_hop(http::HeaderMap& headers) {
-  // Fields named in Connection are hop-by-hop too (RFC 9110 §7.6.1).
+  // Fields named in Connection are hop-by-hop too (RFC 9110 §7.6.1). The fixed ones go anyway,
+  // so "Connection: keep-alive" needs no list.
   std::vector<std::string> named;
-  for (auto value : headers.all("connection")) {
-    http::for_each_token(value, [&](std::string_view t) { named.emplace_back(t); });
+  for (const http::Header& h : headers) {
+    if (h.name.size() != 10 || !http::iequals(h.name, "connection")) continue;
+    http::for_each_token(h.value, [&](std::string_view t) {
+      if (!is_fixed_hop_by_hop(t)) named.emplace_back(t);
+    });
   }
   headers.remove_if([&](const http::Header& h) {
     if (is_fixed_hop_by_hop(h.name)) return true;
@@ -63,9 +87,10 @@ void to_origin_request(http::RequestHead& head, std::string_view origin_target,
   head.target.assign(origin_target);
 
   std::string xff;
-  for (auto v : head.headers.all("x-forwarded-for")) {
+  for (const http::Header& h : head.headers) {
+    if (!http::iequals(h.name, "x-forwarded-for")) continue;
     if (!xff.empty()) xff += ", ";
-    xff += v;
+    xff += h.value;
   }
   if (!xff.empty()) xff += ", ";
   xff += info.client_ip;

@@ -204,8 +204,10 @@ Task<bool> serve_requests(Worker& w, ClientConnection& conn, runtime::Buffer& ca
 void add_body(std::vector<iovec>& iov, std::string& scratch,
               std::span<const std::string_view> spans, bool chunked) {
   static const char crlf[] = "\r\n";
-  scratch.clear();
-  scratch.reserve(spans.size() * 20 + 8);
+  if (chunked) {
+    scratch.clear();
+    scratch.reserve(spans.size() * 20 + 8);
+  }
   for (auto s : spans) {
     if (s.empty()) continue;
     if (chunked) {

@@ -108,24 +108,34 @@ Task<Outcome> forward_to_origin(Worker& w, Exchange& ex) {
   spec.idempotent = http::is_idempotent_method(ex.request.method);
   spec.has_body = has_body;
   spec.head_method = ex.is_head;
-  spec.abandoned = [&ex] { return client_has_gone(ex.client); };
-  spec.send_body = [&w, &ex, expect_continue, body_modules](int fd) -> Task<int> {
-    if (expect_continue && (!ex.carry || ex.carry.remaining() == 0)) {
+  // The callbacks capture one pointer each, so std::function keeps them without allocating.
+  struct Callbacks {
+    Worker& w;
+    Exchange& ex;
+    const config::Config& cfg;
+    bool expect_continue;
+    bool body_modules;
+    std::string interim;
+  } cb{w, ex, cfg, expect_continue, body_modules, {}};
+  Callbacks* c = &cb;
+  spec.abandoned = [c] { return client_has_gone(c->ex.client); };
+  spec.send_body = [c](int fd) -> Task<int> {
+    Exchange& ex = c->ex;
+    if (c->expect_continue && (!ex.carry || ex.carry.remaining() == 0)) {
       static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
       iovec iov{const_cast<char*>(cont), sizeof cont - 1};
-      if (!co_await send_to_client(w, ex, &iov, 1)) co_return -1;
+      if (!co_await send_to_client(c->w, ex, &iov, 1)) co_return -1;
     }
-    co_return co_await pump_request_body(w, ex, fd, body_modules);
+    co_return co_await pump_request_body(c->w, ex, fd, c->body_modules);
   };
-  std::string interim;
-  spec.on_informational = [&w, &ex, &interim, &cfg](http::ResponseHead& head) -> Task<bool> {
+  spec.on_informational = [c](http::ResponseHead& head) -> Task<bool> {
     // 100 is Stavka's own business with the client; other 1xx go on to HTTP/1.1 clients.
-    if (!ex.client_http11) co_return true;
-    to_client_response(head, cfg.via_name);
-    interim.clear();
-    http::serialize_response_head(head, interim);
-    iovec one{interim.data(), interim.size()};
-    co_return co_await send_to_client(w, ex, &one, 1);
+    if (!c->ex.client_http11) co_return true;
+    to_client_response(head, c->cfg.via_name);
+    c->interim.clear();
+    http::serialize_response_head(head, c->interim);
+    iovec one{c->interim.data(), c->interim.size()};
+    co_return co_await send_to_client(c->w, c->ex, &one, 1);
   };
 
   OriginRequest origin(w, std::move(spec));

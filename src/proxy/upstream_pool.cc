@@ -3,17 +3,21 @@
 
 #include <unistd.h>
 
+#include <functional>
+#include <string_view>
+
 namespace stavka::proxy {
 
 UpstreamPool::~UpstreamPool() { close_all(); }
 
-std::string UpstreamPool::key(const net::SocketAddress& addr) {
-  return std::string(reinterpret_cast<const char*>(&addr.storage), addr.length);
+size_t UpstreamPool::AddressHash::operator()(const net::SocketAddress& a) const noexcept {
+  return std::hash<std::string_view>()(
+      std::string_view(reinterpret_cast<const char*>(&a.storage), a.length));
 }
 
 int UpstreamPool::acquire(const net::SocketAddress& addr, runtime::Clock::time_point now,
                           runtime::Clock::duration max_idle) {
-  auto it = idle_.find(key(addr));
+  auto it = idle_.find(addr);
   if (it == idle_.end()) return -1;
   auto& list = it->second;
   // The most recently used connection is the least likely to have been closed by the origin.
@@ -35,7 +39,7 @@ int UpstreamPool::acquire(const net::SocketAddress& addr, runtime::Clock::time_p
 
 void UpstreamPool::release(const net::SocketAddress& addr, int fd, runtime::Clock::time_point now,
                            size_t max_idle_count) {
-  auto& list = idle_[key(addr)];
+  auto& list = idle_[addr];
   if (list.size() >= max_idle_count) {
     ::close(fd);
     return;

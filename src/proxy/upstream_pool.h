@@ -6,7 +6,6 @@
 #pragma once
 
 #include <deque>
-#include <string>
 #include <unordered_map>
 
 #include "net/address.h"
@@ -37,8 +36,11 @@ class UpstreamPool {
     int fd;
     runtime::Clock::time_point since;
   };
-  static std::string key(const net::SocketAddress& addr);
-  std::unordered_map<std::string, std::deque<Idle>> idle_;
+  // Hashes the address's bytes (sockaddr_in or sockaddr_in6, as compared by ==).
+  struct AddressHash {
+    size_t operator()(const net::SocketAddress& a) const noexcept;
+  };
+  std::unordered_map<net::SocketAddress, std::deque<Idle>, AddressHash> idle_;
 };
 
 }  // namespace stavka::proxy

@@ -9,8 +9,8 @@ namespace stavka::runtime {
 namespace {
 
 constexpr std::size_t granule = 64;
-constexpr std::size_t classes = 32;  // up to 2 KiB
-constexpr std::size_t max_kept = 256;
+constexpr std::size_t classes = 128;             // up to 8 KiB
+constexpr std::size_t max_kept_bytes = 256 << 10;  // per size class
 
 struct FreeFrame {
   FreeFrame* next;
@@ -30,6 +30,12 @@ struct Lists {
 };
 
 thread_local Lists lists;
+
+// Small frames keep up to 256 each; large ones as many as fit in max_kept_bytes.
+constexpr std::size_t max_kept(std::size_t c) {
+  std::size_t n = max_kept_bytes / (c * granule);
+  return n > 256 ? 256 : n;
+}
 
 }  // namespace
 
@@ -52,7 +58,7 @@ void* allocate_frame(std::size_t size) {
 
 void free_frame(void* frame, std::size_t size) noexcept {
   std::size_t c = (size + granule - 1) / granule;
-  if (c < classes && lists.count[c] < max_kept) {
+  if (c < classes && lists.count[c] < max_kept(c)) {
     auto* f = static_cast<FreeFrame*>(frame);
     f->next = lists.head[c];
     lists.head[c] = f;

@@ -3,8 +3,9 @@
 //
 // Thread-local: a frame goes back to the list of the thread that frees it (coroutines stay on
 // their reactor, so that is the thread that allocated it). Sizes are rounded up to 64 bytes;
-// frames over 2 KiB, and frames beyond 256 kept per size class, go to malloc as usual, so the
-// memory held here is bounded (at most 32 classes x 256 frames).
+// frames over 8 KiB, and frames beyond what a size class keeps (256 frames, and at most 256 KiB),
+// go to malloc as usual, so the memory held here is bounded (128 classes x at most 256 KiB). A
+// request's outermost frame holds its Exchange and is over 2 KiB.
 #pragma once
 
 #include <cstddef>

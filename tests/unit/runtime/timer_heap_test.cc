@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <vector>
 
 namespace stavka::runtime {
@@ -95,6 +96,19 @@ TEST(FramePool, ReusesFramesOfTheSameSizeClass) {
   free_frame(c, 300);
   void* big = allocate_frame(1 << 20);  // beyond the pooled sizes: plain malloc
   free_frame(big, 1 << 20);
+}
+
+TEST(FramePool, KeepsARequestSizedFrame) {
+  // A request's outermost frame holds its Exchange and is a few KiB: pooled too. Had the pool
+  // given it back, malloc would hand the same block to the next malloc of its size.
+  void* a = allocate_frame(3000);
+  free_frame(a, 3000);
+  void* other = std::malloc(3008);
+  void* b = allocate_frame(3000);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(other, a);
+  std::free(other);
+  free_frame(b, 3000);
 }
 
 }  // namespace
