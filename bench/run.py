@@ -205,7 +205,7 @@ def measured_run(args, peer: Peer, origin_pid: int, res: dict) -> dict:
 
 
 def bench_peer(args, peer: Peer, workdir: Path, origin_port: int, origin_pid: int,
-               expect: bytes) -> dict:
+               expect: bytes, idle: bool = True) -> dict:
     res: dict = {"name": peer.name, "errors": [], "suspect": []}
     log(f"{peer.name}: starting (pinned to CPU {args.proxy_cpu})")
 
@@ -264,7 +264,7 @@ def bench_peer(args, peer: Peer, workdir: Path, origin_port: int, origin_pid: in
         res["pids"] = peer.pids()
         res["memory_after_run"] = memory(res["pids"])
 
-        if args.idle > 0:
+        if idle and args.idle > 0:
             res["idle"] = idle_test(args, peer, res)
             check_alive("the idle-connection test")
 
@@ -353,6 +353,18 @@ def row_values(r: dict) -> dict:
     }
 
 
+def median_of(values: list) -> float | None:
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def label(r: dict) -> str:
+    return f"{r['name']} #{r['round']}" if r.get("rounds", 1) > 1 else r["name"]
+
+
 def print_report(args, results: list[dict]) -> list[str]:
     p, c = args.proxy_cpu, args.client_cpu
     hdr = (f"{'proxy':<10} {'req/s':>10} {'p99':>9} {'CPU µs/req':>11} {'RSS MiB':>8} "
@@ -362,25 +374,38 @@ def print_report(args, results: list[dict]) -> list[str]:
         v = row_values(r)
         status = "ERRORS" if r["errors"] else "SUSPECT (load)" if r.get("suspect") else "ok"
         lines.append(
-            f"{r['name']:<10} {fmt(v['req_s'], ',.0f'):>10} "
+            f"{label(r):<10} {fmt(v['req_s'], ',.0f'):>10} "
             f"{fmt(v['p99_ms'], '.2f') + 'ms' if v['p99_ms'] is not None else '-':>9} "
             f"{fmt(v['cpu_us'], '.2f'):>11} {fmt(v['rss_mib'], '.1f'):>8} "
             f"{fmt(v['pss_mib'], '.1f'):>8} {fmt(v['idle_b'], ',.0f'):>12} "
             f"{fmt(v['cpu0'], '.0f'):>6} {fmt(v['cpu1'], '.0f'):>6}  {status}")
-    by = {r["name"]: r for r in results}
-    if "stavka" in by and "nginx" in by:
-        s, n = row_values(by["stavka"]), row_values(by["nginx"])
+    rounds = sorted({r.get("round", 1) for r in results})
+    def of(name: str, key: str, rnd: int | None = None) -> list:
+        return [row_values(r)[key] for r in results
+                if r["name"] == name and (rnd is None or r.get("round", 1) == rnd)]
+    if {"stavka", "nginx"} <= {r["name"] for r in results}:
         lines.append("")
-        def rx(k):
-            return fmt(ratio(s[k], n[k]), ".2f") + "x" if ratio(s[k], n[k]) is not None else "-"
-        lines.append(f"Stavka/nginx:  req/s {rx('req_s')} (higher is better)   "
-                     f"p99 {rx('p99_ms')}   CPU/req {rx('cpu_us')}   idle B/conn {rx('idle_b')} "
-                     f"(lower is better)")
+        def rx(s, n):
+            q = ratio(s, n)
+            return fmt(q, ".2f") + "x" if q is not None else "-"
+        def ratios(pick) -> str:
+            return (f"req/s {rx(pick('stavka', 'req_s'), pick('nginx', 'req_s'))} (higher is "
+                    f"better)   p99 {rx(pick('stavka', 'p99_ms'), pick('nginx', 'p99_ms'))}   "
+                    f"CPU/req {rx(pick('stavka', 'cpu_us'), pick('nginx', 'cpu_us'))}   idle B/conn "
+                    f"{rx(median_of(of('stavka', 'idle_b')), median_of(of('nginx', 'idle_b')))} "
+                    f"(lower is better)")
+        if len(rounds) > 1:
+            for rnd in rounds:
+                lines.append(f"round {rnd}: " + ratios(lambda n, k: median_of(of(n, k, rnd))))
+            lines.append(f"Stavka/nginx, medians of {len(rounds)} rounds:  "
+                         + ratios(lambda n, k: median_of(of(n, k))))
+        else:
+            lines.append("Stavka/nginx:  " + ratios(lambda n, k: median_of(of(n, k))))
     lines.append("")
     for r in results:
         if r.get("origin_connections_opened") is not None and (r.get("wrk") or {}).get("requests"):
             oc = r["origin_connections_opened"]
-            lines.append(f"{r['name']}: opened {oc:,} connections to the origin during the run "
+            lines.append(f"{label(r)}: opened {oc:,} connections to the origin during the run "
                          f"({1000.0 * oc / r['wrk']['requests']:.1f} per 1000 requests)")
     for r in results:
         v = row_values(r)
@@ -396,9 +421,9 @@ def print_report(args, results: list[dict]) -> list[str]:
                      "the client side is the bottleneck: req/s understates the proxy; "
                      "compare CPU µs/req" if v["cpu1"] >= 95 and v["cpu0"] < 95 else
                      "both CPUs saturated")
-            lines.append(f"{r['name']}: {', '.join(sat)} -> {bound}")
+            lines.append(f"{label(r)}: {', '.join(sat)} -> {bound}")
         else:
-            lines.append(f"{r['name']}: neither CPU saturated (latency-bound; "
+            lines.append(f"{label(r)}: neither CPU saturated (latency-bound; "
                          f"try more --connections)")
     print("\n".join(lines))
     return lines
@@ -416,6 +441,9 @@ def parse_args(argv=None):
     ap.add_argument("--threads", type=int, default=1, help="wrk threads (1)")
     ap.add_argument("--wrk-timeout", type=float, default=2, help="wrk --timeout, s (2)")
     ap.add_argument("--size", type=int, default=1024, help="response body bytes (1024)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="run the proxies this many times, alternating which goes first; the "
+                         "ratios use the medians; the idle test runs in the last round (3)")
     ap.add_argument("--only", default="stavka,nginx",
                     help="comma-separated proxies to run, in order (stavka,nginx)")
     ap.add_argument("--idle", type=int, default=10000,
@@ -480,11 +508,23 @@ def main(argv=None) -> int:
         args.origin_port = origin_port
         log(f"origin: nginx on 127.0.0.1:{origin_port} (CPU {args.client_cpu}), "
             f"/file = {args.size} bytes")
-        for peer in peers:
-            results.append(bench_peer(args, peer, workdir, origin_port, origin.pid, body))
-            if origin.poll() is not None:
-                raise BenchError(f"origin died ({exit_status_text(origin.returncode)}): "
-                                 f"{tail(origin_dir / 'error.log')}")
+        rounds = max(1, args.rounds)
+        for round_no in range(rounds):
+            if rounds > 1:
+                log(f"round {round_no + 1} of {rounds}")
+                # Each round starts the proxies afresh; the order alternates, so that a drift
+                # in the machine's speed during the run weighs on both alike.
+                peers = [make_peer(args, n) for n in args.only]
+                if round_no % 2:
+                    peers.reverse()
+            for peer in peers:
+                res = bench_peer(args, peer, workdir / f"round{round_no}", origin_port,
+                                 origin.pid, body, idle=round_no == rounds - 1)
+                res["round"], res["rounds"] = round_no + 1, rounds
+                results.append(res)
+                if origin.poll() is not None:
+                    raise BenchError(f"origin died ({exit_status_text(origin.returncode)}): "
+                                     f"{tail(origin_dir / 'error.log')}")
         origin_log = tail(origin_dir / "error.log", 20)
         if "[alert]" in origin_log or "[crit]" in origin_log or "[emerg]" in origin_log:
             warn(f"origin error log has alerts:\n{origin_log}")
