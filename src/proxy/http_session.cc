@@ -61,7 +61,7 @@ Task<bool> read_head(Worker& w, Exchange& ex, Outcome* outcome) {
     ex.carry.release();
     auto left = deadline - w.reactor().now();
     runtime::RecvResult r;
-    if (left > runtime::Duration::zero()) r = co_await runtime::recv(ex.client.fd, left);
+    if (left > runtime::Duration::zero()) r = co_await ex.client.rx.next(left);
     else r.bytes = -ETIMEDOUT;
     if (r.bytes <= 0) {
       if (r.bytes == -ETIMEDOUT) {
@@ -125,7 +125,7 @@ int route(Exchange& ex, std::string_view* detail) {
   if (!ex.origin_target.empty() && ex.origin_target.front() == '?') {
     ex.origin_target.insert(0, "/");
   }
-  ex.site = ex.sites->route(ex.host);
+  ex.site = ex.sites->route_normalized(ex.host);
   if (!ex.site) {
     *detail = "no site is configured for this host";
     return 421;
@@ -221,6 +221,7 @@ void add_body(std::vector<iovec>& iov, std::string& scratch,
 }
 
 bool client_has_gone(const ClientConnection& c) {
+  if (c.rx.has_queued()) return false;  // read already (pipelined requests, say)
   char byte;
   ssize_t n = ::recv(c.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
@@ -328,6 +329,7 @@ Task<Outcome> respond(Worker& w, Exchange& ex, int status, std::string_view cont
 Task<void> serve_client(Worker& w, int fd, net::SocketAddress peer) {
   ClientConnection conn;
   conn.fd = fd;
+  conn.rx = runtime::RecvStream(fd);
   conn.peer_ip = peer.host_text();
   w.attach(&conn);
   w.counters().add(Metric::client_connections_total);
@@ -337,8 +339,8 @@ Task<void> serve_client(Worker& w, int fd, net::SocketAddress peer) {
     w.set_idle(&conn, true);
     const auto& timeouts = w.config().timeouts;
     // The first request must arrive within the header timeout; later ones within the idle one.
-    runtime::RecvResult r = co_await runtime::recv_expecting_wait(
-        fd, first ? timeouts.client_header : timeouts.client_idle);
+    runtime::RecvResult r = co_await conn.rx.next(
+        first ? timeouts.client_header : timeouts.client_idle, /*expect_wait=*/!first);
     if (r.bytes <= 0) {
       if (r.bytes == -ETIMEDOUT && first) w.counters().add(Metric::client_timeouts_total);
       break;
@@ -350,6 +352,7 @@ Task<void> serve_client(Worker& w, int fd, net::SocketAddress peer) {
   }
   carry.release();
   w.detach(&conn);
+  conn.rx.reset();
   ::close(fd);
 }
 

@@ -13,7 +13,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "http/serializer.h"
@@ -77,7 +79,7 @@ Task<int> pump_request_body(Worker& w, Exchange& ex, int origin_fd, bool modules
     }
     if (pr.state == http::ParseState::message_done) co_return 0;
     ex.carry.release();
-    runtime::RecvResult r = co_await runtime::recv(ex.client.fd, t.client_body);
+    runtime::RecvResult r = co_await ex.client.rx.next(t.client_body);
     if (r.bytes == -ETIMEDOUT) co_return 408;
     if (r.bytes <= 0) co_return -1;
     ex.carry = std::move(r.buffer);
@@ -151,6 +153,23 @@ Task<Outcome> forward_to_origin(Worker& w, Exchange& ex) {
   co_return co_await relay_response(w, ex, origin);
 }
 
+namespace {
+
+// A small first piece of body goes out in the head's buffer: one plain send costs the kernel
+// less than a two-vector sendmsg (the message header and the vectors are copied in and checked),
+// and below a few KiB copying the bytes costs less than that difference. Not when modules see
+// the body: they must get it apart from the head.
+constexpr size_t kJoinWithHeadBytes = 4096;
+
+bool joins_head(const Exchange& ex, std::span<const std::string_view> spans) {
+  if (ex.body_through_modules() || spans.empty()) return false;
+  size_t n = 0;
+  for (std::string_view s : spans) n += s.size();
+  return n <= kJoinWithHeadBytes;
+}
+
+}  // namespace
+
 Task<Outcome> relay_response(Worker& w, Exchange& ex, OriginRequest& origin) {
   const config::Config& cfg = ex.sites->config();
   http::ResponseHead head = std::move(origin.head());
@@ -188,6 +207,10 @@ Task<Outcome> relay_response(Worker& w, Exchange& ex, OriginRequest& origin) {
   ex.close_connection |= !ex.client_keep_alive || w.draining();
   head.keep_alive = !ex.close_connection;
   std::string head_out;
+  if (head.framing == http::BodyFraming::content_length &&
+      head.content_length <= kJoinWithHeadBytes) {
+    head_out.reserve(1024 + head.content_length);  // room to join the body (joins_head)
+  }
   http::serialize_response_head(head, head_out);
   body_head_sent(ex, head_out.size());
 
@@ -206,8 +229,13 @@ Task<Outcome> relay_response(Worker& w, Exchange& ex, OriginRequest& origin) {
       co_return Outcome::close;  // truncated: the client must not take it as complete
     }
     iov.clear();
-    if (!head_sent) iov.push_back({head_out.data(), head_out.size()});
-    add_body(iov, scratch, piece.spans, chunked_out);
+    if (!head_sent && !chunked_out && joins_head(ex, piece.spans)) {
+      for (std::string_view s : piece.spans) head_out.append(s);
+      iov.push_back({head_out.data(), head_out.size()});
+    } else {
+      if (!head_sent) iov.push_back({head_out.data(), head_out.size()});
+      add_body(iov, scratch, piece.spans, chunked_out);
+    }
     if (piece.kind == BodyPiece::done && chunked_out) {
       if (!last_chunk_through_modules(ex, true, *piece.trailers, last)) {
         co_return Outcome::close;  // a module failed on the trailers: cut, never complete

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <utility>
 
 #include "net/socket.h"
 #include "runtime/io.h"
@@ -28,7 +29,8 @@ void log_origin_problem(const Origin& origin, const char* what, int err) {
 }
 
 // A receive from the origin that also notices, once a second, a reader that went away.
-Task<runtime::RecvResult> recv_from_origin(Worker& w, const OriginRequestSpec& spec, int fd,
+Task<runtime::RecvResult> recv_from_origin(Worker& w, const OriginRequestSpec& spec,
+                                           runtime::RecvStream& rx,
                                            runtime::Clock::time_point deadline,
                                            bool expect_wait) {
   deadline = std::min(deadline, spec.give_up);
@@ -37,8 +39,7 @@ Task<runtime::RecvResult> recv_from_origin(Worker& w, const OriginRequestSpec& s
     if (left <= runtime::Duration::zero()) co_return runtime::RecvResult{-ETIMEDOUT, {}};
     bool capped = left > abandon_check_interval;
     auto wait = capped ? runtime::Duration(abandon_check_interval) : left;
-    runtime::RecvResult r = co_await (expect_wait ? runtime::recv_expecting_wait(fd, wait)
-                                                  : runtime::recv(fd, wait));
+    runtime::RecvResult r = co_await rx.next(wait, expect_wait);
     if (r.bytes != -ETIMEDOUT || !capped) co_return r;
     if (spec.abandoned && spec.abandoned()) co_return runtime::RecvResult{abandoned_error, {}};
   }
@@ -71,10 +72,7 @@ OriginRequest::~OriginRequest() {
   if (parser_ && pooled_) w_.give_back(std::move(parser_));
 }
 
-void OriginRequest::close_connection() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
+void OriginRequest::close_connection() { conn_.close(); }
 
 Task<bool> OriginRequest::start(OriginFailure* failure) {
   const config::Config& cfg = spec_.sites->config();
@@ -100,17 +98,18 @@ Task<bool> OriginRequest::start(OriginFailure* failure) {
       tried.push_back(origin_);
     }
     const Origin& origin = pool.at(origin_);
-    fd_ = fresh_only ? -1
-                     : w_.upstreams().acquire(origin.address, w_.reactor().now(),
-                                              cfg.timeouts.origin_idle);
+    if (!fresh_only) {
+      conn_ = w_.upstreams().acquire(origin.address, w_.reactor().now(),
+                                     cfg.timeouts.origin_idle);
+    }
     fresh_only = false;
-    bool reused = fd_ >= 0;
+    bool reused = static_cast<bool>(conn_);
     if (reused) {
       counters.add(Metric::origin_connections_reused_total);
     } else {
-      fd_ = net::open_stream_socket(origin.address);
-      int rc = fd_;
-      if (fd_ >= 0) {
+      conn_.fd = net::open_stream_socket(origin.address);
+      int rc = conn_.fd;
+      if (conn_.fd >= 0) {
         counters.add(Metric::origin_connections_total);
         runtime::Duration limit = cfg.timeouts.origin_connect;
         if (spec_.give_up != runtime::Clock::time_point::max()) {
@@ -118,7 +117,9 @@ Task<bool> OriginRequest::start(OriginFailure* failure) {
           limit = std::clamp<runtime::Duration>(spec_.give_up - w_.reactor().now(),
                                                 std::chrono::milliseconds(1), limit);
         }
-        rc = co_await runtime::connect(fd_, origin.address.get(), origin.address.length, limit);
+        rc = co_await runtime::connect(conn_.fd, origin.address.get(), origin.address.length,
+                                       limit);
+        if (rc >= 0) conn_.rx = runtime::RecvStream(conn_.fd);
       }
       if (rc < 0) {
         close_connection();
@@ -139,7 +140,7 @@ Task<bool> OriginRequest::start(OriginFailure* failure) {
 
     counters.add(Metric::origin_requests_total);
     sent_at_ = w_.reactor().now();
-    int64_t sent = co_await runtime::send_all(fd_, spec_.head_bytes, cfg.timeouts.origin_read);
+    int64_t sent = co_await runtime::send_all(conn_.fd, spec_.head_bytes, cfg.timeouts.origin_read);
     if (sent < 0) {
       close_connection();
       if (reused && spec_.idempotent && !spec_.has_body) {
@@ -150,7 +151,7 @@ Task<bool> OriginRequest::start(OriginFailure* failure) {
       co_return fail(502, "sending the request to the origin failed");
     }
     if (spec_.has_body && spec_.send_body) {
-      int rc = co_await spec_.send_body(fd_);
+      int rc = co_await spec_.send_body(conn_.fd);
       if (rc != 0) {
         if (rc < 0) co_return fail(0, "");
         co_return fail(rc, rc == 408   ? "request body not received in time"
@@ -162,7 +163,7 @@ Task<bool> OriginRequest::start(OriginFailure* failure) {
     // Wait for the response head.
     parser_->expect_head_response(spec_.head_method);
     auto deadline = w_.reactor().now() + cfg.timeouts.origin_first_byte;
-    runtime::RecvResult r = co_await recv_from_origin(w_, spec_, fd_, deadline, true);
+    runtime::RecvResult r = co_await recv_from_origin(w_, spec_, conn_.rx, deadline, true);
     if (r.bytes > 0) {
       carry_ = std::move(r.buffer);
       counters.add(Metric::origin_bytes_received_total, r.bytes);
@@ -221,7 +222,7 @@ Task<bool> OriginRequest::start(OriginFailure* failure) {
     }
     if (carry_ && carry_.remaining() > 0) continue;
     carry_.release();
-    runtime::RecvResult r = co_await recv_from_origin(w_, spec_, fd_, deadline, false);
+    runtime::RecvResult r = co_await recv_from_origin(w_, spec_, conn_.rx, deadline, false);
     if (r.bytes == 0) {
       eof_ = true;
       continue;
@@ -285,7 +286,7 @@ Task<BodyPiece> OriginRequest::next_body() {
     }
     carry_.release();
     auto deadline = w_.reactor().now() + cfg.timeouts.origin_read;
-    runtime::RecvResult r = co_await recv_from_origin(w_, spec_, fd_, deadline, false);
+    runtime::RecvResult r = co_await recv_from_origin(w_, spec_, conn_.rx, deadline, false);
     if (r.bytes == 0) {
       eof_ = true;
       continue;
@@ -309,7 +310,7 @@ Task<BodyPiece> OriginRequest::next_body() {
 }
 
 void OriginRequest::release() {
-  if (fd_ < 0) return;
+  if (!conn_) return;
   // Keep the connection only if the response ended cleanly with nothing extra after it.
   bool reusable = done_ && !eof_ && parser_->response().keep_alive &&
                   (!carry_ || carry_.remaining() == 0);
@@ -319,9 +320,8 @@ void OriginRequest::release() {
     return;
   }
   const Origin& origin = const_cast<Site*>(spec_.site)->origins.at(origin_);
-  w_.upstreams().release(origin.address, fd_, w_.reactor().now(),
-                         spec_.site->config->origin_keepalive);
-  fd_ = -1;
+  w_.upstreams().release(origin.address, std::exchange(conn_, UpstreamConnection{}),
+                         w_.reactor().now(), spec_.site->config->origin_keepalive);
   pooled_ = true;
 }
 

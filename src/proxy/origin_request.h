@@ -24,6 +24,7 @@
 #include "http/message.h"
 #include "http/parser.h"
 #include "proxy/site_table.h"
+#include "proxy/upstream_pool.h"
 #include "proxy/worker.h"
 #include "runtime/buffer_pool.h"
 #include "runtime/task.h"
@@ -93,7 +94,7 @@ class OriginRequest {
   std::unique_ptr<http::Http1Parser> parser_;
   runtime::Buffer carry_;
   http::ResponseHead head_;
-  int fd_ = -1;
+  UpstreamConnection conn_;
   size_t origin_ = 0;
   bool eof_ = false;
   bool done_ = false;

@@ -73,7 +73,10 @@ Site* SiteTable::upstream(std::string_view module, std::string_view name) {
 }
 
 Site* SiteTable::route(std::string_view host_header) {
-  std::string host = normalize_host(host_header);
+  return route_normalized(normalize_host(host_header));
+}
+
+Site* SiteTable::route_normalized(std::string_view host) {
   if (!host.empty()) {
     if (auto it = exact_.find(host); it != exact_.end()) return it->second;
     for (const auto& [suffix, site] : wildcards_) {

@@ -6,6 +6,7 @@
 // "*.suffix" wildcard, then the "*" catch-all; names are compared in lower case, without port.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 
 #include "config/config.h"
 #include "proxy/origin_pool.h"
+#include "storage/key_hash.h"
 
 namespace stavka::proxy {
 
@@ -28,6 +30,8 @@ class SiteTable {
 
   // host: a Host header value or a URI authority ("Example.COM:8080" works). nullptr: no site.
   Site* route(std::string_view host);
+  // The same for a host normalize_host() already produced (empty: only the catch-all site).
+  Site* route_normalized(std::string_view host);
   // Where a module's proxy_http_call goes: one site per [module.upstreams] entry, with the
   // config's origin timeouts and a keep-alive pool of its own. nullptr: the module names no
   // such upstream.
@@ -38,7 +42,7 @@ class SiteTable {
  private:
   std::shared_ptr<const config::Config> config_;
   std::vector<std::unique_ptr<Site>> sites_;
-  std::unordered_map<std::string, Site*> exact_;
+  std::unordered_map<std::string, Site*, storage::KeyHash, std::equal_to<>> exact_;
   std::vector<std::pair<std::string, Site*>> wildcards_;  // ".example.com", longest first
   Site* any_ = nullptr;
   // Module upstreams: their site configs (owned here) and sites, by "module\0upstream".

@@ -15,36 +15,43 @@ size_t UpstreamPool::AddressHash::operator()(const net::SocketAddress& a) const 
       std::string_view(reinterpret_cast<const char*>(&a.storage), a.length));
 }
 
-int UpstreamPool::acquire(const net::SocketAddress& addr, runtime::Clock::time_point now,
-                          runtime::Clock::duration max_idle) {
+void UpstreamConnection::close() {
+  rx.reset();
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+UpstreamConnection UpstreamPool::acquire(const net::SocketAddress& addr,
+                                         runtime::Clock::time_point now,
+                                         runtime::Clock::duration max_idle) {
   auto it = idle_.find(addr);
-  if (it == idle_.end()) return -1;
+  if (it == idle_.end()) return {};
   auto& list = it->second;
   // The most recently used connection is the least likely to have been closed by the origin.
   while (!list.empty()) {
-    Idle c = list.back();
+    Idle c = std::move(list.back());
     list.pop_back();
-    if (now - c.since < max_idle) {
+    if (now - c.since < max_idle && !c.conn.rx.at_end() && !c.conn.rx.has_queued()) {
       // Drop the stale ones at the front while we are here.
       while (!list.empty() && now - list.front().since >= max_idle) {
-        ::close(list.front().fd);
+        list.front().conn.close();
         list.pop_front();
       }
-      return c.fd;
+      return std::move(c.conn);
     }
-    ::close(c.fd);
+    c.conn.close();
   }
-  return -1;
+  return {};
 }
 
-void UpstreamPool::release(const net::SocketAddress& addr, int fd, runtime::Clock::time_point now,
-                           size_t max_idle_count) {
+void UpstreamPool::release(const net::SocketAddress& addr, UpstreamConnection c,
+                           runtime::Clock::time_point now, size_t max_idle_count) {
   auto& list = idle_[addr];
   if (list.size() >= max_idle_count) {
-    ::close(fd);
+    c.close();
     return;
   }
-  list.push_back(Idle{fd, now});
+  list.push_back(Idle{std::move(c), now});
 }
 
 void UpstreamPool::close_expired(runtime::Clock::time_point now,
@@ -52,7 +59,7 @@ void UpstreamPool::close_expired(runtime::Clock::time_point now,
   for (auto& [k, list] : idle_) {
     // Oldest first: stop at the first one still young enough.
     while (!list.empty() && now - list.front().since >= max_idle) {
-      ::close(list.front().fd);
+      list.front().conn.close();
       list.pop_front();
     }
   }
@@ -60,7 +67,7 @@ void UpstreamPool::close_expired(runtime::Clock::time_point now,
 
 void UpstreamPool::close_all() {
   for (auto& [k, list] : idle_) {
-    for (auto& c : list) ::close(c.fd);
+    for (auto& c : list) c.conn.close();
     list.clear();
   }
 }

@@ -9,9 +9,21 @@
 #include <unordered_map>
 
 #include "net/address.h"
+#include "runtime/recv_stream.h"
 #include "runtime/timer_heap.h"
 
 namespace stavka::proxy {
+
+// A connection to an origin: its socket and the receive stream reading it. While idle in the
+// pool the stream stays armed, so an origin that closes the connection is noticed before the
+// connection is reused.
+struct UpstreamConnection {
+  int fd = -1;
+  runtime::RecvStream rx;
+
+  explicit operator bool() const { return fd >= 0; }
+  void close();  // the stream first, then the socket
+};
 
 class UpstreamPool {
  public:
@@ -19,12 +31,13 @@ class UpstreamPool {
   ~UpstreamPool();
   UpstreamPool(const UpstreamPool&) = delete;
 
-  // An idle connection to addr, or -1. Connections idle for longer than max_idle are closed.
-  int acquire(const net::SocketAddress& addr, runtime::Clock::time_point now,
-              runtime::Clock::duration max_idle);
+  // An idle connection to addr, or none (fd -1). Connections idle for longer than max_idle,
+  // closed by the origin, or with bytes nobody asked for are closed.
+  UpstreamConnection acquire(const net::SocketAddress& addr, runtime::Clock::time_point now,
+                             runtime::Clock::duration max_idle);
   // Gives a healthy connection back; closes it instead if addr already has max_idle_count.
-  void release(const net::SocketAddress& addr, int fd, runtime::Clock::time_point now,
-               size_t max_idle_count);
+  void release(const net::SocketAddress& addr, UpstreamConnection c,
+               runtime::Clock::time_point now, size_t max_idle_count);
   // Closes connections idle for max_idle or longer (called periodically by the worker).
   void close_expired(runtime::Clock::time_point now, runtime::Clock::duration max_idle);
   // Closes every idle connection (reload, shutdown).
@@ -33,7 +46,7 @@ class UpstreamPool {
 
  private:
   struct Idle {
-    int fd;
+    UpstreamConnection conn;
     runtime::Clock::time_point since;
   };
   // Hashes the address's bytes (sockaddr_in or sockaddr_in6, as compared by ==).

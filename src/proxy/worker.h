@@ -18,6 +18,7 @@
 #include "proxy/site_table.h"
 #include "proxy/upstream_pool.h"
 #include "runtime/reactor.h"
+#include "runtime/recv_stream.h"
 #include "runtime/task.h"
 #include "wasm/module.h"
 #include "wasm/worker_modules.h"
@@ -28,6 +29,7 @@ struct CacheServices;  // cache_stage.h
 
 struct ClientConnection {
   int fd = -1;
+  runtime::RecvStream rx;  // every read from the client (reset before fd is closed)
   std::string peer_ip;
   bool idle = true;  // waiting for the first byte of a request
   ClientConnection* prev = nullptr;

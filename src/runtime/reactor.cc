@@ -39,6 +39,10 @@ Reactor::Reactor(unsigned index, const ReactorOptions& options) : index_(index) 
 Reactor::~Reactor() {
   buffers_.reset();
   io_uring_queue_exit(&ring_);
+  while (Orphan* o = orphans_) {
+    orphans_ = o->next;
+    o->destroy(o);
+  }
   if (current_ == this) current_ = nullptr;
 }
 
@@ -49,6 +53,26 @@ io_uring_sqe* Reactor::get_sqe() {
     sqe = io_uring_get_sqe(&ring_);
   }
   return sqe;
+}
+
+void Reactor::adopt(Orphan* o) {
+  o->prev = nullptr;
+  o->next = orphans_;
+  if (orphans_) orphans_->prev = o;
+  orphans_ = o;
+}
+
+void Reactor::forget(Orphan* o) {
+  if (o->prev) o->prev->next = o->next;
+  else orphans_ = o->next;
+  if (o->next) o->next->prev = o->prev;
+  o->prev = o->next = nullptr;
+}
+
+size_t Reactor::orphans() const {
+  size_t n = 0;
+  for (const Orphan* o = orphans_; o; o = o->next) ++n;
+  return n;
 }
 
 void Reactor::cancel(Completion* target) {

@@ -29,6 +29,15 @@ struct Completion {
   void (*on_complete)(Completion* self, int32_t res, uint32_t flags) = nullptr;
 };
 
+// State the kernel may still point to after its owner let go of it (a cancelled multishot
+// receive): the reactor keeps it until its last completion frees it, or frees it itself when it
+// ends first (the ring is gone then, so nothing points to it any more).
+struct Orphan {
+  void (*destroy)(Orphan* self) = nullptr;
+  Orphan* prev = nullptr;
+  Orphan* next = nullptr;
+};
+
 struct ReactorOptions {
   uint32_t ring_entries = 4096;
   uint32_t recv_buffers = 512;        // power of two
@@ -63,6 +72,11 @@ class Reactor {
   void add_timer(Timer* t) { timers_.add(t); }
   void remove_timer(Timer* t) { timers_.remove(t); }
 
+  // Takes an orphan until forget() (called by its last completion) or the reactor's end.
+  void adopt(Orphan* o);
+  void forget(Orphan* o);
+  size_t orphans() const;  // how many are kept now
+
   BufferPool& buffers() { return *buffers_; }
   PipePool& pipes() { return pipes_; }
 
@@ -82,6 +96,7 @@ class Reactor {
   Mailbox mailbox_;
   Completion mailbox_completion_{};
   uint64_t mailbox_value_ = 0;
+  Orphan* orphans_ = nullptr;
   Clock::time_point now_;
   bool stopping_ = false;
 };
