@@ -27,11 +27,12 @@ import sys
 import time
 from pathlib import Path
 
-from harness import (BenchRun, PEERS_DIR, REPO, BenchError, add_machine_args, alive_check,
-                     check_cpus, run_peer, stavka_peer, NginxPeer, Peer, final_status, fmt,
-                     http_get, log, make_workdir, measure_quietly,
-                     measure_wrk, memory, proc_tree, ratio, render_template, run_wrk, spawn, tail,
-                     taskset, exit_status_text, wait_ready, warn, write_results)
+from harness import (BenchRun, CLK_TCK, PEERS_DIR, REPO, BenchError, add_machine_args,
+                     alive_check, check_cpus, cpu_ticks, run_peer, stavka_peer, NginxPeer, Peer,
+                     final_status, finish_wrk, fmt, http_get, log, make_workdir, measure_quietly,
+                     measure_wrk, memory, proc_tree, ratio, render_template, run_wrk, spawn,
+                     start_wrk, stop_peer, tail, taskset, exit_status_text, wait_ready, warn,
+                     write_results, wrk_argv, wrk_problems)
 
 # --------------------------------------------------------------------------------------------
 # Origin status
@@ -310,6 +311,81 @@ def idle_test(args, peer: Peer, res: dict) -> dict:
 
 
 # --------------------------------------------------------------------------------------------
+# Side by side
+
+
+def side_by_side(args, workdir: Path, origin_port: int, expect: bytes) -> dict:
+    """Both proxies on the proxy CPU at the same time, each loaded by its own wrk with half the
+    connections (both wrk on the client CPU): each proxy's CPU time per request, measured over
+    the same seconds. Run after run the machine's speed drifts by tens of percent; here the
+    drift weighs on both proxies alike, so their ratio holds still (an A/A run of one build
+    against itself gives 1.00x +- 0.01). Both proxies are saturated here, so this compares
+    their work per request, not how they idle."""
+    res: dict = {"name": "side-by-side", "errors": [], "runs": []}
+    peers = [make_peer(args, n) for n in ("stavka", "nginx")]
+    d = workdir / "side-by-side"
+    conns = max(1, args.connections // 2)
+    try:
+        for peer in peers:
+            log(f"side by side: starting {peer.name} (pinned to CPU {args.proxy_cpu})")
+            peer.start(d, origin_port, args.proxy_cpu)
+            wait_ready(peer.proc, peer.port, "/file", expect, peer.name, peer.log_path)
+
+        def together(duration: float, tag: str) -> dict:
+            before = {p.name: cpu_ticks(p.pids()) for p in peers}
+            running = [(p, start_wrk(wrk_argv(args, p.port, "bench", conns, duration, "/file"),
+                                     p.dir / f"wrk-{tag}.log")) for p in peers]
+            out = {}
+            for p, w in running:
+                parsed, _, _ = finish_wrk(w, p.dir / f"wrk-{tag}.log", duration + 60)
+                out[p.name] = {"wrk": parsed}
+            for p in peers:
+                cpu_s = (cpu_ticks(p.pids()) - before[p.name]) / CLK_TCK
+                w = out[p.name]["wrk"]
+                reqs = w.get("requests")
+                out[p.name]["cpu_us_per_req"] = 1e6 * cpu_s / reqs if reqs else None
+                for problem in wrk_problems(f"side by side, {p.name}", w, args.size, True):
+                    res["errors"].append(problem)
+                    warn(problem)
+            return out
+
+        log(f"side by side: warm-up {args.warmup:g}s")
+        together(args.warmup, "warmup")
+        for n in range(1, args.side_by_side_runs + 1):
+            log(f"side by side: run {n} of {args.side_by_side_runs}: wrk -c{conns} on each, "
+                f"{args.duration:g}s")
+            r = together(args.duration, f"run{n}")
+            r["ratio"] = ratio(r["stavka"]["cpu_us_per_req"], r["nginx"]["cpu_us_per_req"])
+            res["runs"].append(r)
+            for p in peers:
+                if not p.alive():
+                    raise BenchError(f"{p.name} exited during the side-by-side runs")
+    except BenchError as e:
+        res["errors"].append(str(e))
+        warn(str(e))
+    finally:
+        for peer in peers:
+            if peer.proc is not None:
+                stop_peer(args, peer, {"errors": res["errors"]})
+    return res
+
+
+def side_by_side_lines(sbs: dict) -> list[str]:
+    runs = sbs.get("runs") or []
+    if not runs:
+        return []
+    lines = ["", "side by side (both proxies on the proxy CPU at once, half the connections "
+             "each):"]
+    for n, r in enumerate(runs, 1):
+        lines.append(f"  run {n}: CPU µs/req stavka {fmt(r['stavka']['cpu_us_per_req'], '.2f')}, "
+                     f"nginx {fmt(r['nginx']['cpu_us_per_req'], '.2f')}  ->  "
+                     f"{fmt(r['ratio'], '.3f')}x")
+    lines.append(f"Stavka/nginx CPU/req side by side, median of {len(runs)}: "
+                 f"{fmt(median_of([r['ratio'] for r in runs]), '.3f')}x (lower is better)")
+    return lines
+
+
+# --------------------------------------------------------------------------------------------
 # Origin
 
 
@@ -444,6 +520,10 @@ def parse_args(argv=None):
     ap.add_argument("--rounds", type=int, default=3,
                     help="run the proxies this many times, alternating which goes first; the "
                          "ratios use the medians; the idle test runs in the last round (3)")
+    ap.add_argument("--side-by-side-runs", type=int, default=3,
+                    help="then run both proxies at the same time this many times, each with "
+                         "half the connections, and compare their CPU per request; 0 skips "
+                         "(3)")
     ap.add_argument("--only", default="stavka,nginx",
                     help="comma-separated proxies to run, in order (stavka,nginx)")
     ap.add_argument("--idle", type=int, default=10000,
@@ -525,13 +605,22 @@ def main(argv=None) -> int:
                 if origin.poll() is not None:
                     raise BenchError(f"origin died ({exit_status_text(origin.returncode)}): "
                                      f"{tail(origin_dir / 'error.log')}")
+        if args.side_by_side_runs > 0 and {"stavka", "nginx"} <= set(args.only):
+            sbs = side_by_side(args, workdir, origin_port, body)
+            results.append(sbs)
         origin_log = tail(origin_dir / "error.log", 20)
         if "[alert]" in origin_log or "[crit]" in origin_log or "[emerg]" in origin_log:
             warn(f"origin error log has alerts:\n{origin_log}")
     rc = run.rc
 
     if results:
-        table = print_report(args, results)
+        peers_only = [r for r in results if r["name"] != "side-by-side"]
+        table = print_report(args, peers_only)
+        for r in results:
+            if r["name"] == "side-by-side":
+                extra = side_by_side_lines(r)
+                print("\n".join(extra))
+                table += extra
         write_results(args, run.started, results, table, workdir)
     return final_status(rc)
 
