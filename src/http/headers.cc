@@ -28,7 +28,9 @@ bool is_token(std::string_view text) {
 }
 
 void HeaderMap::add(std::string_view name, std::string_view value) {
-  fields_.push_back(Header{std::string(name), std::string(value)});
+  Header& h = fields_.emplace_back();
+  h.name.assign(name);
+  h.value.assign(value);
 }
 
 void HeaderMap::set(std::string_view name, std::string_view value) {

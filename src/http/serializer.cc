@@ -19,9 +19,15 @@ constexpr std::string_view kConnectionClose = "Connection: close\r\n";
 constexpr size_t kMaxDecimal = 20;  // digits of UINT64_MAX
 
 // Framing is always written from head.framing, never copied from the field list.
-bool is_framing_field(std::string_view name) {
-  return (name.size() == 14 && iequals(name, "Content-Length")) ||
-         (name.size() == 17 && iequals(name, "Transfer-Encoding"));
+inline bool is_framing_field(std::string_view name) {
+  switch (name.size()) {
+    case 14:
+      return iequals(name, "Content-Length");
+    case 17:
+      return iequals(name, "Transfer-Encoding");
+    default:
+      return false;
+  }
 }
 
 size_t fields_size(const HeaderMap& fields) {
@@ -33,10 +39,10 @@ size_t fields_size(const HeaderMap& fields) {
 }
 
 // Grows out once, then copies each field into place (four appends per field cost more than the
-// bytes they copy).
-void append_fields(const HeaderMap& fields, std::string& out) {
+// bytes they copy). size: fields_size(fields).
+void append_fields(const HeaderMap& fields, size_t size, std::string& out) {
   size_t at = out.size();
-  out.resize(at + fields_size(fields));
+  out.resize(at + size);
   char* p = out.data() + at;
   for (const Header& f : fields) {
     if (is_framing_field(f.name)) continue;
@@ -63,13 +69,25 @@ void append_content_length(uint64_t value, std::string& out) {
   out.append(kCrlf);
 }
 
+// The status line and the fields, with room reserved for `more` bytes after them.
+void start_response(int status, std::string_view reason, const HeaderMap& fields, size_t more,
+                    std::string& out) {
+  size_t size = fields_size(fields);
+  out.reserve(out.size() + 9 + kMaxDecimal + 1 + reason.size() + 2 + size + more);
+  out.append("HTTP/1.1 ");
+  append_decimal(static_cast<uint64_t>(status < 0 ? 0 : status), out);
+  out.append(" ").append(reason).append(kCrlf);
+  append_fields(fields, size, out);
+}
+
 }  // namespace
 
 void serialize_request_head(const RequestHead& head, std::string& out) {
-  out.reserve(out.size() + head.method.size() + head.target.size() + 12 +
-              fields_size(head.headers) + kContentLength.size() + kMaxDecimal + 4);
+  size_t size = fields_size(head.headers);
+  out.reserve(out.size() + head.method.size() + head.target.size() + 12 + size +
+              kContentLength.size() + kMaxDecimal + 4);
   out.append(head.method).append(" ").append(head.target).append(" HTTP/1.1\r\n");
-  append_fields(head.headers, out);
+  append_fields(head.headers, size, out);
   switch (head.framing) {
     case BodyFraming::content_length:
       append_content_length(head.content_length, out);
@@ -86,11 +104,7 @@ void serialize_request_head(const RequestHead& head, std::string& out) {
 
 void serialize_response_start(int status, std::string_view reason, const HeaderMap& fields,
                               std::string& out) {
-  out.reserve(out.size() + 9 + kMaxDecimal + 1 + reason.size() + 2 + fields_size(fields));
-  out.append("HTTP/1.1 ");
-  append_decimal(static_cast<uint64_t>(status < 0 ? 0 : status), out);
-  out.append(" ").append(reason).append(kCrlf);
-  append_fields(fields, out);
+  start_response(status, reason, fields, 0, out);
 }
 
 void serialize_response_head(const ResponseHead& head, std::string& out) {
@@ -102,9 +116,8 @@ void serialize_response_head(const ResponseHead& head, std::string& out) {
   bool write_close = !interim && (!head.keep_alive || head.framing == BodyFraming::until_close) &&
                      !head.headers.has_token("Connection", "close");
 
-  out.reserve(out.size() + 9 + kMaxDecimal + 1 + reason.size() + 2 + fields_size(head.headers) +
-              kContentLength.size() + kMaxDecimal + 2 + kConnectionClose.size() + 2);
-  serialize_response_start(head.status, reason, head.headers, out);
+  start_response(head.status, reason, head.headers,
+                 kContentLength.size() + kMaxDecimal + 2 + kConnectionClose.size() + 2, out);
   if (length_allowed) {
     switch (head.framing) {
       case BodyFraming::none:
@@ -150,9 +163,10 @@ void append_chunk_header(uint64_t size, std::string& out) {
 }
 
 void append_last_chunk(const HeaderMap& trailers, std::string& out) {
-  out.reserve(out.size() + 5 + fields_size(trailers));
+  size_t size = fields_size(trailers);
+  out.reserve(out.size() + 5 + size);
   out.append("0\r\n");
-  append_fields(trailers, out);
+  append_fields(trailers, size, out);
   out.append(kCrlf);
 }
 

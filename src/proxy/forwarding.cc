@@ -17,7 +17,7 @@ bool starts_with_ci(std::string_view s, std::string_view prefix) {
 
 // Connection, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade and Proxy-*: by length first,
 // so most names are settled by one comparison or none.
-bool is_fixed_hop_by_hop(std::string_view name) {
+inline bool is_fixed_hop_by_hop(std::string_view name) {
   switch (name.size()) {
     case 2:
       return http::iequals(name, "te");
@@ -31,7 +31,7 @@ bool is_fixed_hop_by_hop(std::string_view name) {
       if (http::iequals(name, "transfer-encoding")) return true;
       break;
   }
-  return starts_with_ci(name, "proxy-");
+  return name.size() >= 6 && (name[0] | 0x20) == 'p' && starts_with_ci(name, "proxy-");
 }
 
 void append_via(http::HeaderMap& headers, int major, int minor, std::string_view via_name) {
@@ -47,10 +47,11 @@ void append_via(http::HeaderMap& headers, int major, int minor, std::string_view
     if (!entry.empty()) entry += ", ";
     entry += h.value;
   }
-  if (entry.empty()) {
-    entry.assign(version, end);
-    entry += via_name;
-    headers.add("Via", entry);
+  if (entry.empty()) {  // the usual case: built in place
+    http::Header& via = headers.fields().emplace_back();
+    via.name.assign("Via");
+    via.value.reserve(static_cast<size_t>(end - version) + via_name.size());
+    via.value.append(version, end).append(via_name);
     return;
   }
   entry += ", ";

@@ -10,18 +10,6 @@
 
 namespace stavka::runtime {
 
-Buffer& Buffer::operator=(Buffer&& o) noexcept {
-  if (this != &o) {
-    release();
-    pool_ = std::exchange(o.pool_, nullptr);
-    data_ = std::exchange(o.data_, nullptr);
-    size_ = std::exchange(o.size_, 0);
-    offset_ = std::exchange(o.offset_, 0);
-    id_ = std::exchange(o.id_, -1);
-  }
-  return *this;
-}
-
 void Buffer::release() {
   if (data_ && pool_) pool_->give_back(data_, id_);
   data_ = nullptr;

@@ -24,10 +24,18 @@ class Buffer {
   Buffer() = default;
   Buffer(BufferPool* pool, char* data, uint32_t size, int32_t id)
       : pool_(pool), data_(data), size_(size), id_(id) {}
-  Buffer(Buffer&& o) noexcept { *this = std::move(o); }
-  Buffer& operator=(Buffer&& o) noexcept;
+  Buffer(Buffer&& o) noexcept { take(o); }
+  Buffer& operator=(Buffer&& o) noexcept {
+    if (this != &o) {
+      if (data_) release();
+      take(o);
+    }
+    return *this;
+  }
   Buffer(const Buffer&) = delete;
-  ~Buffer() { release(); }
+  ~Buffer() {
+    if (data_) release();
+  }
 
   explicit operator bool() const { return data_ != nullptr; }
   // The unread bytes.
@@ -37,6 +45,14 @@ class Buffer {
   void release();
 
  private:
+  void take(Buffer& o) {
+    pool_ = std::exchange(o.pool_, nullptr);
+    data_ = std::exchange(o.data_, nullptr);
+    size_ = std::exchange(o.size_, 0);
+    offset_ = std::exchange(o.offset_, 0);
+    id_ = std::exchange(o.id_, -1);
+  }
+
   BufferPool* pool_ = nullptr;
   char* data_ = nullptr;
   uint32_t size_ = 0;

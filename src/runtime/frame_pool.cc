@@ -1,6 +1,8 @@
 // FramePool implementation; see frame_pool.h.
 #include "runtime/frame_pool.h"
 
+#include <array>
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 
@@ -31,11 +33,16 @@ struct Lists {
 
 thread_local Lists lists;
 
-// Small frames keep up to 256 each; large ones as many as fit in max_kept_bytes.
-constexpr std::size_t max_kept(std::size_t c) {
-  std::size_t n = max_kept_bytes / (c * granule);
-  return n > 256 ? 256 : n;
-}
+// Small frames keep up to 256 each; large ones as many as fit in max_kept_bytes. A table: the
+// division would cost more than the rest of free_frame.
+constexpr auto max_kept = [] {
+  std::array<uint16_t, classes> t{};
+  for (std::size_t c = 1; c < classes; ++c) {
+    std::size_t n = max_kept_bytes / (c * granule);
+    t[c] = static_cast<uint16_t>(n > 256 ? 256 : n);
+  }
+  return t;
+}();
 
 }  // namespace
 
@@ -58,7 +65,7 @@ void* allocate_frame(std::size_t size) {
 
 void free_frame(void* frame, std::size_t size) noexcept {
   std::size_t c = (size + granule - 1) / granule;
-  if (c < classes && lists.count[c] < max_kept(c)) {
+  if (c < classes && lists.count[c] < max_kept[c]) {
     auto* f = static_cast<FreeFrame*>(frame);
     f->next = lists.head[c];
     lists.head[c] = f;

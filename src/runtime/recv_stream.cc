@@ -145,14 +145,6 @@ void RecvStream::State::done(Completion* c, int32_t res, uint32_t flags) {
 
 RecvStream::RecvStream(int fd) : s_(new State(&Reactor::current(), fd)) {}
 
-RecvStream& RecvStream::operator=(RecvStream&& o) noexcept {
-  if (this != &o) {
-    reset();
-    s_ = std::exchange(o.s_, nullptr);
-  }
-  return *this;
-}
-
 void RecvStream::reset() {
   State* s = std::exchange(s_, nullptr);
   if (!s) return;

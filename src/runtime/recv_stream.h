@@ -38,9 +38,17 @@ class RecvStream {
   RecvStream() = default;
   explicit RecvStream(int fd);
   RecvStream(RecvStream&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
-  RecvStream& operator=(RecvStream&& o) noexcept;
+  RecvStream& operator=(RecvStream&& o) noexcept {
+    if (this != &o) {
+      if (s_) reset();
+      s_ = std::exchange(o.s_, nullptr);
+    }
+    return *this;
+  }
   RecvStream(const RecvStream&) = delete;
-  ~RecvStream() { reset(); }
+  ~RecvStream() {
+    if (s_) reset();
+  }
 
   explicit operator bool() const { return s_ != nullptr; }
   // Cancels the receive and lets go of the socket (queued reads are dropped).
