@@ -74,10 +74,12 @@ bool if_range_allows(const http::HeaderMap& request_headers, const StoredRespons
   std::optional<time_t> asked = http::parse_http_date(value);
   const std::string* lm = stored.headers.find("last-modified");
   const std::string* date = stored.headers.find("date");
-  std::optional<time_t> modified = lm ? http::parse_http_date(*lm) : std::nullopt;
-  std::optional<time_t> dated = date ? http::parse_http_date(*date) : std::nullopt;
+  if (!asked || !lm || !date) return false;
+  std::optional<time_t> modified = http::parse_http_date(*lm);
+  std::optional<time_t> dated = http::parse_http_date(*date);
+  if (!modified || !dated) return false;
   // §8.8.2.2: for a cache, a Last-Modified is strong when at least 60 s before the stored Date.
-  return asked && modified && dated && *asked == *modified && *modified + 60 <= *dated;
+  return *asked == *modified && *modified + 60 <= *dated;
 }
 
 http::HeaderMap not_modified_fields(const http::HeaderMap& full) {

@@ -67,7 +67,7 @@ void remove_hop_by_hop(http::HeaderMap& headers) {
   // so "Connection: keep-alive" needs no list.
   std::vector<std::string> named;
   for (const http::Header& h : headers) {
-    if (h.name.size() != 10 || !http::iequals(h.name, "connection")) continue;
+    if (!http::iequals(h.name, "connection")) continue;  // (inline: the length decides first)
     http::for_each_token(h.value, [&](std::string_view t) {
       if (!is_fixed_hop_by_hop(t)) named.emplace_back(t);
     });
