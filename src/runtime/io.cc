@@ -48,7 +48,6 @@ void RecvAny::await_suspend(std::coroutine_handle<> h) {
   io_uring_prep_recv(sqe, fd_, nullptr, 0, 0);
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = BufferPool::group_id;
-  if (poll_first_) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
 }
 
 void RecvAny::done(Completion* c, int32_t res, uint32_t flags) {

@@ -80,17 +80,11 @@ struct RecvResult {
 };
 
 // Receives into a buffer from the reactor's pool, taken only when data arrives. If the ring
-// is momentarily empty, falls back to a heap block without waking the awaiter.
-//
-// poll_first: the caller expects no data yet (it just sent a request, or waits for the next one
-// on a keep-alive connection), so the kernel skips the immediate receive attempt and waits for
-// readiness first.
+// is momentarily empty, falls back to a heap block without waking the awaiter. One receive per
+// await: connections read many times (the proxy's) use a RecvStream (recv_stream.h) instead.
 class RecvAny : public IoOp {
  public:
-  RecvAny(int fd, Duration timeout, bool poll_first)
-      : fd_(fd), timeout_(timeout), poll_first_(poll_first) {
-    on_complete = &RecvAny::done;
-  }
+  RecvAny(int fd, Duration timeout) : fd_(fd), timeout_(timeout) { on_complete = &RecvAny::done; }
   void await_suspend(std::coroutine_handle<> h);
   RecvResult await_resume();
 
@@ -98,14 +92,10 @@ class RecvAny : public IoOp {
   static void done(Completion* c, int32_t res, uint32_t flags);
   int fd_;
   Duration timeout_;
-  bool poll_first_;
   char* heap_block_ = nullptr;
 };
 
-inline RecvAny recv(int fd, Duration timeout = no_timeout) { return RecvAny(fd, timeout, false); }
-inline RecvAny recv_expecting_wait(int fd, Duration timeout = no_timeout) {
-  return RecvAny(fd, timeout, true);
-}
+inline RecvAny recv(int fd, Duration timeout = no_timeout) { return RecvAny(fd, timeout); }
 
 // Sends every byte of iov[0..count) (a partial send is continued without waking the awaiter).
 // Result: total bytes sent, or -errno. The iovec array is modified as it is consumed.
