@@ -318,7 +318,7 @@ def side_by_side(args, workdir: Path, origin_port: int, expect: bytes) -> dict:
     """Both proxies on the proxy CPU at the same time, each loaded by its own wrk with half the
     connections (both wrk on the client CPU): each proxy's CPU time per request, measured over
     the same seconds. Run after run the machine's speed drifts by tens of percent; here the
-    drift weighs on both proxies alike, so their ratio holds still (an A/A run of one build
+    drift weighs on both proxies alike and their ratio moves far less (an A/A run of one build
     against itself gives 1.00x +- 0.01). Both proxies are saturated here, so this compares
     their work per request, not how they idle."""
     res: dict = {"name": "side-by-side", "errors": [], "runs": []}
