@@ -10,13 +10,15 @@ namespace stavka::runtime {
 io_uring_sqe* IoOp::start(std::coroutine_handle<> h, Duration timeout) {
   handle_ = h;
   reactor_ = &Reactor::current();
-  if (timeout > Duration::zero()) {
-    timer_.op = this;
-    timer_.fire = &IoOp::expire;
-    timer_.deadline = reactor_->now() + timeout;
-    reactor_->add_timer(&timer_);
-  }
+  if (timeout > Duration::zero()) arm_timer(reactor_->now() + timeout);
   return restart();
+}
+
+void IoOp::arm_timer(Clock::time_point deadline) {
+  timer_.op = this;
+  timer_.fire = &IoOp::expire;
+  timer_.deadline = deadline;
+  reactor_->add_timer(&timer_);
 }
 
 io_uring_sqe* IoOp::restart() {
@@ -85,20 +87,40 @@ SendAll::SendAll(int fd, iovec* iov, int count, Duration timeout)
   on_complete = &SendAll::done;
 }
 
-void SendAll::await_suspend(std::coroutine_handle<> h) { submit(start(h, timeout_)); }
+void SendAll::await_suspend(std::coroutine_handle<> h) {
+  io_uring_sqe* sqe = start(h, no_timeout);
+  if (timeout_ > Duration::zero()) {
+    started_ = reactor_->now();
+  } else {
+    waiting_ = true;  // no timeout to save: wait for room from the first submission
+  }
+  submit(sqe);
+}
+
+bool SendAll::start_waiting() {
+  if (waiting_) return false;
+  waiting_ = true;
+  arm_timer(started_ + timeout_);
+  return true;
+}
 
 void SendAll::submit(io_uring_sqe* sqe) {
+  const int flags = MSG_NOSIGNAL | (waiting_ ? 0 : MSG_DONTWAIT);
   if (iov_left_ == 1) {
-    io_uring_prep_send(sqe, fd_, iov_[0].iov_base, iov_[0].iov_len, MSG_NOSIGNAL);
+    io_uring_prep_send(sqe, fd_, iov_[0].iov_base, iov_[0].iov_len, flags);
   } else {
     msg_.msg_iov = iov_;
     msg_.msg_iovlen = std::min<size_t>(iov_left_, IOV_MAX);
-    io_uring_prep_sendmsg(sqe, fd_, &msg_, MSG_NOSIGNAL);
+    io_uring_prep_sendmsg(sqe, fd_, &msg_, flags);
   }
 }
 
 void SendAll::done(Completion* c, int32_t res, uint32_t flags) {
   auto* op = static_cast<SendAll*>(c);
+  if (res == -EAGAIN && op->start_waiting()) {  // the socket is full: wait for room
+    op->submit(op->restart());
+    return;
+  }
   if (res > 0) {
     op->sent_ += res;
     size_t left = static_cast<size_t>(res);
@@ -117,6 +139,7 @@ void SendAll::done(Completion* c, int32_t res, uint32_t flags) {
       op->iov_[0].iov_base = static_cast<char*>(op->iov_[0].iov_base) + left;
       op->iov_[0].iov_len -= left;
       if (!op->timed_out_) {
+        op->start_waiting();  // part sent: the rest waits for room
         op->submit(op->restart());
         return;
       }

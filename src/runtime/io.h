@@ -38,6 +38,8 @@ class IoOp : public Completion {
   IoOp() { on_complete = &IoOp::finish; }
   // Queues a submission for this operation and arms the timeout.
   io_uring_sqe* start(std::coroutine_handle<> h, Duration timeout);
+  // Arms the timeout later (an operation that first tried without waiting).
+  void arm_timer(Clock::time_point deadline);
   // Re-queues after a partial result (the timeout keeps running).
   io_uring_sqe* restart();
   void resume_now();  // stops the timer and resumes the awaiter
@@ -99,6 +101,10 @@ inline RecvAny recv(int fd, Duration timeout = no_timeout) { return RecvAny(fd, 
 
 // Sends every byte of iov[0..count) (a partial send is continued without waking the awaiter).
 // Result: total bytes sent, or -errno. The iovec array is modified as it is consumed.
+//
+// With a timeout, the first attempt does not wait (MSG_DONTWAIT): a socket with room takes the
+// bytes at once, as it nearly always does, and no timer is armed. Only when the socket is full
+// (-EAGAIN, or part sent) does the send wait for room, with the timeout counted from the start.
 class SendAll : public IoOp {
  public:
   SendAll(int fd, iovec* iov, int count, Duration timeout);
@@ -108,11 +114,15 @@ class SendAll : public IoOp {
  private:
   static void done(Completion* c, int32_t res, uint32_t flags);
   void submit(io_uring_sqe* sqe);
+  // From now on submissions wait for room, and the timeout runs. False if it already has.
+  bool start_waiting();
   int fd_;
   msghdr msg_{};
   iovec* iov_;         // first vector not yet fully sent
   size_t iov_left_;    // vectors from iov_ on; each submission sends at most IOV_MAX of them
   Duration timeout_;
+  Clock::time_point started_;
+  bool waiting_ = false;  // submissions wait for room (the first one does not, with a timeout)
   int64_t sent_ = 0;
 };
 

@@ -106,6 +106,46 @@ TEST(Reactor, SendAllVectorsCompletesLargeWrites) {
   EXPECT_EQ(received.substr(0, 4), "abcz");
 }
 
+TEST(Reactor, ATimedSendToAFullSocketWaitsForRoom) {
+  // With a timeout the first attempt does not wait; 4 MiB overflows the socket, so the send
+  // goes on waiting for room (timer armed then) while a slow reader drains it.
+  SocketPair sp;
+  std::string big(4 << 20, 'q');
+  size_t received = 0;
+  run_on_reactor([&]() -> Task<void> {
+    bool reader_done = false;
+    auto reader = [&]() -> Task<void> {
+      while (received < big.size()) {
+        co_await sleep(1ms);
+        RecvResult r = co_await recv(sp.b);
+        if (r.bytes <= 0) break;
+        received += static_cast<size_t>(r.bytes);
+      }
+      reader_done = true;
+    };
+    spawn(reader());
+    int64_t n = co_await send_all(sp.a, big, 10s);
+    EXPECT_EQ(n, static_cast<int64_t>(big.size()));
+    while (!reader_done) co_await sleep(1ms);
+  });
+  EXPECT_EQ(received, big.size());
+}
+
+TEST(Reactor, ATimedSendToAPeerThatNeverReadsTimesOut) {
+  SocketPair sp;
+  std::string big(4 << 20, 'q');
+  run_on_reactor([&]() -> Task<void> {
+    auto start = Clock::now();
+    int64_t n = co_await send_all(sp.a, big, 50ms);
+    EXPECT_EQ(n, -ETIMEDOUT);
+    EXPECT_GE(Clock::now() - start, 45ms);
+    EXPECT_LT(Clock::now() - start, 2s);
+    // A small send with room left needs no wait at all.
+    SocketPair other;
+    EXPECT_EQ(co_await send_all(other.a, std::string_view("fits"), 50ms), 4);
+  });
+}
+
 TEST(Reactor, FallsBackToHeapBlocksWhenTheRingIsEmpty) {
   // Two ring buffers, four receives holding their buffers: two must use heap blocks.
   ReactorOptions options;
