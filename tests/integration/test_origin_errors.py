@@ -148,6 +148,20 @@ def test_stale_pooled_origin_connection_is_not_an_error(proxy, origin):
     assert origin.request_count == 2
 
 
+def test_pooled_connection_the_origin_closed_is_not_used_even_for_a_post(proxy, origin):
+    """An idle pooled connection keeps its receive armed, so the origin closing it is seen
+    before it is reused: a POST (never retried once sent) goes out on a new connection instead
+    of failing on the dead one."""
+    with RawConn(proxy.port) as c:
+        assert c.request("GET", "/echo?close_after=1").status == 200
+        time.sleep(0.3)
+        r = c.request("POST", "/echo?n=2", body=b"once")
+        assert r.status == 200, r
+        assert r.json()["body"] == "once"
+    assert origin.request_count == 2
+    assert origin.connections == 2
+
+
 def test_cancel_origin_request_when_client_disconnects_before_head(stavka, origin):
     p = stavka(origins=[origin], config={"timeouts": {"origin_first_byte": "30s"}})
     c = RawConn(p.port)
