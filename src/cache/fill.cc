@@ -65,6 +65,11 @@ void Fill::cap_want(uint64_t end) {
   want_end_ = std::min(want_end_, end);
 }
 
+uint64_t Fill::want_cap() const {
+  std::lock_guard lock(mutex_);
+  return want_cap_;
+}
+
 uint64_t Fill::want_end() const {
   std::lock_guard lock(mutex_);
   return want_end_;

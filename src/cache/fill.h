@@ -94,6 +94,7 @@ class Fill : public std::enable_shared_from_this<Fill> {
   uint64_t want_end() const;
   // The most want() may reach: where the next stored block begins (set once, at creation).
   void cap_want(uint64_t end);
+  uint64_t want_cap() const;  // UINT64_MAX: none
   // Readers report how far they have read (body offset, exclusive), and how far their
   // clients asked (object offset, exclusive), for the writer's stop rule and read-ahead count.
   void note_read(uint64_t end);

@@ -472,7 +472,7 @@ uint64_t next_stored_block(const BlockRequest& c, uint64_t index) {
 // offset this reader needs fetched up to; open: its client's range is open-ended (the fill's
 // origin request is then open too, and the reader keeps moving want along as it reads).
 std::shared_ptr<cache::Fill> join_range_fill(BlockRequest& c, uint64_t at, uint64_t want,
-                                             bool open) {
+                                             bool open, bool* joined = nullptr) {
   bool created = false;
   std::shared_ptr<cache::Fill> fill =
       c.services.fills->find_or_create_span(c.blocks, at, c.block_size, want, &created);
@@ -494,6 +494,7 @@ std::shared_ptr<cache::Fill> join_range_fill(BlockRequest& c, uint64_t at, uint6
     fill->want(want);
     c.w.counters().add(Metric::cache_collapsed_total);
   }
+  if (joined) *joined = !created;
   return fill;
 }
 
@@ -589,13 +590,17 @@ Task<Outcome> send_span(BlockRequest& c, std::string_view prefix, uint64_t at, u
 
 // Whether every block the spans cover is stored and usable, and whether any is (for
 // Cache-Status; stops looking once both are known).
+// (all, any) of the blocks spans cover are stored; blocks in [skip_first, skip_end) are left
+// out of both.
 std::pair<bool, bool> stored_coverage(const BlockRequest& c,
-                                      const std::vector<http::ByteRange>& spans) {
+                                      const std::vector<http::ByteRange>& spans,
+                                      uint64_t skip_first = 0, uint64_t skip_end = 0) {
   bool all = true;
   bool any = false;
   for (const http::ByteRange& r : spans) {
     for (uint64_t index = r.first / c.block_size;
          index <= r.last / c.block_size && (all || !any); ++index) {
+      if (index >= skip_first && index < skip_end) continue;
       bool present = usable_block(c, index) != nullptr;
       all &= present;
       any |= present;
@@ -672,13 +677,16 @@ Task<Outcome> serve_blocks(Worker& w, Exchange& ex, CacheServices& services,
   if (storage::ObjectRef block = services.storage->lookup(c.blocks, index_name(first_index))) {
     ref = block_reference(c, block->meta(), first_index);
   }
+  std::shared_ptr<cache::Fill> head_fill;  // the fill this request waited on for the head
+  bool collapsed = false;
   if (!ref) {
     // Several ranges: this fill fetches the first one's first block (and read-ahead); the
     // others get fills of their own when their turn comes.
     const bool open = !span.last && span.members == 1;
     const uint64_t end = span.last && span.members == 1 ? *span.last + 1 : span.first + 1;
     const uint64_t want = saturating_add(round_up(end, c.block_size), c.readahead);
-    std::shared_ptr<cache::Fill> fill = join_range_fill(c, span.first, want, open);
+    std::shared_ptr<cache::Fill> fill = join_range_fill(c, span.first, want, open, &collapsed);
+    head_fill = fill;
     fill->note_asked(open ? UINT64_MAX : *span.last + 1);
     std::optional<cache::FillState> state = co_await wait_for_head(ex, *fill);
     if (!state) co_return Outcome::client_gone;
@@ -723,6 +731,15 @@ Task<Outcome> serve_blocks(Worker& w, Exchange& ex, CacheServices& services,
     wanted.push_back({0, c.ref.size - 1});
   }
   auto [all_stored, any_stored] = stored_coverage(c, wanted);
+  if (head_fill) {
+    // Forwarded, even if the fill has stored every block wanted by now (a fast origin). What
+    // was stored before it is outside its span: it was made for missing blocks only.
+    const uint64_t cap = head_fill->want_cap();
+    any_stored = stored_coverage(c, wanted, head_fill->start() / c.block_size,
+                                 cap == UINT64_MAX ? UINT64_MAX : cap / c.block_size)
+                     .second;
+    all_stored = false;
+  }
   if (all_stored) {
     status.hit = true;
     status.ttl = cache::evaluate_freshness(response, c.ref.head->rcc, c.policy, c.now).ttl();
@@ -731,6 +748,7 @@ Task<Outcome> serve_blocks(Worker& w, Exchange& ex, CacheServices& services,
     status = forwarded(any_stored ? cache::Fwd::partial : cache::Fwd::uri_miss);
     status.fwd_status = 206;
     status.stored = true;
+    status.collapsed = collapsed;
     ex.source = ResponseSource::fill;
   }
   set_status(w, ex, status);
