@@ -772,7 +772,9 @@ Task<Outcome> serve_blocks(Worker& w, Exchange& ex, CacheServices& services,
     iovec iov{plan.closing.data(), plan.closing.size()};
     if (!co_await send_to_client(w, ex, &iov, 1)) result = Outcome::client_gone;
   }
-  if (c.from_fills == 0) {
+  if (head_fill) {  // counted as its Cache-Status says (what its own fill stored is no hit)
+    w.counters().add(any_stored ? Metric::cache_partial_hits_total : Metric::cache_misses_total);
+  } else if (c.from_fills == 0) {
     w.counters().add(Metric::cache_hits_total);
   } else if (c.from_storage > 0) {
     w.counters().add(Metric::cache_partial_hits_total);
