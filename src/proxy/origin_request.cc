@@ -320,8 +320,8 @@ void OriginRequest::release() {
     return;
   }
   const Origin& origin = const_cast<Site*>(spec_.site)->origins.at(origin_);
-  w_.upstreams().release(origin.address, std::exchange(conn_, UpstreamConnection{}),
-                         w_.reactor().now(), spec_.site->config->origin_keepalive);
+  w_.upstreams().release(origin.address, std::move(conn_), w_.reactor().now(),
+                         spec_.site->config->origin_keepalive);
   pooled_ = true;
 }
 

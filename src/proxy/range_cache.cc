@@ -589,9 +589,8 @@ Task<Outcome> send_span(BlockRequest& c, std::string_view prefix, uint64_t at, u
 }
 
 // Whether every block the spans cover is stored and usable, and whether any is (for
-// Cache-Status; stops looking once both are known).
-// (all, any) of the blocks spans cover are stored; blocks in [skip_first, skip_end) are left
-// out of both.
+// Cache-Status; stops looking once both are known). Blocks in [skip_first, skip_end) count for
+// neither.
 std::pair<bool, bool> stored_coverage(const BlockRequest& c,
                                       const std::vector<http::ByteRange>& spans,
                                       uint64_t skip_first = 0, uint64_t skip_end = 0) {

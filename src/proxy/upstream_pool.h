@@ -7,6 +7,7 @@
 
 #include <deque>
 #include <unordered_map>
+#include <utility>
 
 #include "net/address.h"
 #include "runtime/recv_stream.h"
@@ -17,9 +18,23 @@ namespace stavka::proxy {
 // A connection to an origin: its socket and the receive stream reading it. While idle in the
 // pool the stream stays armed, so an origin that closes the connection is noticed before the
 // connection is reused.
+// Move-only: a moved-from connection is empty, and assigning over one closes it first.
 struct UpstreamConnection {
   int fd = -1;
   runtime::RecvStream rx;
+
+  UpstreamConnection() = default;
+  UpstreamConnection(UpstreamConnection&& o) noexcept
+      : fd(std::exchange(o.fd, -1)), rx(std::move(o.rx)) {}
+  UpstreamConnection& operator=(UpstreamConnection&& o) noexcept {
+    if (this != &o) {
+      close();
+      fd = std::exchange(o.fd, -1);
+      rx = std::move(o.rx);
+    }
+    return *this;
+  }
+  ~UpstreamConnection() { close(); }
 
   explicit operator bool() const { return fd >= 0; }
   void close();  // the stream first, then the socket
