@@ -108,6 +108,7 @@ struct WorkerSlot {
 };
 
 runtime::Task<void> accept_loop(proxy::Worker& w, int listen_fd) {
+  proxy::Worker::ServiceTask running(w);
   while (!w.draining()) {
     net::SocketAddress peer;
     peer.length = sizeof peer.storage;
@@ -137,7 +138,7 @@ runtime::Task<void> accept_loop(proxy::Worker& w, int listen_fd) {
 runtime::Task<void> drain(proxy::Worker& w, std::vector<int> listeners,
                           runtime::Clock::time_point deadline) {
   w.start_drain();
-  for (int fd : listeners) ::shutdown(fd, SHUT_RDWR);
+  for (int fd : listeners) ::shutdown(fd, SHUT_RDWR);  // pending accepts end with -EINVAL
   while (w.open_connections() > 0 && w.reactor().now() < deadline) {
     co_await runtime::sleep(std::chrono::milliseconds(20));
   }
@@ -152,6 +153,11 @@ runtime::Task<void> drain(proxy::Worker& w, std::vector<int> listeners,
   while (w.counters().get(proxy::Metric::cache_fills_in_progress) > 0 &&
          w.reactor().now() < deadline) {
     co_await runtime::sleep(std::chrono::milliseconds(10));
+  }
+  // The accept loops (their accepts ended by the shutdown) and housekeeping (its alarm rung)
+  // end within an iteration or two; then no task of the worker's is left suspended.
+  while (w.service_tasks() > 0 && w.reactor().now() < deadline) {
+    co_await runtime::sleep(std::chrono::milliseconds(1));
   }
   for (int fd : listeners) ::close(fd);
   w.upstreams().close_all();

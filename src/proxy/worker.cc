@@ -77,6 +77,7 @@ void Worker::start_drain() {
   for (ClientConnection* c = head_; c; c = c->next) {
     if (c->idle) ::shutdown(c->fd, SHUT_RDWR);
   }
+  upkeep_alarm_.ring();
 }
 
 void Worker::abort_connections() {
@@ -84,8 +85,9 @@ void Worker::abort_connections() {
 }
 
 runtime::Task<void> housekeeping(Worker& w) {
+  Worker::ServiceTask running(w);
   while (!w.draining()) {
-    co_await runtime::sleep(std::chrono::milliseconds(250));
+    co_await w.upkeep_alarm().wait_for(std::chrono::milliseconds(250));
     w.upstreams().close_expired(w.reactor().now(), w.config().timeouts.origin_idle);
   }
 }

@@ -17,6 +17,7 @@
 #include "proxy/metrics.h"
 #include "proxy/site_table.h"
 #include "proxy/upstream_pool.h"
+#include "runtime/io.h"
 #include "runtime/reactor.h"
 #include "runtime/recv_stream.h"
 #include "runtime/task.h"
@@ -66,6 +67,21 @@ class Worker {
   // Stop taking requests: idle connections are closed now, busy ones after their response.
   void start_drain();
   bool draining() const { return draining_; }
+
+  // Tasks that run as long as the worker takes traffic (accept loops, housekeeping) hold one
+  // of these: a drain ends them and waits for them, so none is left suspended when the reactor
+  // stops. Between rounds of work they wait on upkeep_alarm(), which the drain rings.
+  class ServiceTask {
+   public:
+    explicit ServiceTask(Worker& w) : w_(w) { ++w_.service_tasks_; }
+    ServiceTask(const ServiceTask&) = delete;
+    ~ServiceTask() { --w_.service_tasks_; }
+
+   private:
+    Worker& w_;
+  };
+  size_t service_tasks() const { return service_tasks_; }
+  runtime::Alarm& upkeep_alarm() { return upkeep_alarm_; }
   size_t open_connections() const { return open_; }
   // Closes every remaining client connection at once (drain deadline passed).
   void abort_connections();
@@ -84,6 +100,8 @@ class Worker {
   wasm::WorkerModules modules_;
   CacheServices* cache_services_ = nullptr;
   bool draining_ = false;
+  size_t service_tasks_ = 0;
+  runtime::Alarm upkeep_alarm_;
   std::vector<std::unique_ptr<http::Http1Parser>> spare_parsers_[2];  // by Kind
   ClientConnection* head_ = nullptr;
   size_t open_ = 0;

@@ -164,4 +164,23 @@ void Sleep::await_suspend(std::coroutine_handle<> h) {
   r.add_timer(&timer_);
 }
 
+void Alarm::Wait::await_suspend(std::coroutine_handle<> h) {
+  AlarmTimer& t = alarm_.timer_;
+  t.handle = h;
+  t.deadline = Reactor::current().now() + d_;
+  t.fire = [](Timer* timer) { static_cast<AlarmTimer*>(timer)->handle.resume(); };
+  Reactor::current().add_timer(&t);
+}
+
+Alarm::~Alarm() {
+  if (!timer_.armed()) return;
+  if (Reactor* r = Reactor::current_or_null()) r->remove_timer(&timer_);
+}
+
+void Alarm::ring() {
+  if (!timer_.armed()) return;
+  Reactor::current().remove_timer(&timer_);
+  timer_.handle.resume();
+}
+
 }  // namespace stavka::runtime

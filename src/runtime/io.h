@@ -193,4 +193,37 @@ class Sleep {
 
 inline Sleep sleep(Duration d) { return Sleep(d); }
 
+// A sleep that ring() ends early, for a task that waits between rounds of work and must stop
+// at once when told to. One wait at a time; the Alarm outlives it; reactor thread only.
+class Alarm {
+ public:
+  class Wait {
+   public:
+    Wait(Alarm& alarm, Duration d) : alarm_(alarm), d_(d) {}
+    bool await_ready() const noexcept { return d_ <= Duration::zero(); }
+    void await_suspend(std::coroutine_handle<> h);
+    void await_resume() const noexcept {}
+
+   private:
+    Alarm& alarm_;
+    Duration d_;
+  };
+
+  Alarm() = default;
+  Alarm(const Alarm&) = delete;
+  Alarm& operator=(const Alarm&) = delete;
+  ~Alarm();  // a wait still pending stays suspended (its timer is removed)
+
+  // Waits for d, or until ring().
+  Wait wait_for(Duration d) { return Wait(*this, d); }
+  // Ends the pending wait now: its waiter resumes inside this call. No-op without one.
+  void ring();
+
+ private:
+  struct AlarmTimer : Timer {
+    std::coroutine_handle<> handle;
+  };
+  AlarmTimer timer_;
+};
+
 }  // namespace stavka::runtime

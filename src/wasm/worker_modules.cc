@@ -145,6 +145,9 @@ bool WorkerModules::current(const Instance& instance) const {
 
 void WorkerModules::stop() {
   stopped_ = true;
+  // Each loop resumes inside ring(), sees stopped_ and ends (taking its wait off the list).
+  const std::vector<runtime::Alarm*> waits = tick_waits_;
+  for (runtime::Alarm* wait : waits) wait->ring();
 }
 
 // --- timers ----------------------------------------------------------------------------------
@@ -156,6 +159,13 @@ void WorkerModules::tick_period_changed(Instance& instance) {
 }
 
 runtime::Task<void> WorkerModules::tick_loop(std::weak_ptr<Instance> weak) {
+  runtime::Alarm wait;
+  tick_waits_.push_back(&wait);
+  struct Unlist {
+    std::vector<runtime::Alarm*>& waits;
+    runtime::Alarm* wait;
+    ~Unlist() { std::erase(waits, wait); }
+  } unlist{tick_waits_, &wait};
   while (true) {
     uint32_t period;
     {
@@ -170,7 +180,7 @@ runtime::Task<void> WorkerModules::tick_loop(std::weak_ptr<Instance> weak) {
         co_return;
       }
     }
-    co_await runtime::sleep(std::chrono::milliseconds(period));
+    co_await wait.wait_for(std::chrono::milliseconds(period));
     std::shared_ptr<Instance> in = weak.lock();
     if (!in || in->broken() || stopped_ || !current(*in)) {
       if (in) in->ticking = false;

@@ -21,6 +21,7 @@
 
 #include "config/config.h"
 #include "http/headers.h"
+#include "runtime/io.h"
 #include "runtime/reactor.h"
 #include "runtime/task.h"
 #include "wasm/abi.h"
@@ -141,6 +142,8 @@ class WorkerModules {
   Purger purge_url_, purge_tag_;
   std::shared_ptr<WorkerModules*> alive_;  // for posts from other threads
   bool stopped_ = false;
+  // The waits of the tick loops, in their frames: stop() rings them so the loops end at once.
+  std::vector<runtime::Alarm*> tick_waits_;
 };
 
 }  // namespace stavka::wasm

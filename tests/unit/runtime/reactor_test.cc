@@ -241,6 +241,34 @@ TEST(Reactor, TimersFireWhileCompletionsKeepComing) {
   EXPECT_EQ(live, 32);
 }
 
+TEST(Reactor, AnAlarmWaitsItsDurationWhenNobodyRingsIt) {
+  run_on_reactor([&]() -> Task<void> {
+    Alarm alarm;
+    auto start = Clock::now();
+    co_await alarm.wait_for(30ms);
+    EXPECT_GE(Clock::now() - start, 29ms);
+  });
+}
+
+TEST(Reactor, RingingAnAlarmEndsItsWaitAtOnce) {
+  run_on_reactor([&]() -> Task<void> {
+    Alarm alarm;
+    bool woke = false;
+    auto waiter = [&]() -> Task<void> {
+      co_await alarm.wait_for(10s);
+      woke = true;
+    };
+    spawn(waiter());
+    EXPECT_FALSE(woke);
+    auto start = Clock::now();
+    co_await sleep(5ms);
+    alarm.ring();
+    EXPECT_TRUE(woke);  // resumed inside ring()
+    EXPECT_LT(Clock::now() - start, 1s);
+    alarm.ring();  // nothing waits now: no-op
+  });
+}
+
 TEST(Reactor, PostedWorkRunsOnTheReactorThread) {
   run_on_reactor([&]() -> Task<void> {
     Reactor* r = &Reactor::current();
