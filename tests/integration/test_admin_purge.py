@@ -184,7 +184,17 @@ def test_stats_endpoint_and_cli(stavka, stavka_bin, origin):
     import subprocess
     from harness import ADMIN_TOKEN, http_get
     p = stavka(origins=[origin], admin=True)
-    for _ in range(3):
+
+    def memory_objects() -> int:
+        r = http_get(p.admin_port, "/api/v1/stats", ADMIN_AUTH, host="admin")
+        return sum(s["value"] for s in r.json()["metrics"]["stavka_cache_objects"]
+                   if s["labels"]["tier"] == "memory")
+
+    p.get(f"/size/100?{CC}")
+    # The fill may publish the object just after its client's response ended: wait for it, so
+    # that the next two requests are hits.
+    assert wait_until(lambda: memory_objects() == 1)
+    for _ in range(2):
         p.get(f"/size/100?{CC}")
     r = http_get(p.admin_port, "/api/v1/stats", ADMIN_AUTH, host="admin")
     assert r.status == 200 and r.header("content-type") == "application/json"
