@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Sets up, builds, and runs every test: unit tests (GoogleTest via ctest), a short run of each
-# libFuzzer target, and the integration tests (pytest against the real binary and real origins).
-# FUZZ_SECONDS (default 20) sets each fuzzer's run time; 0 skips fuzzing.
+# libFuzzer target, and the integration tests (pytest against the real binary and real origins),
+# then the integration tests again against a build with AddressSanitizer, UndefinedBehavior-
+# Sanitizer and LeakSanitizer (build-asan/).
+# FUZZ_SECONDS (default 20) sets each fuzzer's run time; 0 skips fuzzing. SANITIZE=0 skips the
+# sanitizer run.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -29,3 +32,14 @@ fi
 
 echo "== integration tests"
 .venv/bin/pytest -q tests/integration
+
+if [ "${SANITIZE:-1}" != 0 ]; then
+  echo "== integration tests on the sanitizer build"
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSTAVKA_TESTS=OFF \
+    -DCMAKE_CXX_FLAGS='-fsanitize=address,undefined -fno-omit-frame-pointer' \
+    -DCMAKE_EXE_LINKER_FLAGS='-fsanitize=address,undefined' >/dev/null
+  ninja -C build-asan stavka
+  # A report ends the server with a non-zero status, which fails the test that started it.
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 STAVKA_BIN="$root/build-asan/stavka" \
+    .venv/bin/pytest -q tests/integration
+fi
