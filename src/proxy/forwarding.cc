@@ -34,72 +34,135 @@ inline bool is_fixed_hop_by_hop(std::string_view name) {
   return name.size() >= 6 && (name[0] | 0x20) == 'p' && starts_with_ci(name, "proxy-");
 }
 
-void append_via(http::HeaderMap& headers, int major, int minor, std::string_view via_name) {
-  char version[24];
-  char* end = std::to_chars(version, version + 10, major).ptr;
+// Fields named in Connection are hop-by-hop too (RFC 9110 §7.6.1). The fixed ones go anyway,
+// so "Connection: keep-alive" names nothing more, and the usual head needs no list.
+class HopByHop {
+ public:
+  explicit HopByHop(const http::HeaderMap& headers) {
+    for (const http::Header& h : headers) {
+      if (!http::iequals(h.name, "connection")) continue;  // (inline: the length decides first)
+      http::for_each_token(h.value, [&](std::string_view t) {
+        if (!is_fixed_hop_by_hop(t)) named_.emplace_back(t);
+      });
+    }
+  }
+  bool operator()(std::string_view name) const {
+    if (is_fixed_hop_by_hop(name)) return true;
+    for (const std::string& n : named_) {
+      if (http::iequals(name, n)) return true;
+    }
+    return false;
+  }
+
+ private:
+  std::vector<std::string> named_;
+};
+
+// "1.1 " for HTTP/1.1: a Via entry's protocol version, then the space before the name.
+std::string_view via_version(int major, int minor, char (&buf)[24]) {
+  char* end = std::to_chars(buf, buf + 10, major).ptr;
   *end++ = '.';
   end = std::to_chars(end, end + 10, minor).ptr;
   *end++ = ' ';
-  std::string entry;
-  // Earlier Via fields first, in order, then ours (RFC 9110 §7.6.3).
-  for (const http::Header& h : headers) {
-    if (!http::iequals(h.name, "via")) continue;
-    if (!entry.empty()) entry += ", ";
-    entry += h.value;
-  }
-  if (entry.empty()) {  // the usual case: built in place
-    http::Header& via = headers.fields().emplace_back();
-    via.name.assign("Via");
-    via.value.reserve(static_cast<size_t>(end - version) + via_name.size());
-    via.value.append(version, end).append(via_name);
-    return;
-  }
-  entry += ", ";
-  entry.append(version, end);
-  entry += via_name;
-  headers.set("Via", entry);
+  return {buf, static_cast<size_t>(end - buf)};
+}
+
+// Appends Via: the earlier entries (the values of the Via fields a rewrite took out, in order,
+// RFC 9110 §7.6.3), then this proxy's.
+void append_via(http::HeaderMap& headers, std::string_view earlier, int major, int minor,
+                std::string_view via_name) {
+  char buf[24];
+  std::string_view version = via_version(major, minor, buf);
+  http::Header& via = headers.fields().emplace_back();
+  via.name.assign("Via");
+  via.value.reserve(earlier.size() + 2 + version.size() + via_name.size());
+  if (!earlier.empty()) via.value.append(earlier).append(", ");
+  via.value.append(version).append(via_name);
+}
+
+// Adds value to a comma-separated list being gathered.
+void gather(std::string& list, std::string_view value) {
+  if (!list.empty()) list += ", ";
+  list += value;
 }
 
 }  // namespace
 
 void remove_hop_by_hop(http::HeaderMap& headers) {
-  // Fields named in Connection are hop-by-hop too (RFC 9110 §7.6.1). The fixed ones go anyway,
-  // so "Connection: keep-alive" needs no list.
-  std::vector<std::string> named;
-  for (const http::Header& h : headers) {
-    if (!http::iequals(h.name, "connection")) continue;  // (inline: the length decides first)
-    http::for_each_token(h.value, [&](std::string_view t) {
-      if (!is_fixed_hop_by_hop(t)) named.emplace_back(t);
-    });
-  }
-  headers.remove_if([&](const http::Header& h) {
-    if (is_fixed_hop_by_hop(h.name)) return true;
-    for (const auto& n : named) {
-      if (http::iequals(h.name, n)) return true;
-    }
-    return false;
-  });
+  HopByHop hop(headers);
+  headers.remove_if([&](const http::Header& h) { return hop(h.name); });
 }
 
+// One pass over the fields: each is dropped, kept, or (Host, the first X-Forwarded-For) kept in
+// its place with a new value; what the pass gathered is appended after it.
 void to_origin_request(http::RequestHead& head, std::string_view origin_target,
                        const ForwardInfo& info) {
-  remove_hop_by_hop(head.headers);
-  head.headers.remove("expect");
-  head.target.assign(origin_target);
-
-  std::string xff;
-  for (const http::Header& h : head.headers) {
-    if (!http::iequals(h.name, "x-forwarded-for")) continue;
-    if (!xff.empty()) xff += ", ";
-    xff += h.value;
+  const HopByHop hop(head.headers);
+  std::vector<http::Header>& f = head.headers.fields();
+  constexpr size_t none = static_cast<size_t>(-1);
+  size_t out = 0, host_at = none, xff_at = none;
+  std::string earlier_via;
+  for (size_t i = 0; i < f.size(); ++i) {
+    std::string_view name = f[i].name;
+    bool keep = !hop(name);
+    if (keep) {
+      switch (name.size()) {
+        case 3:  // earlier proxies' Via entries go first in ours
+          if (http::iequals(name, "via")) {
+            gather(earlier_via, f[i].value);
+            keep = false;
+          }
+          break;
+        case 4:
+          if (http::iequals(name, "host")) {
+            if (host_at == none) host_at = out;
+            else keep = false;
+          }
+          break;
+        case 6:  // Stavka answers 100-continue itself
+          keep = !http::iequals(name, "expect");
+          break;
+        case 15:  // the client's list continues in the first one
+          if (http::iequals(name, "x-forwarded-for")) {
+            if (xff_at == none) {
+              xff_at = out;
+            } else {
+              gather(f[xff_at].value, f[i].value);
+              keep = false;
+            }
+          }
+          break;
+        case 16:
+          keep = !http::iequals(name, "x-forwarded-host");
+          break;
+        case 17:
+          keep = !http::iequals(name, "x-forwarded-proto");
+          break;
+      }
+    }
+    if (!keep) continue;
+    if (out != i) f[out] = std::move(f[i]);
+    ++out;
   }
-  if (!xff.empty()) xff += ", ";
-  xff += info.client_ip;
-  head.headers.set("X-Forwarded-For", xff);
-  head.headers.set("X-Forwarded-Proto", info.scheme);
-  head.headers.set("X-Forwarded-Host", info.host);
-  head.headers.set("Host", info.origin_host.empty() ? info.host : info.origin_host);
-  append_via(head.headers, head.version_major, head.version_minor, info.via_name);
+  f.erase(f.begin() + static_cast<std::ptrdiff_t>(out), f.end());
+
+  if (xff_at == none) {
+    head.headers.add("X-Forwarded-For", info.client_ip);
+  } else {
+    f[xff_at].name.assign("X-Forwarded-For");
+    gather(f[xff_at].value, info.client_ip);
+  }
+  std::string_view host = info.origin_host.empty() ? info.host : info.origin_host;
+  if (host_at == none) {
+    head.headers.add("Host", host);
+  } else {
+    f[host_at].name.assign("Host");
+    f[host_at].value.assign(host);
+  }
+  head.headers.add("X-Forwarded-Proto", info.scheme);
+  head.headers.add("X-Forwarded-Host", info.host);
+  append_via(head.headers, earlier_via, head.version_major, head.version_minor, info.via_name);
+  head.target.assign(origin_target);
   head.version_major = 1;
   head.version_minor = 1;
   head.keep_alive = true;
@@ -107,9 +170,18 @@ void to_origin_request(http::RequestHead& head, std::string_view origin_target,
 }
 
 void to_client_response(http::ResponseHead& head, std::string_view via_name) {
-  remove_hop_by_hop(head.headers);
-  head.headers.remove(cache::own_cache_control);  // meant for this cache only
-  append_via(head.headers, head.version_major, head.version_minor, via_name);
+  const HopByHop hop(head.headers);
+  std::string earlier_via;
+  head.headers.remove_if([&](const http::Header& h) {
+    std::string_view name = h.name;
+    if (hop(name)) return true;
+    if (name.size() == 3 && http::iequals(name, "via")) {
+      gather(earlier_via, h.value);
+      return true;
+    }
+    return http::iequals(name, cache::own_cache_control);  // meant for this cache only
+  });
+  append_via(head.headers, earlier_via, head.version_major, head.version_minor, via_name);
 }
 
 bool split_absolute_target(std::string_view target, std::string_view* authority,

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace stavka::proxy {
 namespace {
 
@@ -73,6 +77,56 @@ TEST(Forwarding, ResponseGetsViaAndLosesHopByHop) {
   EXPECT_FALSE(r.headers.contains("x-internal"));
   EXPECT_FALSE(r.headers.contains("proxy-authenticate"));
   EXPECT_EQ(*r.headers.find("via"), "1.1 stavka");
+}
+
+TEST(Forwarding, HostKeepsItsPlaceAndTheRestKeepsItsOrder) {
+  http::RequestHead h;
+  h.headers.add("host", "example.com:8080");
+  h.headers.add("Accept", "*/*");
+  h.headers.add("x-forwarded-for", "1.2.3.4");
+  h.headers.add("Cookie", "a=1");
+  h.headers.add("X-Forwarded-For", "5.6.7.8");
+  h.headers.add("Cookie", "b=2");
+  to_origin_request(h, "/", info());
+  std::vector<std::pair<std::string, std::string>> got;
+  for (const http::Header& f : h.headers) got.emplace_back(f.name, f.value);
+  std::vector<std::pair<std::string, std::string>> want = {
+      {"Host", "example.com:8080"},
+      {"Accept", "*/*"},
+      {"X-Forwarded-For", "1.2.3.4, 5.6.7.8, 10.0.0.9"},
+      {"Cookie", "a=1"},
+      {"Cookie", "b=2"},
+      {"X-Forwarded-Proto", "http"},
+      {"X-Forwarded-Host", "example.com:8080"},
+      {"Via", "1.1 stavka"},
+  };
+  EXPECT_EQ(got, want);
+}
+
+// A client may name any field in Connection, forwarding fields included: it is dropped like
+// any hop-by-hop field, and Stavka's own is added.
+TEST(Forwarding, ConnectionCanNameForwardingFields) {
+  http::RequestHead h;
+  h.headers.add("Connection", "X-Forwarded-For, Host");
+  h.headers.add("Host", "example.com:8080");
+  h.headers.add("X-Forwarded-For", "1.2.3.4");
+  to_origin_request(h, "/", info());
+  EXPECT_EQ(h.headers.all("x-forwarded-for"), std::vector<std::string_view>{"10.0.0.9"});
+  EXPECT_EQ(h.headers.all("host"), std::vector<std::string_view>{"example.com:8080"});
+  EXPECT_FALSE(h.headers.contains("connection"));
+}
+
+TEST(Forwarding, ResponseKeepsEarlierViaEntriesAndLosesOwnCacheControl) {
+  http::ResponseHead r;
+  r.version_minor = 0;
+  r.headers.add("Via", "1.1 shield");
+  r.headers.add("Stavka-Cache-Control", "max-age=60");
+  r.headers.add("Content-Type", "text/plain");
+  r.headers.add("via", "2 inner");
+  to_client_response(r, "stavka");
+  EXPECT_EQ(r.headers.all("via"), std::vector<std::string_view>{"1.1 shield, 2 inner, 1.0 stavka"});
+  EXPECT_FALSE(r.headers.contains("stavka-cache-control"));
+  EXPECT_EQ(*r.headers.find("content-type"), "text/plain");
 }
 
 TEST(Forwarding, SplitAbsoluteTarget) {
