@@ -133,6 +133,13 @@ runtime::Task<void> accept_loop(proxy::Worker& w, int listen_fd) {
   }
 }
 
+// The admin listener's accept loop, on worker 0, counted among the worker's service tasks so that
+// the drain waits for it too.
+runtime::Task<void> admin_loop(proxy::Worker& w, int admin_fd, const admin::AdminContext& ctx) {
+  proxy::Worker::ServiceTask running(w);
+  co_await admin::serve_admin(admin_fd, ctx);
+}
+
 // Waits for in-flight requests and then this worker's fills to finish, then stops the reactor
 // (deadline: shutdown_grace).
 runtime::Task<void> drain(proxy::Worker& w, std::vector<int> listeners,
@@ -206,7 +213,7 @@ void worker_main(unsigned index, WorkerSlot& slot, std::shared_ptr<const config:
   all_ready.wait();  // the admin context lists every worker's counters
   for (int fd : slot.listeners) runtime::spawn(accept_loop(*worker, fd));
   runtime::spawn(proxy::housekeeping(*worker));
-  if (admin_fd >= 0) runtime::spawn(admin::serve_admin(admin_fd, *admin_ctx));
+  if (admin_fd >= 0) runtime::spawn(admin_loop(*worker, admin_fd, *admin_ctx));
   reactor->run();
   worker.reset();
   reactor.reset();

@@ -68,9 +68,10 @@ class Worker {
   void start_drain();
   bool draining() const { return draining_; }
 
-  // Tasks that run as long as the worker takes traffic (accept loops, housekeeping) hold one
-  // of these: a drain ends them and waits for them, so none is left suspended when the reactor
-  // stops. Between rounds of work they wait on upkeep_alarm(), which the drain rings.
+  // Tasks that run as long as the worker takes traffic hold one of these: the accept loops (and
+  // the admin listener's, on worker 0), which end when the drain shuts their listeners down, and
+  // housekeeping, which waits between rounds on upkeep_alarm(), which the drain rings. The drain
+  // waits for them all, so none is left suspended when the reactor stops.
   class ServiceTask {
    public:
     explicit ServiceTask(Worker& w) : w_(w) { ++w_.service_tasks_; }
