@@ -207,7 +207,9 @@ def test_if_range_decides_between_the_range_and_the_whole_object(stavka, origin)
     check_206(ranged(p, t, "bytes=0-9", ("If-Range", '"v1"')), n, 0, 9)
     r = ranged(p, t, "bytes=0-9", ("If-Range", '"v0"'))
     assert r.status == 200 and r.body == pattern(n)
-    assert origin.request_count == 1  # every block was fetched by the first range
+    # Every block was fetched by the first range. (Once, under a sanitizer build, the origin
+    # saw a second request here; the Cache-Status says how the whole response was served.)
+    assert origin.request_count == 1, f"Cache-Status: {status_of(r)}"
 
 
 def test_an_origin_that_ignores_range_is_skipped_and_stopped(stavka, origin):
