@@ -156,14 +156,6 @@ void SendAll::done(Completion* c, int32_t res, uint32_t flags) {
   op->resume_now();
 }
 
-void Sleep::await_suspend(std::coroutine_handle<> h) {
-  Reactor& r = Reactor::current();
-  timer_.handle = h;
-  timer_.deadline = r.now() + d_;
-  timer_.fire = [](Timer* t) { static_cast<SleepTimer*>(t)->handle.resume(); };
-  r.add_timer(&timer_);
-}
-
 void Alarm::Wait::await_suspend(std::coroutine_handle<> h) {
   AlarmTimer& t = alarm_.timer_;
   t.handle = h;

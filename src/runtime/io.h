@@ -175,24 +175,6 @@ inline auto close(int fd) {
   return make_op([=](io_uring_sqe* s) { io_uring_prep_close(s, fd); });
 }
 
-// Suspends for d (timer only, no submission).
-class Sleep {
- public:
-  explicit Sleep(Duration d) : d_(d) {}
-  bool await_ready() const noexcept { return d_ <= Duration::zero(); }
-  void await_suspend(std::coroutine_handle<> h);
-  void await_resume() const noexcept {}
-
- private:
-  struct SleepTimer : Timer {
-    std::coroutine_handle<> handle;
-  };
-  Duration d_;
-  SleepTimer timer_;
-};
-
-inline Sleep sleep(Duration d) { return Sleep(d); }
-
 // A sleep that ring() ends early, for a task that waits between rounds of work and must stop
 // at once when told to. One wait at a time; the Alarm outlives it; reactor thread only.
 class Alarm {
@@ -225,5 +207,20 @@ class Alarm {
   };
   AlarmTimer timer_;
 };
+
+// Suspends for d (timer only, no submission): a wait on an alarm nobody rings.
+class Sleep {
+ public:
+  explicit Sleep(Duration d) : d_(d) {}
+  bool await_ready() const noexcept { return d_ <= Duration::zero(); }
+  void await_suspend(std::coroutine_handle<> h) { alarm_.wait_for(d_).await_suspend(h); }
+  void await_resume() const noexcept {}
+
+ private:
+  Duration d_;
+  Alarm alarm_;
+};
+
+inline Sleep sleep(Duration d) { return Sleep(d); }
 
 }  // namespace stavka::runtime
