@@ -76,6 +76,17 @@ void FillTable::remove_span(const Fill& fill) {
   if (spans.empty()) s.spans.erase(it);
 }
 
+bool FillTable::has_span(const std::string& key) {
+  Stripe& s = stripe(key);
+  std::lock_guard lock(s.mutex);
+  auto it = s.spans.find(key);
+  if (it == s.spans.end()) return false;
+  for (const std::weak_ptr<Fill>& fill : it->second) {
+    if (!fill.expired()) return true;
+  }
+  return false;
+}
+
 void FillTable::mark_uncacheable(const std::string& key,
                                  std::chrono::steady_clock::time_point until) {
   Stripe& s = stripe(key);

@@ -39,6 +39,8 @@ class FillTable {
                                             bool* created);
   // The writer of a range fill ended.
   void remove_span(const Fill& fill);
+  // Whether a range fill for key is in progress.
+  bool has_span(const std::string& key);
 
   // A response for key was not cacheable: until `until` (a steady-clock time), requests for it
   // do not wait behind a fill.

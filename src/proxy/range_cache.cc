@@ -150,6 +150,20 @@ struct BlockRequest {
     fill->attach();
     attached.push_back(fill);
   }
+  // The client has had the object's bytes up to `end` from storage. The fills this request
+  // reads count them as read wherever they came from (a fill its readers leave stops one
+  // read-ahead past the furthest byte read; a block it stored before its reader got there is
+  // read from storage), and an open-ended reader keeps them one read-ahead ahead of it.
+  void read_from_storage(uint64_t end, bool open) {
+    for (const auto& fill : attached) {
+      std::shared_ptr<const cache::FillHead> head = fill->head();
+      if (!head || end <= head->base) continue;
+      fill->note_read(end - head->base);
+      if (open) {
+        fill->want(std::min(ref.size, saturating_add(round_up(end + 1, block_size), readahead)));
+      }
+    }
+  }
 };
 
 // A stored block's own view of the object (nullopt when it is not a well-formed, fresh block
@@ -537,6 +551,7 @@ Task<Outcome> send_span(BlockRequest& c, std::string_view prefix, uint64_t at, u
       if (sent && *sent != Outcome::done) co_return *sent;
       if (sent) {
         c.from_storage += upto - at;
+        c.read_from_storage(upto, open);
         at = upto;
         prefix = {};
         continue;
@@ -637,7 +652,8 @@ std::optional<std::string_view> blocks_of(std::string_view key) {
 }
 
 bool has_blocks(CacheServices& services, std::string_view primary_key) {
-  return !services.storage->lookup(block_key(primary_key)).empty();
+  const std::string blocks = block_key(primary_key);
+  return !services.storage->lookup(blocks).empty() || services.fills->has_span(blocks);
 }
 
 Task<Outcome> serve_blocks(Worker& w, Exchange& ex, CacheServices& services,

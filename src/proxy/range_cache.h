@@ -49,7 +49,8 @@ std::optional<std::string_view> blocks_of(std::string_view key);
 // A block object's stored Content-Range: where its bytes lie in the whole, and its length.
 std::optional<http::ContentRange> stored_block_range(const storage::ObjectMeta& meta);
 
-// Whether any block of primary_key is stored.
+// Whether any block of primary_key is stored or being fetched (a request for the whole object
+// then joins the range fills instead of fetching it again).
 bool has_blocks(CacheServices& services, std::string_view primary_key);
 
 // Serves a GET (with or without Range) from primary_key's blocks, fetching missing ones.

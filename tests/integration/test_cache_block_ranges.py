@@ -212,7 +212,18 @@ def test_if_range_decides_between_the_range_and_the_whole_object(stavka, origin)
     assert r.status == 200 and r.body == pattern(n)
     # Every block was fetched by the first range. (Once, under a sanitizer build, the origin
     # saw a second request here; the Cache-Status says how the whole response was served.)
-    assert origin.request_count == 1, f"Cache-Status: {status_of(r)}"
+    assert origin.request_count == 1, f"Cache-Status: {status_of(r)}; origin asked {asked(origin)}"
+
+
+def test_a_whole_request_joins_a_range_fill_that_has_stored_nothing_yet(stavka, origin):
+    p = start(stavka, origin)
+    n = 150_000
+    t = target(n, "&rate=100000")  # paced: block 0 is whole only after about 0.65 s
+    check_206(ranged(p, t, "bytes=0-9"), n, 0, 9)
+    r = p.get(t)  # no block stored yet, but the range fill will fetch them all
+    assert r.status == 200 and r.body == pattern(n)
+    assert asked(origin) == ["bytes=0-196607"], f"Cache-Status: {status_of(r)}"
+    assert settled(origin) == n
 
 
 def test_an_origin_that_ignores_range_is_skipped_and_stopped(stavka, origin):

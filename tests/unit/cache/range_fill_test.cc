@@ -79,6 +79,23 @@ TEST(RangeFill, AnEndedFillStillServesWhatItReceived) {
   EXPECT_NE(table.find_or_create_span("k", 100, kBlock, 1000, &created), fill);
 }
 
+TEST(RangeFill, TheTableKnowsWhichKeysHaveRangeFillsInProgress) {
+  FillTable table;
+  bool created = false;
+  EXPECT_FALSE(table.has_span("k"));
+  auto first = table.find_or_create_span("k", 0, kBlock, 1000, &created);
+  auto second = table.find_or_create_span("k", 2000, kBlock, 3000, &created);
+  ASSERT_TRUE(created);
+  EXPECT_TRUE(table.has_span("k"));
+  EXPECT_FALSE(table.has_span("other"));
+  table.remove_span(*first);
+  EXPECT_TRUE(table.has_span("k")) << "the second one still runs";
+  second.reset();  // its writer and readers are gone without removing it
+  EXPECT_FALSE(table.has_span("k"));
+  table.remove_span(*first);
+  EXPECT_FALSE(table.has_span("k"));
+}
+
 TEST(RangeFill, AFillThatIgnoredTheRangeHoldsBytesFromZero) {
   Fill fill("k", kBlock, 300);
   fill.want(500);
