@@ -140,19 +140,22 @@ runtime::Task<void> admin_loop(proxy::Worker& w, int admin_fd, const admin::Admi
   co_await admin::serve_admin(admin_fd, ctx);
 }
 
-// Waits for in-flight requests and then this worker's fills to finish, then stops the reactor
-// (deadline: shutdown_grace).
+// Waits for in-flight requests (the admin listener's too, on the worker that runs it) and then
+// this worker's fills to finish, then stops the reactor (deadline: shutdown_grace).
 runtime::Task<void> drain(proxy::Worker& w, std::vector<int> listeners,
-                          runtime::Clock::time_point deadline) {
+                          admin::AdminConnections* admin, runtime::Clock::time_point deadline) {
   w.start_drain();
   for (int fd : listeners) ::shutdown(fd, SHUT_RDWR);  // pending accepts end with -EINVAL
-  while (w.open_connections() > 0 && w.reactor().now() < deadline) {
+  if (admin) admin->drain();
+  auto open = [&] { return w.open_connections() + (admin ? admin->open() : 0); };
+  while (open() > 0 && w.reactor().now() < deadline) {
     co_await runtime::sleep(std::chrono::milliseconds(20));
   }
-  if (w.open_connections() > 0) {
+  if (open() > 0) {
     log(LogLevel::warn, "worker %u: %zu connections still open at the drain deadline; closing",
-        w.reactor().index(), w.open_connections());
+        w.reactor().index(), open());
     w.abort_connections();
+    if (admin) admin->abort();
     co_await runtime::sleep(std::chrono::milliseconds(50));
   }
   // Fills still storing (a body whose clients are served, blocks or the publish in flight) end
@@ -349,6 +352,8 @@ int run_server(const RunOptions& options) {
   // Reloads and module pushes: the control thread (control.h). Workers get their handles below.
   ControlPlane control(options, cfg, modules);
   admin::AdminContext admin_ctx;
+  admin::AdminConnections admin_connections;  // used on worker 0 only
+  admin_ctx.connections = &admin_connections;
   admin_ctx.modules = &control;
   admin_ctx.storage = &storage;
   admin_ctx.tiers.push_back({"memory", storage.memory()});
@@ -443,8 +448,13 @@ int run_server(const RunOptions& options) {
   for (auto& s : slots) {
     proxy::Worker* w = s.worker.load();
     std::vector<int> listeners = s.listeners;
-    if (&s == &slots[0] && admin_fd >= 0) listeners.push_back(admin_fd);
-    s.reactor.load()->post([w, listeners, deadline] { runtime::spawn(drain(*w, listeners, deadline)); });
+    admin::AdminConnections* admin = nullptr;
+    if (&s == &slots[0] && admin_fd >= 0) {
+      listeners.push_back(admin_fd);
+      admin = &admin_connections;
+    }
+    s.reactor.load()->post(
+        [w, listeners, admin, deadline] { runtime::spawn(drain(*w, listeners, admin, deadline)); });
   }
   for (auto& s : slots) s.thread.join();
   log(LogLevel::info, "stopped");

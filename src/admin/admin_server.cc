@@ -247,22 +247,46 @@ bool authorized(const AdminContext& context, const http::RequestHead& req, std::
   return true;
 }
 
+// Keeps a connection in AdminConnections while it is open, and closes its socket.
+class TrackedConnection {
+ public:
+  TrackedConnection(int fd, AdminConnections* connections) : fd_(fd), connections_(connections) {
+    if (connections_) connections_->opened(fd_);
+  }
+  TrackedConnection(const TrackedConnection&) = delete;
+  ~TrackedConnection() {
+    if (connections_) connections_->closed(fd_);
+    ::close(fd_);
+  }
+  bool draining() const { return connections_ && connections_->draining(); }
+  void idle(bool idle) {
+    if (connections_) connections_->idle(fd_, idle);
+  }
+
+ private:
+  int fd_;
+  AdminConnections* connections_;
+};
+
 Task<void> serve_admin_connection(int fd, const AdminContext& context) {
+  TrackedConnection tracked(fd, context.connections);
   http::Http1Parser parser(http::Http1Parser::Kind::request);
   runtime::Buffer carry;
   bool keep = true;
   while (keep) {
     bool head = false;
+    bool started = false;  // bytes of this request have come
     while (!head) {
       if (!carry || carry.remaining() == 0) {
         carry.release();
+        if (!started && tracked.draining()) co_return;
+        tracked.idle(!started);
         runtime::RecvResult r = co_await runtime::recv(fd, admin_timeout);
-        if (r.bytes <= 0) {
-          ::close(fd);
-          co_return;
-        }
+        tracked.idle(false);
+        if (r.bytes <= 0) co_return;
         carry = std::move(r.buffer);
       }
+      started = true;
       http::ParseResult pr = parser.feed(carry.view());
       carry.consume(pr.consumed);
       if (pr.state == http::ParseState::error) {
@@ -363,6 +387,7 @@ Task<void> serve_admin_connection(int fd, const AdminContext& context) {
     for (const auto& [name, value] : resp.headers) out_head.headers.add(name, value);
     out_head.framing = http::BodyFraming::content_length;
     out_head.content_length = resp.body.size();
+    if (tracked.draining()) keep = false;
     out_head.keep_alive = keep;
     std::string out;
     http::serialize_response_head(out_head, out);
@@ -374,10 +399,29 @@ Task<void> serve_admin_connection(int fd, const AdminContext& context) {
       break;
     }
   }
-  ::close(fd);
 }
 
 }  // namespace
+
+void AdminConnections::drain() {
+  draining_ = true;
+  // A shut-down socket ends the pending receive with 0 bytes: the connection closes itself.
+  for (const auto& [fd, idle] : open_) {
+    if (idle) ::shutdown(fd, SHUT_RDWR);
+  }
+}
+
+void AdminConnections::abort() {
+  draining_ = true;
+  for (const auto& [fd, idle] : open_) ::shutdown(fd, SHUT_RDWR);
+}
+
+void AdminConnections::idle(int fd, bool idle) {
+  auto it = open_.find(fd);
+  if (it == open_.end()) return;
+  it->second = idle;
+  if (idle && draining_) ::shutdown(fd, SHUT_RDWR);
+}
 
 Task<void> serve_admin(int listen_fd, const AdminContext& context) {
   while (true) {

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "admin/module_control.h"
@@ -24,6 +25,26 @@
 #include "storage/storage.h"
 
 namespace stavka::admin {
+
+// The listener's open connections, for the drain (on the listener's reactor only): drain()
+// closes at once the ones waiting for a request, and every other one after its answer.
+class AdminConnections {
+ public:
+  size_t open() const { return open_.size(); }
+  bool draining() const { return draining_; }
+  void drain();
+  // The drain deadline passed: ends every connection still open.
+  void abort();
+
+  // Called by each connection: it is open on fd; it waits for a request (idle) or not.
+  void opened(int fd) { open_.emplace(fd, false); }
+  void closed(int fd) { open_.erase(fd); }
+  void idle(int fd, bool idle);
+
+ private:
+  std::unordered_map<int, bool> open_;  // fd -> waiting for a request
+  bool draining_ = false;
+};
 
 // A storage tier whose stats() /metrics reports, under label tier="name".
 struct TierSource {
@@ -45,6 +66,8 @@ struct AdminContext {
   // Tokens for the process's life besides the configuration's: STAVKA_ADMIN_TOKEN, or the one
   // made at start when no token is configured.
   TokenTable process_tokens;
+  // The listener's connections (the drain ends them); null: not tracked.
+  AdminConnections* connections = nullptr;
 };
 
 // Accepts admin connections on listen_fd until it is shut down.

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from harness import RawConn, build_request, http_get, wait_until
+from harness import ADMIN_AUTH, RawConn, build_request, http_get, wait_until
 
 
 def config_for(stavka, p, origins, **top):
@@ -185,6 +185,32 @@ def test_shutdown_with_idle_keep_alive_connections_is_prompt(stavka, origin):
             assert c.wait_closed(2)
     finally:
         for c in conns:
+            c.close()
+
+
+def test_shutdown_closes_idle_admin_connections_and_answers_the_one_mid_request(stavka, origin):
+    p = stavka(origins=[origin], admin=True, config={"timeouts": {"shutdown_grace": "20s"}})
+    idle = [RawConn(p.admin_port) for _ in range(2)]
+    busy = RawConn(p.admin_port)
+    try:
+        for c in idle:
+            assert c.request("GET", "/healthz", headers=ADMIN_AUTH).status == 200
+        head = build_request("GET", "/healthz", headers=ADMIN_AUTH)
+        busy.send(head[:-2])  # all but the blank line that ends the head
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        p.signal(signal.SIGTERM)
+        for c in idle:
+            assert c.wait_closed(5), "an idle admin connection stayed open during the drain"
+        time.sleep(0.2)
+        busy.send(head[-2:])
+        r = busy.read_final_response()
+        assert r.status == 200 and r.header("connection") == "close"
+        assert busy.wait_closed(5)
+        assert p.wait_exit(10) == 0
+        assert time.monotonic() - t0 < 8
+    finally:
+        for c in idle + [busy]:
             c.close()
 
 
