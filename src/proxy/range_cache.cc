@@ -150,18 +150,21 @@ struct BlockRequest {
     fill->attach();
     attached.push_back(fill);
   }
-  // The client has had the object's bytes up to `end` from storage. The fills this request
-  // reads count them as read wherever they came from (a fill its readers leave stops one
-  // read-ahead past the furthest byte read; a block it stored before its reader got there is
-  // read from storage), and an open-ended reader keeps them one read-ahead ahead of it.
-  void read_from_storage(uint64_t end, bool open) {
+  // How far fills should fetch for a reader that needs the object up to `end`: the block
+  // holding end - 1, plus the read-ahead, within the object.
+  uint64_t want_for(uint64_t end) const {
+    return std::min(ref.size, saturating_add(round_up(end, block_size), readahead));
+  }
+  // The client has had the object's bytes up to `end`, from a fill or from storage. Every fill
+  // this request reads counts them as read wherever they came from (a fill its readers leave
+  // stops one read-ahead past the furthest byte read; a block it stored before its reader got
+  // there is read from storage), and an open-ended reader keeps them one read-ahead ahead.
+  void progressed(uint64_t end, bool open) {
     for (const auto& fill : attached) {
       std::shared_ptr<const cache::FillHead> head = fill->head();
       if (!head || end <= head->base) continue;
       fill->note_read(end - head->base);
-      if (open) {
-        fill->want(std::min(ref.size, saturating_add(round_up(end + 1, block_size), readahead)));
-      }
+      if (open) fill->want(want_for(end + 1));
     }
   }
 };
@@ -551,15 +554,14 @@ Task<Outcome> send_span(BlockRequest& c, std::string_view prefix, uint64_t at, u
       if (sent && *sent != Outcome::done) co_return *sent;
       if (sent) {
         c.from_storage += upto - at;
-        c.read_from_storage(upto, open);
+        c.progressed(upto, open);
         at = upto;
         prefix = {};
         continue;
       }
       // unreadable before anything went out: fetch it again
     }
-    const uint64_t want = std::min(
-        c.ref.size, saturating_add(round_up(open ? at + 1 : end, bs), c.readahead));
+    const uint64_t want = c.want_for(open ? at + 1 : end);
     std::shared_ptr<cache::Fill> fill = join_range_fill(c, at, want, open);
     fill->note_asked(end);
     std::optional<cache::FillState> state = co_await wait_for_head(c.ex, *fill);
@@ -576,7 +578,6 @@ Task<Outcome> send_span(BlockRequest& c, std::string_view prefix, uint64_t at, u
     }
     const uint64_t before = at;
     while (at < end) {
-      if (open) fill->want(std::min(c.ref.size, saturating_add(round_up(at + 1, bs), c.readahead)));
       const uint64_t offset = at - head->base;
       cache::FillChunk chunk = co_await fill->read(offset, std::min<uint64_t>(read_chunk, end - at));
       if (chunk.released || chunk.bytes.empty()) break;  // stored meanwhile, or the fill stopped
@@ -588,7 +589,7 @@ Task<Outcome> send_span(BlockRequest& c, std::string_view prefix, uint64_t at, u
       prefix = {};
       at += chunk.bytes.size();
       c.from_fills += chunk.bytes.size();
-      fill->note_read(offset + chunk.bytes.size());
+      c.progressed(at, open);
     }
     if (fill->state() == cache::FillState::failed) {
       co_return co_await cut(c, "the origin failed during a block fill");
