@@ -113,6 +113,7 @@ void SendAll::submit(io_uring_sqe* sqe) {
     msg_.msg_iovlen = std::min<size_t>(iov_left_, IOV_MAX);
     io_uring_prep_sendmsg(sqe, fd_, &msg_, flags);
   }
+  reactor_->name_file(sqe, fd_);
 }
 
 void SendAll::done(Completion* c, int32_t res, uint32_t flags) {

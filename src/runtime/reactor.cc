@@ -3,7 +3,9 @@
 
 #include <sys/utsname.h>
 
+#include <algorithm>
 #include <cstring>
+#include <utility>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -35,6 +37,12 @@ Reactor::Reactor(unsigned index, const ReactorOptions& options) : index_(index) 
   // which spares each io_uring_enter a file lookup. Per thread: the reactor is built, run and
   // destroyed on its own. Optional (Linux 5.18): without it the descriptor is used.
   io_uring_register_ring_fd(&ring_);
+  // A sparse table (Linux 5.19) that register_fixed() fills slot by slot; optional.
+  const uint32_t slots = options.fixed_files;
+  if (slots > 0 && io_uring_register_files_sparse(&ring_, slots) == 0) {
+    free_slots_.reserve(slots);
+    for (uint32_t i = slots; i > 0; --i) free_slots_.push_back(static_cast<int32_t>(i - 1));
+  }
   buffers_ = std::make_unique<BufferPool>(&ring_, options.recv_buffers, options.recv_buffer_size);
   mailbox_completion_.on_complete = &Reactor::on_mailbox;
   now_ = Clock::now();
@@ -77,6 +85,31 @@ size_t Reactor::orphans() const {
   size_t n = 0;
   for (const Orphan* o = orphans_; o; o = o->next) ++n;
   return n;
+}
+
+bool Reactor::register_fixed(int fd) {
+  if (fd < 0 || free_slots_.empty() || is_fixed(fd)) return false;
+  int32_t slot = free_slots_.back();
+  if (io_uring_register_files_update(&ring_, static_cast<unsigned>(slot), &fd, 1) != 1) {
+    return false;
+  }
+  free_slots_.pop_back();
+  if (static_cast<size_t>(fd) >= slot_of_fd_.size()) {
+    slot_of_fd_.resize(std::max<size_t>(static_cast<size_t>(fd) + 1, slot_of_fd_.size() * 2), -1);
+  }
+  slot_of_fd_[fd] = slot;
+  return true;
+}
+
+void Reactor::unregister_fixed(int fd) {
+  if (!is_fixed(fd)) return;
+  int32_t slot = std::exchange(slot_of_fd_[fd], -1);
+  int none = -1;
+  // Operations still in flight keep their own reference to the socket; the slot lets go of it
+  // here, so closing the descriptor next closes the socket.
+  if (io_uring_register_files_update(&ring_, static_cast<unsigned>(slot), &none, 1) == 1) {
+    free_slots_.push_back(slot);
+  }
 }
 
 void Reactor::cancel(Completion* target) {

@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "runtime/buffer_pool.h"
 #include "runtime/mailbox.h"
@@ -42,6 +43,7 @@ struct ReactorOptions {
   uint32_t ring_entries = 4096;
   uint32_t recv_buffers = 512;        // power of two
   uint32_t recv_buffer_size = 16384;  // bytes
+  uint32_t fixed_files = 16384;       // slots for registered sockets (0: none)
 };
 
 class Reactor {
@@ -77,6 +79,25 @@ class Reactor {
   void forget(Orphan* o);
   size_t orphans() const;  // how many are kept now
 
+  // Fixed files: sockets registered with the ring, named in a submission by their slot, so the
+  // kernel skips the descriptor lookup (and its reference count) on every send and receive.
+  // Registration is a system call, so only a socket that carries more than one exchange is
+  // registered (RecvStream does it), and a registration holds the socket open: unregister
+  // before closing the descriptor (RecvStream::reset() does it). When the slots run out, or on
+  // a kernel without sparse file tables, a socket is simply not registered.
+  bool register_fixed(int fd);
+  void unregister_fixed(int fd);
+  bool is_fixed(int fd) const {
+    return static_cast<size_t>(fd) < slot_of_fd_.size() && slot_of_fd_[fd] >= 0;
+  }
+  // Points sqe (prepared with fd) at fd's slot if it has one.
+  void name_file(io_uring_sqe* sqe, int fd) const {
+    if (static_cast<size_t>(fd) < slot_of_fd_.size() && slot_of_fd_[fd] >= 0) {
+      sqe->fd = slot_of_fd_[fd];
+      sqe->flags |= IOSQE_FIXED_FILE;
+    }
+  }
+
   BufferPool& buffers() { return *buffers_; }
   PipePool& pipes() { return pipes_; }
 
@@ -97,6 +118,8 @@ class Reactor {
   Completion mailbox_completion_{};
   uint64_t mailbox_value_ = 0;
   Orphan* orphans_ = nullptr;
+  std::vector<int32_t> slot_of_fd_;  // by descriptor: its fixed-file slot, or -1
+  std::vector<int32_t> free_slots_;  // empty when the kernel has no sparse table
   Clock::time_point now_;
   bool stopping_ = false;
 };

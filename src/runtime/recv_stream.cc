@@ -69,6 +69,7 @@ struct RecvStream::State : Completion, Orphan {
       sqe->buf_group = BufferPool::group_id;
       if (expect_wait) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
     }
+    reactor->name_file(sqe, fd);
     io_uring_sqe_set_data(sqe, static_cast<Completion*>(this));
     armed = true;
   }
@@ -81,6 +82,7 @@ struct RecvStream::State : Completion, Orphan {
 
   Reactor* reactor;
   int fd;
+  uint32_t reads_asked = 0;  // next() calls, up to kRegisterAfter
   bool armed = false;     // a receive (the multishot, or a one-shot into a heap block) is out
   bool stopping = false;  // a cancel was sent for it
   bool fallback = false;  // the ring ran dry: the next receive goes into a heap block
@@ -148,6 +150,7 @@ RecvStream::RecvStream(int fd) : s_(new State(&Reactor::current(), fd)) {}
 void RecvStream::reset() {
   State* s = std::exchange(s_, nullptr);
   if (!s) return;
+  s->reactor->unregister_fixed(s->fd);  // before the owner closes the descriptor
   s->clear();
   if (!s->armed) {
     delete s;
@@ -171,6 +174,11 @@ void RecvStream::set_multishot_for_testing(bool on) {
 bool RecvStream::at_end() const { return s_ && s_->end <= 0; }
 
 RecvStream::Next RecvStream::next(Duration timeout, bool expect_wait) {
+  // A socket read this often carries more than one exchange: register it with the ring, which
+  // makes each send and receive on it cheaper for the rest of its life.
+  if (s_->reads_asked < kRegisterAfter && ++s_->reads_asked == kRegisterAfter) {
+    s_->reactor->register_fixed(s_->fd);
+  }
   return Next(s_, timeout, expect_wait);
 }
 

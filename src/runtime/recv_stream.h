@@ -17,7 +17,8 @@
 // Lifetime: the kernel holds a pointer to the stream's state until the multishot's last
 // completion. The state is therefore on the heap: destroying (or resetting) the RecvStream
 // cancels the receive and leaves the state to the reactor, which frees it at that completion
-// (or at its own end). Destroy the RecvStream before closing the socket's descriptor.
+// (or at its own end). Destroy the RecvStream before closing the socket's descriptor: it may
+// also hold the socket registered with the ring (kRegisterAfter), which keeps the socket open.
 // Owned by one reactor thread; at most one next() may be pending at a time.
 #pragma once
 
@@ -34,6 +35,9 @@ namespace stavka::runtime {
 class RecvStream {
  public:
   static constexpr uint32_t kMaxQueued = 2;
+  // After this many next() calls the socket is registered with the ring (Reactor::
+  // register_fixed) until reset().
+  static constexpr uint32_t kRegisterAfter = 3;
 
   RecvStream() = default;
   explicit RecvStream(int fd);

@@ -1,6 +1,6 @@
 // RecvStream on a real Reactor over loopback TCP: reads in order and the end after them, a
 // timeout that keeps the stream, the bound on unclaimed reads, the heap fallback when the ring
-// is empty, and the state a reset leaves to the reactor.
+// is empty, the state a reset leaves to the reactor, and the socket's registration with the ring.
 #include "runtime/recv_stream.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +10,7 @@
 #include <chrono>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "runtime/io.h"
@@ -154,6 +155,35 @@ TEST_P(RecvStreamTest, AResetStreamIsFreedByItsLastCompletion) {
     put(tcp.peer, "after");  // nothing reads it any more; nothing breaks
     co_await sleep(10ms);
     EXPECT_EQ(reactor.buffers().ring_buffers_out(), 0u);
+  });
+}
+
+TEST_P(RecvStreamTest, ASocketReadOftenIsRegisteredWithTheRingUntilTheStreamLetsGo) {
+  TcpPair tcp;
+  timeval wait{2, 0};
+  ASSERT_EQ(setsockopt(tcp.peer, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait), 0);
+  run_on_reactor([&]() -> Task<void> {
+    Reactor& reactor = Reactor::current();
+    RecvStream rx(tcp.sender);
+    for (uint32_t i = 0; i < RecvStream::kRegisterAfter; ++i) {
+      EXPECT_FALSE(reactor.is_fixed(tcp.sender)) << i;
+      put(tcp.peer, "x");
+      EXPECT_EQ(co_await read_bytes(rx, 1), "x");
+    }
+    EXPECT_TRUE(reactor.is_fixed(tcp.sender));
+    // Receives and sends name the socket by its slot now.
+    put(tcp.peer, "more");
+    EXPECT_EQ(co_await read_bytes(rx, 4), "more");
+    EXPECT_EQ(co_await send_all(tcp.sender, "pong", 2s), 4);
+    char got[8] = {};
+    EXPECT_EQ(::recv(tcp.peer, got, sizeof got, 0), 4);
+    EXPECT_STREQ(got, "pong");
+    // Unregistered with the stream: closing the descriptor then closes the socket.
+    rx.reset();
+    EXPECT_FALSE(reactor.is_fixed(tcp.sender));
+    ::close(std::exchange(tcp.sender, -1));
+    co_await sleep(20ms);  // the receive's cancel goes out (until then it holds the socket)
+    EXPECT_EQ(::recv(tcp.peer, got, sizeof got, 0), 0);
   });
 }
 
