@@ -88,7 +88,7 @@ Task<void> serve(int fd) {
       resp.headers.add("Cache-Control", "public, max-age=60");
     } else if (path == "/headers") {
       body = req.method + " " + req.target + "\n";
-      for (const auto& h : req.headers) body += h.name + ": " + h.value + "\n";
+      for (const auto& h : req.headers) body.append(h.name).append(": ").append(h.value) += "\n";
       resp.headers.add("Content-Type", "text/plain");
     } else {
       resp.status = 404;

@@ -214,7 +214,7 @@ bool authorized(const AdminContext& context, const http::RequestHead& req, std::
                        : read_only                                  ? Scope::read
                                                                     : Scope::admin;
   std::string_view token;
-  if (const std::string* auth = req.headers.find("authorization")) token = bearer_token(*auth);
+  if (std::optional<std::string_view> auth = req.headers.find("authorization")) token = bearer_token(*auth);
   if (token.empty()) {
     *denied = json_error(401, "unauthorized", "this endpoint needs a bearer token (Authorization: Bearer TOKEN)");
     denied->headers.emplace_back("WWW-Authenticate", "Bearer");

@@ -83,8 +83,8 @@ std::string format_cache_status(std::string_view cache_name, const CacheStatus& 
 
 void append_cache_status(http::HeaderMap& headers, std::string_view member) {
   // One field line, so that intermediaries that keep only the first line do not lose ours.
-  const std::string* existing = headers.find("cache-status");
-  if (existing == nullptr) {
+  std::optional<std::string_view> existing = headers.find("cache-status");
+  if (!existing) {
     headers.add("Cache-Status", member);
     return;
   }

@@ -15,8 +15,8 @@ namespace {
 
 bool if_none_match_matches(const EntityTagList& list, const http::HeaderMap& stored_headers) {
   if (list.any) return true;  // a stored response means a current representation exists
-  const std::string* etag = stored_headers.find("etag");
-  if (etag == nullptr) return false;
+  std::optional<std::string_view> etag = stored_headers.find("etag");
+  if (!etag) return false;
   auto stored = parse_entity_tag(*etag);
   if (!stored) return false;
   for (const EntityTag& tag : list.tags) {
@@ -27,7 +27,7 @@ bool if_none_match_matches(const EntityTagList& list, const http::HeaderMap& sto
 
 // The time the stored representation was last modified, as far as the cache knows (§4.3.2).
 int64_t stored_modification_time(const StoredResponse& stored) {
-  if (const std::string* lm = stored.headers.find("last-modified")) {
+  if (std::optional<std::string_view> lm = stored.headers.find("last-modified")) {
     if (auto parsed = http::parse_http_date(trim_ows(*lm), stored.response_time)) return *parsed;
   }
   return date_value(stored);
@@ -67,13 +67,13 @@ bool if_range_allows(const http::HeaderMap& request_headers, const StoredRespons
   while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
   if (!value.empty() && (value.front() == '"' || value.front() == 'W')) {
     std::optional<EntityTag> asked = parse_entity_tag(value);
-    const std::string* etag = stored.headers.find("etag");
+    std::optional<std::string_view> etag = stored.headers.find("etag");
     std::optional<EntityTag> current = etag ? parse_entity_tag(*etag) : std::nullopt;
     return asked && current && strong_match(*asked, *current);
   }
   std::optional<time_t> asked = http::parse_http_date(value);
-  const std::string* lm = stored.headers.find("last-modified");
-  const std::string* date = stored.headers.find("date");
+  std::optional<std::string_view> lm = stored.headers.find("last-modified");
+  std::optional<std::string_view> date = stored.headers.find("date");
   if (!asked || !lm || !date) return false;
   std::optional<time_t> modified = http::parse_http_date(*lm);
   std::optional<time_t> dated = http::parse_http_date(*date);

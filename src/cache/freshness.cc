@@ -18,8 +18,8 @@ namespace {
 // A singleton date field, parsed with the response's receipt time as the reference for
 // two-digit years.
 std::optional<int64_t> date_field(const StoredResponse& response, std::string_view name) {
-  const std::string* value = response.headers.find(name);
-  if (value == nullptr) return std::nullopt;
+  std::optional<std::string_view> value = response.headers.find(name);
+  if (!value) return std::nullopt;
   auto parsed = http::parse_http_date(trim_ows(*value), response.response_time);
   if (!parsed) return std::nullopt;
   return static_cast<int64_t>(*parsed);
@@ -97,7 +97,7 @@ Lifetime freshness_lifetime(const StoredResponse& response, const ResponseDirect
 
 AgeParts age_parts(const StoredResponse& response) {
   AgeParts parts;
-  if (const std::string* age = response.headers.find("age")) {
+  if (std::optional<std::string_view> age = response.headers.find("age")) {
     // §5.1: a cache ignores an Age it cannot parse; the parser clamps huge values to 2^31.
     if (auto seconds = http::parse_delta_seconds(trim_ows(*age))) parts.age_value = *seconds;
   }

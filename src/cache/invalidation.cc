@@ -96,8 +96,8 @@ std::vector<RequestUrl> invalidated_urls(std::string_view method, const RequestU
   if (http::is_safe_method(method) || status < 200 || status >= 400) return out;
   out.push_back(target);
   for (std::string_view field : {"location", "content-location"}) {
-    const std::string* value = response_headers.find(field);
-    if (value == nullptr) continue;
+    std::optional<std::string_view> value = response_headers.find(field);
+    if (!value) continue;
     auto url = resolve_reference(target, *value);
     if (!url || !same_origin(*url, target)) continue;
     bool seen = false;

@@ -19,16 +19,16 @@ namespace stavka::cache {
 namespace {
 
 std::optional<EntityTag> etag_of(const http::HeaderMap& headers) {
-  const std::string* value = headers.find("etag");
-  if (value == nullptr) return std::nullopt;
+  std::optional<std::string_view> value = headers.find("etag");
+  if (!value) return std::nullopt;
   return parse_entity_tag(*value);
 }
 
 // `reference` resolves RFC 850 two-digit years; whether a date is valid does not depend on it,
 // and comparisons parse both sides against the same reference.
 std::optional<time_t> last_modified_of(const http::HeaderMap& headers, int64_t reference) {
-  const std::string* value = headers.find("last-modified");
-  if (value == nullptr) return std::nullopt;
+  std::optional<std::string_view> value = headers.find("last-modified");
+  if (!value) return std::nullopt;
   return http::parse_http_date(trim_ows(*value), static_cast<time_t>(reference));
 }
 
@@ -93,7 +93,7 @@ void merge_not_modified(http::HeaderMap& stored_headers, const http::HeaderMap& 
   }
   for (const std::string& name : names) {
     std::vector<std::string_view> values = update.all(name);
-    const std::string& spelled = std::find_if(update.begin(), update.end(), [&](const auto& h) {
+    const std::string_view spelled = std::find_if(update.begin(), update.end(), [&](const auto& h) {
                                    return http::iequals(h.name, name);
                                  })->name;
     stored_headers.set(spelled, values.front());

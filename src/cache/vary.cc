@@ -69,7 +69,7 @@ std::optional<size_t> select_variant(std::span<const VariantCandidate> candidate
     const VariantCandidate& c = candidates[i];
     if (c.headers == nullptr || !vary_matches(*c.headers, c.variant, request_headers)) continue;
     int64_t date = c.response_time;
-    if (const std::string* text = c.headers->find("date")) {
+    if (std::optional<std::string_view> text = c.headers->find("date")) {
       if (auto parsed = http::parse_http_date(trim_ows(*text), c.response_time)) date = *parsed;
     }
     if (!best || date >= best_date) {

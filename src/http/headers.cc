@@ -1,10 +1,15 @@
 // HeaderMap and ASCII case-insensitive comparison.
 //
 // Stateless helpers plus the field list of one message; a HeaderMap is owned by one request on
-// one worker and is never shared. Invariant: fields_ keeps wire order; lookups never reorder it.
+// one worker and is never shared. Invariants: fields_ keeps wire order and lookups never reorder
+// it; every entry points at a whole line in bytes_, CRLF-terminated; unused_ counts the bytes no
+// entry points at.
 #include "http/headers.h"
 
 #include <algorithm>
+#include <cstring>
+#include <new>
+#include <stdexcept>
 
 namespace stavka::http {
 
@@ -27,57 +32,164 @@ bool is_token(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), is_tchar);
 }
 
+HeaderMap::Bytes& HeaderMap::Bytes::operator=(const Bytes& o) {
+  if (this == &o) return *this;
+  size_ = 0;
+  reserve(o.size_);
+  append(o.data_, o.size_);
+  return *this;
+}
+
+void HeaderMap::Bytes::grow(size_t more) {
+  size_t want = std::max<size_t>({size_t{size_} + more, size_t{capacity_} * 2, 256});
+  if (want > UINT32_MAX) throw std::length_error("HeaderMap: fields exceed 4 GiB");
+  char* bigger = static_cast<char*>(std::realloc(data_, want));
+  if (bigger == nullptr) throw std::bad_alloc();
+  data_ = bigger;
+  capacity_ = static_cast<uint32_t>(want);
+}
+
+HeaderMap::Field HeaderMap::append_line(std::string_view name, std::string_view value) {
+  const char* base = bytes_.data();
+  auto inside = [&](std::string_view v) {
+    return !v.empty() && v.data() >= base && v.data() < base + bytes_.size();
+  };
+  if (inside(name) || inside(value)) {
+    // Growing the buffer would move what the views point at: copy them out first.
+    std::string copy;
+    copy.reserve(name.size() + value.size());
+    copy.append(name).append(value);
+    std::string_view c = copy;
+    return append_line(c.substr(0, name.size()), c.substr(name.size()));
+  }
+  const size_t line = name.size() + value.size() + 4;
+  Field f{static_cast<uint32_t>(bytes_.size()), static_cast<uint32_t>(name.size()),
+          static_cast<uint32_t>(name.size() + 2), static_cast<uint32_t>(value.size()),
+          static_cast<uint32_t>(line)};
+  char* p = bytes_.extend(line);
+  std::memcpy(p, name.data(), name.size());
+  p += name.size();
+  *p++ = ':';
+  *p++ = ' ';
+  if (!value.empty()) std::memcpy(p, value.data(), value.size());
+  p += value.size();
+  *p++ = '\r';
+  *p = '\n';
+  return f;
+}
+
 void HeaderMap::add(std::string_view name, std::string_view value) {
-  Header& h = fields_.emplace_back();
-  h.name.assign(name);
-  h.value.assign(value);
+  Field f = append_line(name, value);
+  fields_.push_back(f);
+}
+
+void HeaderMap::insert(size_t i, std::string_view name, std::string_view value) {
+  Field f = append_line(name, value);
+  fields_.insert(fields_.begin() + static_cast<std::ptrdiff_t>(i), f);
+}
+
+void HeaderMap::replace(size_t i, std::string_view name, std::string_view value) {
+  Field f = append_line(name, value);
+  unused_ += line_size(fields_[i]);
+  fields_[i] = f;
+  compact_if_sparse();
 }
 
 void HeaderMap::set(std::string_view name, std::string_view value) {
   // The surviving field takes the position of the first match so that order-sensitive
   // neighbours keep their relative place.
-  auto first = std::find_if(fields_.begin(), fields_.end(),
-                            [&](const Header& h) { return iequals(h.name, name); });
-  if (first == fields_.end()) {
+  size_t first = 0;
+  while (first < fields_.size() && !iequals(view(fields_[first]).name, name)) ++first;
+  if (first == fields_.size()) {
     add(name, value);
     return;
   }
-  first->name.assign(name);
-  first->value.assign(value);
-  auto rest = std::remove_if(first + 1, fields_.end(),
-                             [&](const Header& h) { return iequals(h.name, name); });
-  fields_.erase(rest, fields_.end());
+  replace(first, name, value);
+  keep_if([&](size_t i) { return i <= first || !iequals(view(fields_[i]).name, name); });
 }
 
 size_t HeaderMap::remove(std::string_view name) {
   return remove_if([&](const Header& h) { return iequals(h.name, name); });
 }
 
-const std::string* HeaderMap::find(std::string_view name) const {
-  for (const Header& h : fields_) {
-    if (iequals(h.name, name)) return &h.value;
+std::optional<std::string_view> HeaderMap::find(std::string_view name) const {
+  for (const Field& f : fields_) {
+    if (f.name_size != name.size()) continue;
+    Header h = view(f);
+    if (iequals(h.name, name)) return h.value;
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 std::vector<std::string_view> HeaderMap::all(std::string_view name) const {
   std::vector<std::string_view> out;
-  for (const Header& h : fields_) {
+  for (const Field& f : fields_) {
+    Header h = view(f);
     if (iequals(h.name, name)) out.emplace_back(h.value);
   }
   return out;
 }
 
+size_t HeaderMap::count(std::string_view name) const {
+  size_t n = 0;
+  for (const Field& f : fields_) {
+    if (iequals(view(f).name, name)) ++n;
+  }
+  return n;
+}
+
 bool HeaderMap::has_token(std::string_view name, std::string_view token) const {
   bool found = false;
-  for (const Header& h : fields_) {
+  for (const Field& f : fields_) {
     if (found) break;
+    Header h = view(f);
     if (!iequals(h.name, name)) continue;
     for_each_token(h.value, [&](std::string_view item) {
       if (!found && iequals(item, token)) found = true;
     });
   }
   return found;
+}
+
+void HeaderMap::clear() {
+  bytes_.clear();
+  fields_.clear();
+  unused_ = 0;
+}
+
+void HeaderMap::reserve(size_t fields, size_t bytes) {
+  fields_.reserve(fields);
+  bytes_.reserve(bytes);
+}
+
+void HeaderMap::assign(const HeaderMap& other, size_t more_fields, size_t more_bytes) {
+  if (this == &other) return;
+  fields_.clear();
+  fields_.reserve(other.fields_.size() + more_fields);
+  fields_.insert(fields_.end(), other.fields_.begin(), other.fields_.end());
+  bytes_.clear();
+  bytes_.reserve(other.bytes_.size() + more_bytes);
+  bytes_.append(other.bytes_.data(), other.bytes_.size());
+  unused_ = other.unused_;
+}
+
+void HeaderMap::end_raw() {
+  size_t used = 0;
+  for (const Field& f : fields_) used += f.line_size;
+  unused_ = bytes_.size() - used;
+}
+
+void HeaderMap::compact_if_sparse() {
+  if (unused_ < 1024 || unused_ < bytes_.size() / 2) return;
+  Bytes packed;
+  packed.reserve(bytes_.size() - unused_);
+  for (Field& f : fields_) {
+    size_t at = packed.size();
+    packed.append(bytes_.data() + f.at, line_size(f));
+    f.at = static_cast<uint32_t>(at);
+  }
+  bytes_ = std::move(packed);
+  unused_ = 0;
 }
 
 }  // namespace stavka::http

@@ -8,6 +8,11 @@
 // bare LF and obs-fold, which llhttp 8.1 accepts. llhttp is built with LLHTTP_STRICT_MODE
 // (src/http/CMakeLists.txt); a unit test fails if it is not.
 //
+// Fields are not built from llhttp's per-field callbacks (four calls a field, each a piece to
+// append): a section's bytes are copied into its HeaderMap as llhttp passes them, each field
+// line is named where it lies as soon as it ends (scan_section), and once the section is
+// complete the checks that need the fields run.
+//
 // Invariants: feed() never returns with llhttp paused; every pause is caused by one of our
 // callbacks and named in event_; once failed_ is set it stays set and llhttp is never run
 // again; body views handed out always lie inside the buffer passed to the current feed().
@@ -30,9 +35,10 @@ constexpr char kEmptyInput[1] = {0};
 constexpr const char* kObsFold = "obsolete line folding (obs-fold) in header section";
 constexpr const char* kBareCr = "bare CR in header section";
 
-// One allocation covers the field list of most messages (the caller may move a head out, so
-// the capacity cannot be relied on to survive between messages).
+// One allocation each covers the field index and the field bytes of most messages (the caller
+// may move a head out, so the capacity cannot be relied on to survive between messages).
 constexpr size_t kTypicalFields = 16;
+constexpr size_t kTypicalFieldBytes = 512;
 
 enum class Phase : uint8_t { head, body, trailers };
 
@@ -60,8 +66,11 @@ struct Http1Parser::Impl {
   Event event = Event::none;
   size_t section_bytes = 0;  // raw bytes of the current head or trailer section so far
   char last_byte = '\n';     // last scanned byte of the section (CRLF precedes every section)
+  size_t section_lines = 0;  // lines with content in the section so far (the start line too)
+  size_t line_at = 0;        // where the section's current line starts in its HeaderMap
+  bool section_ended = false;  // its blank line was seen: later bytes are not in it
+  bool check_te = false;     // the head just completed has a body: check Transfer-Encoding
   bool in_message = false;
-  bool in_field = false;       // fields().back().name is still being received
   bool head_response = false;  // the next final response answers HEAD
   bool closed = false;         // finish_eof() was called
   bool failed = false;
@@ -110,7 +119,8 @@ struct Http1Parser::Impl {
 
   void begin_message() {
     in_message = true;
-    in_field = false;
+    line_at = 0;
+    section_ended = false;
     trailers.clear();
     if (kind == Kind::request) {
       RequestHead& h = request;
@@ -119,7 +129,7 @@ struct Http1Parser::Impl {
       h.version_major = 1;
       h.version_minor = 1;
       h.headers.clear();
-      h.headers.fields().reserve(kTypicalFields);
+      h.headers.reserve(kTypicalFields, kTypicalFieldBytes);
       h.framing = BodyFraming::none;
       h.content_length = 0;
       h.keep_alive = true;
@@ -131,7 +141,7 @@ struct Http1Parser::Impl {
       h.version_major = 1;
       h.version_minor = 1;
       h.headers.clear();
-      h.headers.fields().reserve(kTypicalFields);
+      h.headers.reserve(kTypicalFields, kTypicalFieldBytes);
       h.framing = BodyFraming::none;
       h.content_length = 0;
       h.keep_alive = true;
@@ -142,7 +152,9 @@ struct Http1Parser::Impl {
     phase = next;
     section_bytes = 0;
     last_byte = '\n';
-    in_field = false;
+    section_lines = 0;
+    line_at = 0;
+    section_ended = false;
   }
 
   bool reject(const char* message) {
@@ -154,7 +166,9 @@ struct Http1Parser::Impl {
   // followed by SP/HTAB (obs-fold, or whitespace before the first field); a CR at the start of
   // a line must be followed by LF. llhttp strict mode rejects every other bare CR itself: the
   // ones it skips are the empty lines allowed before a request, which always start a line.
-  bool scan_section(const char* p, size_t n) {
+  // With a map (a message has begun), the bytes are also copied into it and each field line is
+  // named there as it ends, and one field too many is refused as soon as its line ends.
+  bool scan_section(HeaderMap* map, const char* p, size_t n) {
     if (n == 0) return true;
     const char* end = p + n;
     auto line_start_ok = [&](const char* at) {
@@ -164,16 +178,52 @@ struct Http1Parser::Impl {
     };
     if (last_byte == '\r' && p[0] != '\n') return reject(kBareCr);
     if (last_byte == '\n' && !line_start_ok(p)) return false;
+    size_t base = 0;  // where p lands in the map
+    if (section_ended) map = nullptr;
+    if (map != nullptr) {
+      base = map->raw_size();
+      map->append_raw(p, n);
+    }
+    const size_t first_field = phase == Phase::head ? 2 : 1;  // after the start line
     for (const char* q = p;;) {
       const char* lf = static_cast<const char*>(std::memchr(q, '\n', static_cast<size_t>(end - q)));
       if (lf == nullptr) break;
       char before = lf == p ? last_byte : lf[-1];
       if (before != '\r') return reject("bare LF in header section");
       q = lf + 1;
+      if (map != nullptr) {
+        const size_t next = base + static_cast<size_t>(q - p);
+        if (next - line_at > 2) {  // a line with content (every line ends in CRLF)
+          if (++section_lines >= first_field && !add_field(*map, next, first_field)) return false;
+        } else if (section_lines + 1 >= first_field) {
+          section_ended = true;  // its blank line: what follows is not in the section
+          map = nullptr;
+        }
+        line_at = next;
+      }
       if (q == end) break;
       if (!line_start_ok(q)) return false;
     }
     last_byte = end[-1];
+    return true;
+  }
+
+  // Names the field line [line_at, next) of map. llhttp has checked its characters.
+  bool add_field(HeaderMap& map, size_t next, size_t first_field) {
+    if (section_lines - first_field + 1 > limits.max_headers) {
+      fail(431, "more than " + std::to_string(limits.max_headers) +
+                    (phase == Phase::trailers ? " trailer fields" : " header fields"));
+      return false;
+    }
+    const char* line = map.raw_data() + line_at;
+    const size_t content = next - line_at - 2;
+    size_t name = 0;
+    while (name < content && line[name] != ':') ++name;
+    if (name == 0 || name == content) return reject("empty header field name");
+    size_t from = name + 1, to = content;
+    while (from < to && (line[from] == ' ' || line[from] == '\t')) ++from;
+    while (to > from && (line[to - 1] == ' ' || line[to - 1] == '\t')) --to;
+    map.add_raw_line(line_at, name, line_at + from, to - from, next - line_at);
     return true;
   }
 
@@ -208,7 +258,25 @@ struct Http1Parser::Impl {
       return fail(505, "unsupported HTTP version " + std::to_string(h.version_major) + "." +
                            std::to_string(h.version_minor));
     }
-    if (int rc = check_transfer_encoding(h.headers, h.version_minor); rc != 0) return rc;
+    if (parser.flags & F_CHUNKED) {
+      h.framing = BodyFraming::chunked;
+    } else if (parser.flags & F_CONTENT_LENGTH) {
+      h.framing = BodyFraming::content_length;
+      h.content_length = parser.content_length;
+    }
+    h.keep_alive = llhttp_should_keep_alive(&parser) != 0;
+    check_te = true;
+    event = Event::head_done;
+    return HPE_PAUSED;
+  }
+
+  // After the fields of a head are named: the checks that look at them.
+  bool check_fields() {
+    if (kind == Kind::response) {
+      return !check_te || check_transfer_encoding(response.headers, response.version_minor) == 0;
+    }
+    RequestHead& h = request;
+    if (check_transfer_encoding(h.headers, h.version_minor) != 0) return false;
     size_t hosts = 0;
     bool expect_continue = false;
     for (const Header& f : h.headers) {
@@ -220,18 +288,10 @@ struct Http1Parser::Impl {
         });
       }
     }
-    if (hosts > 1) return fail(400, "more than one Host field");
-    if (parser.flags & F_CHUNKED) {
-      h.framing = BodyFraming::chunked;
-    } else if (parser.flags & F_CONTENT_LENGTH) {
-      h.framing = BodyFraming::content_length;
-      h.content_length = parser.content_length;
-    }
-    h.keep_alive = llhttp_should_keep_alive(&parser) != 0;
+    if (hosts > 1) return reject("more than one Host field");
     // RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0 request is ignored.
     h.expect_continue = expect_continue && h.version_minor == 1;
-    event = Event::head_done;
-    return HPE_PAUSED;
+    return true;
   }
 
   int complete_response_head() {
@@ -255,8 +315,9 @@ struct Http1Parser::Impl {
       // flag is what that return value sets (llhttp 8.1 api.c / http.c), so set it and pause.
       parser.flags |= F_SKIPBODY;
       h.framing = BodyFraming::none;
+      check_te = false;
     } else {
-      if (int rc = check_transfer_encoding(h.headers, h.version_minor); rc != 0) return rc;
+      check_te = true;  // once the fields are named (check_fields)
       if (parser.flags & F_CHUNKED) {
         h.framing = BodyFraming::chunked;
       } else if (parser.flags & F_CONTENT_LENGTH) {
@@ -284,47 +345,6 @@ struct Http1Parser::Impl {
 
   static int on_status(llhttp_t* p, const char* at, size_t n) {
     of(p).response.reason.append(at, n);
-    return 0;
-  }
-
-  static int on_header_field(llhttp_t* p, const char* at, size_t n) {
-    Impl& s = of(p);
-    HeaderMap& map = s.fields();
-    if (!s.in_field) {
-      if (map.size() >= s.limits.max_headers) {
-        return s.fail(431, "more than " + std::to_string(s.limits.max_headers) +
-                               (s.phase == Phase::trailers ? " trailer fields" : " header fields"));
-      }
-      map.fields().emplace_back();
-      s.in_field = true;
-    }
-    map.fields().back().name.append(at, n);
-    return 0;
-  }
-
-  static int on_header_field_complete(llhttp_t* p) {
-    Impl& s = of(p);
-    s.in_field = false;
-    HeaderMap& map = s.fields();
-    if (map.empty()) return s.fail(400, "empty header field name");
-    const std::string& name = map.fields().back().name;
-    if (name.empty()) return s.fail(400, "empty header field name");
-    return 0;  // other characters are checked by llhttp (strict mode, see the file comment)
-  }
-
-  static int on_header_value(llhttp_t* p, const char* at, size_t n) {
-    HeaderMap& map = of(p).fields();
-    if (!map.empty()) map.fields().back().value.append(at, n);
-    return 0;
-  }
-
-  static int on_header_value_complete(llhttp_t* p) {
-    HeaderMap& map = of(p).fields();
-    if (map.empty()) return 0;
-    std::string& v = map.fields().back().value;
-    size_t keep = v.size();
-    while (keep > 0 && (v[keep - 1] == ' ' || v[keep - 1] == '\t')) --keep;
-    v.resize(keep);
     return 0;
   }
 
@@ -359,10 +379,6 @@ struct Http1Parser::Impl {
       t.on_message_begin = &Impl::on_message_begin;
       t.on_url = &Impl::on_url;
       t.on_status = &Impl::on_status;
-      t.on_header_field = &Impl::on_header_field;
-      t.on_header_field_complete = &Impl::on_header_field_complete;
-      t.on_header_value = &Impl::on_header_value;
-      t.on_header_value_complete = &Impl::on_header_value_complete;
       t.on_headers_complete = &Impl::on_headers_complete;
       t.on_body = &Impl::on_body;
       t.on_chunk_header = &Impl::on_chunk_header;
@@ -405,7 +421,11 @@ ParseResult Http1Parser::feed(std::string_view data) {
     if (!s.failed && err != HPE_OK && err != HPE_PAUSED && err != HPE_PAUSED_UPGRADE) {
       s.fail_llhttp(err, chunk, len);
     }
-    if (!s.failed && sectioned && s.scan_section(chunk, used)) s.section_bytes += used;
+    // Before a message begins (the empty lines allowed before a request) there is no map.
+    HeaderMap* map = s.in_message || s.event == Event::message_done ? &s.fields() : nullptr;
+    if (!s.failed && sectioned && s.scan_section(map, chunk, used)) {
+      s.section_bytes += used;
+    }
     off += used;
     if (s.failed) break;
 
@@ -418,6 +438,8 @@ ParseResult Http1Parser::feed(std::string_view data) {
       llhttp_resume(&s.parser);
       switch (s.event) {
         case Event::head_done:
+          s.fields().end_raw();
+          if (!s.check_fields()) break;
           s.end_section_state(Phase::body);
           r.state = ParseState::head_done;
           r.consumed = off;
@@ -427,6 +449,7 @@ ParseResult Http1Parser::feed(std::string_view data) {
           s.end_section_state(Phase::trailers);
           continue;
         case Event::message_done:
+          if (s.phase == Phase::trailers) s.trailers.end_raw();
           s.end_section_state(Phase::head);
           r.state = ParseState::message_done;
           r.consumed = off;

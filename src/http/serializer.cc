@@ -30,31 +30,13 @@ inline bool is_framing_field(std::string_view name) {
   }
 }
 
-size_t fields_size(const HeaderMap& fields) {
-  size_t n = 0;
-  for (const Header& f : fields) {
-    if (!is_framing_field(f.name)) n += f.name.size() + f.value.size() + 4;
-  }
-  return n;
-}
+size_t fields_size(const HeaderMap& fields) { return fields.lines_size(is_framing_field); }
 
-// Grows out once, then copies each field into place (four appends per field cost more than the
-// bytes they copy). size: fields_size(fields).
+// Grows out once, then copies the fields' lines. size: fields_size(fields).
 void append_fields(const HeaderMap& fields, size_t size, std::string& out) {
   size_t at = out.size();
   out.resize(at + size);
-  char* p = out.data() + at;
-  for (const Header& f : fields) {
-    if (is_framing_field(f.name)) continue;
-    std::memcpy(p, f.name.data(), f.name.size());
-    p += f.name.size();
-    *p++ = ':';
-    *p++ = ' ';
-    std::memcpy(p, f.value.data(), f.value.size());
-    p += f.value.size();
-    *p++ = '\r';
-    *p++ = '\n';
-  }
+  fields.copy_lines(out.data() + at, is_framing_field);
 }
 
 void append_decimal(uint64_t value, std::string& out) {

@@ -117,8 +117,7 @@ static http::ResponseHead client_fields(const Worker& w, const Exchange& ex, int
   http::ResponseHead head;
   head.status = status;
   head.reason = reason.empty() ? http::reason_phrase(status) : reason;
-  head.headers.fields().reserve(stored.size() + 4);  // Age, Cache-Status, Via, a module's
-  head.headers.fields().assign(stored.begin(), stored.end());
+  head.headers.assign(stored, 4, 256);  // Age, Cache-Status, Via, a module's
   head.headers.set("Age", age);
   cache::append_cache_status(head.headers, ex.cache_status);
   to_client_response(head, w.config().via_name);
@@ -375,7 +374,7 @@ void plan_body(Worker& w, Exchange& ex, const StoredHead& served, std::string_vi
   } else {
     // multipart/byteranges (RFC 9110 §14.6): each part with the stored type and its range.
     const std::string boundary = multipart_boundary();
-    const std::string* type = served.response.headers.find("content-type");
+    std::optional<std::string_view> type = served.response.headers.find("content-type");
     uint64_t total = 0;
     for (const http::ByteRange& r : range.ranges) {
       std::string& p = plan.part_heads.emplace_back();
@@ -498,9 +497,9 @@ void describe(storage::ObjectMeta& meta, const std::shared_ptr<const StoredHead>
   meta.request_time = stored.request_time;
   meta.response_time = stored.response_time;
   meta.expires = stored.response_time + fresh.ttl();
-  const std::string* etag = stored.headers.find("etag");
+  std::optional<std::string_view> etag = stored.headers.find("etag");
   meta.etag = etag ? *etag : std::string();
-  const std::string* lm = stored.headers.find("last-modified");
+  std::optional<std::string_view> lm = stored.headers.find("last-modified");
   meta.last_modified = lm ? *lm : std::string();
   meta.surrogate_keys.clear();
   for (const char* name : {"surrogate-key", "cache-tag"}) {

@@ -2,6 +2,7 @@
 #include "proxy/forwarding.h"
 
 #include <charconv>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -73,11 +74,18 @@ void append_via(http::HeaderMap& headers, std::string_view earlier, int major, i
                 std::string_view via_name) {
   char buf[24];
   std::string_view version = via_version(major, minor, buf);
-  http::Header& via = headers.fields().emplace_back();
-  via.name.assign("Via");
-  via.value.reserve(earlier.size() + 2 + version.size() + via_name.size());
-  if (!earlier.empty()) via.value.append(earlier).append(", ");
-  via.value.append(version).append(via_name);
+  char line[128];
+  if (earlier.empty() && version.size() + via_name.size() <= sizeof line) {
+    std::memcpy(line, version.data(), version.size());
+    std::memcpy(line + version.size(), via_name.data(), via_name.size());
+    headers.add("Via", std::string_view(line, version.size() + via_name.size()));
+    return;
+  }
+  std::string value;
+  value.reserve(earlier.size() + 2 + version.size() + via_name.size());
+  if (!earlier.empty()) value.append(earlier).append(", ");
+  value.append(version).append(via_name);
+  headers.add("Via", value);
 }
 
 // Adds value to a comma-separated list being gathered.
@@ -94,28 +102,30 @@ void remove_hop_by_hop(http::HeaderMap& headers) {
 }
 
 // One pass over the fields: each is dropped, kept, or (Host, the first X-Forwarded-For) kept in
-// its place with a new value; what the pass gathered is appended after it.
+// its place to get a new value; what the pass gathered is appended after it.
 void to_origin_request(http::RequestHead& head, std::string_view origin_target,
                        const ForwardInfo& info) {
-  const HopByHop hop(head.headers);
-  std::vector<http::Header>& f = head.headers.fields();
+  http::HeaderMap& f = head.headers;
+  const HopByHop hop(f);
   constexpr size_t none = static_cast<size_t>(-1);
-  size_t out = 0, host_at = none, xff_at = none;
+  size_t kept = 0, host_at = none, xff_at = none;  // positions among the kept fields
   std::string earlier_via;
-  for (size_t i = 0; i < f.size(); ++i) {
-    std::string_view name = f[i].name;
+  std::string xff;  // the client's X-Forwarded-For list, all its fields in one
+  f.keep_if([&](size_t i) {
+    const http::Header field = f[i];
+    std::string_view name = field.name;
     bool keep = !hop(name);
     if (keep) {
       switch (name.size()) {
         case 3:  // earlier proxies' Via entries go first in ours
           if (http::iequals(name, "via")) {
-            gather(earlier_via, f[i].value);
+            gather(earlier_via, field.value);
             keep = false;
           }
           break;
         case 4:
           if (http::iequals(name, "host")) {
-            if (host_at == none) host_at = out;
+            if (host_at == none) host_at = kept;
             else keep = false;
           }
           break;
@@ -124,12 +134,9 @@ void to_origin_request(http::RequestHead& head, std::string_view origin_target,
           break;
         case 15:  // the client's list continues in the first one
           if (http::iequals(name, "x-forwarded-for")) {
-            if (xff_at == none) {
-              xff_at = out;
-            } else {
-              gather(f[xff_at].value, f[i].value);
-              keep = false;
-            }
+            gather(xff, field.value);
+            if (xff_at == none) xff_at = kept;
+            else keep = false;
           }
           break;
         case 16:
@@ -140,28 +147,22 @@ void to_origin_request(http::RequestHead& head, std::string_view origin_target,
           break;
       }
     }
-    if (!keep) continue;
-    if (out != i) f[out] = std::move(f[i]);
-    ++out;
-  }
-  f.erase(f.begin() + static_cast<std::ptrdiff_t>(out), f.end());
+    if (keep) ++kept;
+    return keep;
+  });
 
-  if (xff_at == none) {
-    head.headers.add("X-Forwarded-For", info.client_ip);
-  } else {
-    f[xff_at].name.assign("X-Forwarded-For");
-    gather(f[xff_at].value, info.client_ip);
-  }
+  gather(xff, info.client_ip);
+  if (xff_at == none) f.add("X-Forwarded-For", xff);
+  else f.replace(xff_at, "X-Forwarded-For", xff);
   std::string_view host = info.origin_host.empty() ? info.host : info.origin_host;
   if (host_at == none) {
-    head.headers.add("Host", host);
-  } else {
-    f[host_at].name.assign("Host");
-    f[host_at].value.assign(host);
+    f.add("Host", host);
+  } else if (const http::Header h = f[host_at]; h.name != "Host" || h.value != host) {
+    f.replace(host_at, "Host", host);  // (the usual request already has it so)
   }
-  head.headers.add("X-Forwarded-Proto", info.scheme);
-  head.headers.add("X-Forwarded-Host", info.host);
-  append_via(head.headers, earlier_via, head.version_major, head.version_minor, info.via_name);
+  f.add("X-Forwarded-Proto", info.scheme);
+  f.add("X-Forwarded-Host", info.host);
+  append_via(f, earlier_via, head.version_major, head.version_minor, info.via_name);
   head.target.assign(origin_target);
   head.version_major = 1;
   head.version_minor = 1;

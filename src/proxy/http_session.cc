@@ -165,7 +165,7 @@ Task<Outcome> serve_one(Worker& w, ClientConnection& conn, http::Http1Parser& pa
   if (int status = route(ex, &detail)) {
     if (status == 421) w.counters().add(Metric::misdirected_requests_total);
     if (ex.host.empty()) {
-      if (const std::string* h = ex.request.headers.find("host")) ex.host = *h;
+      if (std::optional<std::string_view> h = ex.request.headers.find("host")) ex.host = *h;
     }
     // An unread request body would be taken for the next request: close instead.
     bool close = ex.request.has_body() || !ex.client_keep_alive || status == 400;

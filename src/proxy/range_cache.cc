@@ -74,8 +74,8 @@ std::string validator_of(std::string_view etag, std::string_view last_modified) 
 }
 
 std::string validator_of(const http::HeaderMap& fields) {
-  const std::string* etag = fields.find("etag");
-  const std::string* lm = fields.find("last-modified");
+  std::optional<std::string_view> etag = fields.find("etag");
+  std::optional<std::string_view> lm = fields.find("last-modified");
   return validator_of(etag ? std::string_view(*etag) : std::string_view(),
                       lm ? std::string_view(*lm) : std::string_view());
 }

@@ -324,7 +324,7 @@ int32_t proxy_get_header_map_value(Instance& in, Raw* a) {
     if (!value) return status(Status::not_found);
     return status(in.copy_out(*value, u(a, 3), u(a, 4)));
   }
-  const std::string* first = v->headers->find(name);
+  std::optional<std::string_view> first = v->headers->find(name);
   if (!first) return status(Status::not_found);
   std::vector<std::string_view> all = v->headers->all(name);
   if (all.size() == 1) return status(in.copy_out(*first, u(a, 3), u(a, 4)));
@@ -485,16 +485,16 @@ std::optional<std::string> property(Instance& in, const std::vector<std::string_
              std::to_string(s->request->version_minor);
     }
     if (second == "referer") {
-      const std::string* v = s->request->headers.find("referer");
-      return v ? std::optional(*v) : std::nullopt;
+      std::optional<std::string_view> v = s->request->headers.find("referer");
+      return v ? std::optional<std::string>(*v) : std::nullopt;
     }
     if (second == "useragent") {
-      const std::string* v = s->request->headers.find("user-agent");
-      return v ? std::optional(*v) : std::nullopt;
+      std::optional<std::string_view> v = s->request->headers.find("user-agent");
+      return v ? std::optional<std::string>(*v) : std::nullopt;
     }
     if (second == "id") {
-      const std::string* v = s->request->headers.find("x-request-id");
-      return v ? std::optional(*v) : std::nullopt;
+      std::optional<std::string_view> v = s->request->headers.find("x-request-id");
+      return v ? std::optional<std::string>(*v) : std::nullopt;
     }
     if (second == "time") {
       const auto ago = std::chrono::steady_clock::now() - s->start;

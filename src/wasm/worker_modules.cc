@@ -247,8 +247,7 @@ Status WorkerModules::http_call(Instance& instance, std::string_view upstream, c
 runtime::Task<void> WorkerModules::run_call(std::weak_ptr<Instance> weak, uint32_t context_id,
                                             uint32_t token, HttpCallSpec spec) {
   HttpCallResult result = co_await http_caller_(std::move(spec));
-  if (result.status) result.headers.fields().insert(result.headers.fields().begin(),
-                                                    {":status", std::to_string(result.status)});
+  if (result.status) result.headers.insert(0, ":status", std::to_string(result.status));
   std::shared_ptr<Instance> in = weak.lock();
   if (!in || in->broken()) co_return;
   // The context that made the call must still exist (a request that ended has no callback).

@@ -65,7 +65,7 @@ TEST(StoredHead, StoredAgeLengthAndHopByHopFieldsAreNotRepeated) {
                           "Keep-Alive: timeout=5\r\nTransfer-Encoding: chunked\r\nX-End: 2\r\n");
   EXPECT_EQ(head->fixed, "HTTP/1.1 200 OK\r\nX-End: 2\r\n");
   // The parsed fields the policy reads keep Age (the current age starts from it).
-  EXPECT_NE(head->response.headers.find("age"), nullptr);
+  EXPECT_TRUE(head->response.headers.find("age"));
 }
 
 TEST(StoredHead, NoContentLengthForA204AndCloseWhenTheConnectionEnds) {
