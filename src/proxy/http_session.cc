@@ -94,16 +94,16 @@ int route(Exchange& ex, std::string_view* detail) {
     *detail = "CONNECT is not supported: this is a reverse proxy";
     return 405;
   }
-  auto hosts = req.headers.all("host");
-  if (hosts.size() > 1) {
+  std::optional<std::string_view> host = req.headers.find("host");
+  if (host && req.headers.count("host") > 1) {
     *detail = "more than one Host field";
     return 400;
   }
-  if (hosts.empty() && ex.client_http11) {
+  if (!host && ex.client_http11) {
     *detail = "HTTP/1.1 request without Host";
     return 400;
   }
-  std::string_view authority = hosts.empty() ? std::string_view() : hosts.front();
+  std::string_view authority = host.value_or(std::string_view());
   std::string_view path;
   if (!req.target.empty() && req.target.front() == '/') {
     path = req.target;
