@@ -994,7 +994,9 @@ Task<Outcome> serve_from_fill(Worker& w, Exchange& ex, CacheServices& services,
     offset += chunk.bytes.size();
   }
   const http::HeaderMap trailers = ex.body_through_modules() ? fill->trailers() : http::HeaderMap();
-  if (!co_await end_client_body(w, ex, &trailers)) co_return Outcome::client_gone;
+  if (ex.body_through_modules() && !co_await end_client_body(w, ex, &trailers)) {
+    co_return Outcome::client_gone;
+  }
   co_return ex.close_connection ? Outcome::close : Outcome::done;
 }
 

@@ -184,21 +184,6 @@ Task<Outcome> serve_one(Worker& w, ClientConnection& conn, http::Http1Parser& pa
   co_return outcome;
 }
 
-// Serves requests while bytes are at hand (the first one, then any pipelined ones). True: the
-// connection may wait for another request.
-Task<bool> serve_requests(Worker& w, ClientConnection& conn, runtime::Buffer& carry) {
-  std::unique_ptr<http::Http1Parser> parser = w.take_parser(http::Http1Parser::Kind::request);
-  while (true) {
-    Outcome outcome = co_await serve_one(w, conn, *parser, carry);
-    if (outcome != Outcome::done || w.draining()) co_return false;
-    if (!carry || carry.remaining() == 0) {
-      carry.release();
-      w.give_back(std::move(parser));
-      co_return true;
-    }
-  }
-}
-
 }  // namespace
 
 void add_body(std::vector<iovec>& iov, std::string& scratch,
@@ -348,7 +333,18 @@ Task<void> serve_client(Worker& w, int fd, net::SocketAddress peer) {
     w.set_idle(&conn, false);
     first = false;
     carry = std::move(r.buffer);
-    if (!co_await serve_requests(w, conn, carry)) break;
+    // Requests while bytes are at hand (the first one, then any pipelined ones), with a parser
+    // from the worker's pool that goes back when they run out.
+    std::unique_ptr<http::Http1Parser> parser = w.take_parser(http::Http1Parser::Kind::request);
+    Outcome outcome = Outcome::done;
+    while (outcome == Outcome::done && !w.draining()) {
+      outcome = co_await serve_one(w, conn, *parser, carry);
+      if (carry && carry.remaining() > 0) continue;
+      carry.release();
+      if (outcome == Outcome::done) w.give_back(std::move(parser));
+      break;
+    }
+    if (outcome != Outcome::done || w.draining()) break;
   }
   carry.release();
   w.detach(&conn);

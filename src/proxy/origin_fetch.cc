@@ -220,7 +220,8 @@ Task<Outcome> relay_response(Worker& w, Exchange& ex, OriginRequest& origin) {
   http::HeaderMap trailers;  // the origin's, for a body that goes through modules
   bool head_sent = false;
   while (true) {
-    BodyPiece piece = co_await origin.next_body();
+    BodyPiece piece;
+    if (!origin.take_first_piece(&piece)) piece = co_await origin.next_body();
     if (piece.kind == BodyPiece::truncated) {
       if (piece.abandoned) co_return Outcome::client_gone;
       if (!head_sent) {
@@ -253,7 +254,9 @@ Task<Outcome> relay_response(Worker& w, Exchange& ex, OriginRequest& origin) {
     }
   }
   origin.release();
-  if (!co_await end_client_body(w, ex, &trailers)) co_return Outcome::client_gone;
+  if (ex.body_through_modules() && !co_await end_client_body(w, ex, &trailers)) {
+    co_return Outcome::client_gone;
+  }
   co_return ex.close_connection ? Outcome::close : Outcome::done;
 }
 

@@ -239,18 +239,21 @@ Task<bool> OriginRequest::start(OriginFailure* failure) {
   }
 }
 
+bool OriginRequest::take_first_piece(BodyPiece* piece) {
+  if (head_delivered_ || (!done_ && pending_.empty())) return false;
+  head_delivered_ = true;
+  piece->spans = std::move(pending_);
+  if (done_) {
+    piece->kind = BodyPiece::done;
+    piece->trailers = &parser_->trailers();
+  }
+  return true;
+}
+
 Task<BodyPiece> OriginRequest::next_body() {
   BodyPiece piece;
-  if (!head_delivered_) {
-    head_delivered_ = true;
-    piece.spans = std::move(pending_);
-    if (done_) {
-      piece.kind = BodyPiece::done;
-      piece.trailers = &parser_->trailers();
-      co_return piece;
-    }
-    if (!piece.spans.empty()) co_return piece;
-  }
+  if (take_first_piece(&piece)) co_return piece;
+  head_delivered_ = true;
   if (done_) {
     piece.kind = BodyPiece::done;
     piece.trailers = &parser_->trailers();

@@ -82,6 +82,9 @@ class OriginRequest {
   // The next body bytes. done: the body ended cleanly (spans may carry its last bytes);
   // truncated: the origin failed, stalled or closed early (logged and counted here).
   runtime::Task<BodyPiece> next_body();
+  // What next_body() would return first without waiting, if it would: the body bytes that came
+  // with the head (or their end). False: call next_body().
+  bool take_first_piece(BodyPiece* piece);
 
   // After done: keeps the connection for reuse if the exchange ended cleanly. Idempotent.
   void release();
