@@ -32,6 +32,60 @@ bool is_token(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), is_tchar);
 }
 
+namespace {
+
+// name (of canonical's length) spelled as canonical, or in another case: the usual spelling
+// costs a few word compares, the others a byte-by-byte one.
+template <size_t N>
+bool spelled(std::string_view name, const char (&canonical)[N]) {
+  return std::memcmp(name.data(), canonical, N - 1) == 0 ||
+         iequals(name, std::string_view(canonical, N - 1));
+}
+
+}  // namespace
+
+KnownField classify_field(std::string_view name) {
+  switch (name.size()) {
+    case 2:
+      if (spelled(name, "TE")) return KnownField::te;
+      break;
+    case 3:
+      if (spelled(name, "Via")) return KnownField::via;
+      break;
+    case 4:
+      if (spelled(name, "Host")) return KnownField::host;
+      break;
+    case 6:
+      if (spelled(name, "Expect")) return KnownField::expect;
+      break;
+    case 7:
+      if (spelled(name, "Trailer")) return KnownField::trailer;
+      if (spelled(name, "Upgrade")) return KnownField::upgrade;
+      break;
+    case 10:
+      if (spelled(name, "Connection")) return KnownField::connection;
+      if (spelled(name, "Keep-Alive")) return KnownField::keep_alive;
+      break;
+    case 14:
+      if (spelled(name, "Content-Length")) return KnownField::content_length;
+      break;
+    case 15:
+      if (spelled(name, "X-Forwarded-For")) return KnownField::x_forwarded_for;
+      break;
+    case 16:
+      if (spelled(name, "X-Forwarded-Host")) return KnownField::x_forwarded_host;
+      break;
+    case 17:
+      if (spelled(name, "Transfer-Encoding")) return KnownField::transfer_encoding;
+      if (spelled(name, "X-Forwarded-Proto")) return KnownField::x_forwarded_proto;
+      break;
+  }
+  if (name.size() >= 6 && (name[0] | 0x20) == 'p' && iequals(name.substr(0, 6), "proxy-")) {
+    return KnownField::proxy_any;
+  }
+  return KnownField::other;
+}
+
 HeaderMap::Bytes& HeaderMap::Bytes::operator=(const Bytes& o) {
   if (this == &o) return *this;
   size_ = 0;
@@ -65,7 +119,7 @@ HeaderMap::Field HeaderMap::append_line(std::string_view name, std::string_view 
   const size_t line = name.size() + value.size() + 4;
   Field f{static_cast<uint32_t>(bytes_.size()), static_cast<uint32_t>(name.size()),
           static_cast<uint32_t>(name.size() + 2), static_cast<uint32_t>(value.size()),
-          static_cast<uint32_t>(line)};
+          static_cast<uint32_t>(line), classify_field(name)};
   char* p = bytes_.extend(line);
   std::memcpy(p, name.data(), name.size());
   p += name.size();

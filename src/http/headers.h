@@ -43,10 +43,32 @@ extern const std::array<bool, 256> tchar_table;
 inline bool is_tchar(char c) { return tchar_table[static_cast<unsigned char>(c)]; }
 bool is_token(std::string_view text);
 
+// Field names the proxy looks at in every head it forwards, recognised once when a field is
+// added or parsed, so that each later check compares a number rather than a name.
+enum class KnownField : uint8_t {
+  other,
+  connection,
+  keep_alive,
+  te,
+  trailer,
+  transfer_encoding,
+  upgrade,
+  proxy_any,  // Proxy-*
+  content_length,
+  host,
+  via,
+  expect,
+  x_forwarded_for,
+  x_forwarded_host,
+  x_forwarded_proto,
+};
+KnownField classify_field(std::string_view name);
+
 // One field, as views into the HeaderMap it came from: valid until that map changes.
 struct Header {
   std::string_view name;
   std::string_view value;
+  KnownField known = KnownField::other;
 };
 
 // The fields live in one buffer, each as the line it is on the wire ("Name: value\r\n", or as
@@ -120,14 +142,14 @@ class HeaderMap {
     const Field& a = fields_[i - 1];
     return a.at + line_size(a) == fields_[i].at;
   }
-  // For serialisers: the size of the lines of the fields whose name skip() refuses, and a copy
+  // For serialisers: the size of the lines of the fields skip(Header) refuses, and a copy
   // of those lines to `to` (a run of lines next to each other in the buffer in one piece), which
   // returns the end of what it wrote.
   template <typename Skip>
   size_t lines_size(Skip skip) const {
     size_t n = 0;
     for (const Field& f : fields_) {
-      if (!skip(view(f).name)) n += line_size(f);
+      if (!skip(view(f))) n += line_size(f);
     }
     return n;
   }
@@ -136,7 +158,7 @@ class HeaderMap {
     const char* run = nullptr;  // the start of the run being gathered
     size_t len = 0;
     for (const Field& f : fields_) {
-      if (skip(view(f).name)) continue;
+      if (skip(view(f))) continue;
       const char* line = bytes_.data() + f.at;
       if (run != nullptr && run + len == line) {
         len += line_size(f);
@@ -161,7 +183,8 @@ class HeaderMap {
                     size_t line_size) {
     fields_.push_back({static_cast<uint32_t>(at), static_cast<uint32_t>(name_size),
                        static_cast<uint32_t>(value_at - at), static_cast<uint32_t>(value_size),
-                       static_cast<uint32_t>(line_size)});
+                       static_cast<uint32_t>(line_size),
+                       classify_field({bytes_.data() + at, name_size})});
   }
   // The bytes between and around the named lines (the start line, the blank line) are unused.
   void end_raw();
@@ -218,11 +241,12 @@ class HeaderMap {
     uint32_t value_from;  // where the value starts, from the line's start (after ":" and OWS)
     uint32_t value_size;
     uint32_t line_size;   // the line, its CRLF included ("name: value\r\n" when added here)
+    KnownField known;
   };
   static size_t line_size(const Field& f) { return f.line_size; }
   Header view(const Field& f) const {
     const char* p = bytes_.data() + f.at;
-    return {{p, f.name_size}, {p + f.value_from, f.value_size}};
+    return {{p, f.name_size}, {p + f.value_from, f.value_size}, f.known};
   }
   Field append_line(std::string_view name, std::string_view value);
   void compact_if_sparse();

@@ -234,7 +234,7 @@ struct Http1Parser::Impl {
     size_t fields_seen = 0, codings = 0;
     bool only_chunked = true;
     for (const Header& f : headers) {
-      if (!iequals(f.name, "Transfer-Encoding")) continue;
+      if (f.known != KnownField::transfer_encoding) continue;
       ++fields_seen;
       for_each_token(f.value, [&](std::string_view coding) {
         ++codings;
@@ -280,9 +280,9 @@ struct Http1Parser::Impl {
     size_t hosts = 0;
     bool expect_continue = false;
     for (const Header& f : h.headers) {
-      if (iequals(f.name, "Host")) {
+      if (f.known == KnownField::host) {
         ++hosts;
-      } else if (iequals(f.name, "Expect")) {
+      } else if (f.known == KnownField::expect) {
         for_each_token(f.value, [&](std::string_view e) {
           if (iequals(e, "100-continue")) expect_continue = true;
         });

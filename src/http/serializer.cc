@@ -30,13 +30,17 @@ inline bool is_framing_field(std::string_view name) {
   }
 }
 
-size_t fields_size(const HeaderMap& fields) { return fields.lines_size(is_framing_field); }
+bool is_framing(const Header& h) {
+  return h.known == KnownField::content_length || h.known == KnownField::transfer_encoding;
+}
+
+size_t fields_size(const HeaderMap& fields) { return fields.lines_size(is_framing); }
 
 // Grows out once, then copies the fields' lines. size: fields_size(fields).
 void append_fields(const HeaderMap& fields, size_t size, std::string& out) {
   size_t at = out.size();
   out.resize(at + size);
-  fields.copy_lines(out.data() + at, is_framing_field);
+  fields.copy_lines(out.data() + at, is_framing);
 }
 
 void append_decimal(uint64_t value, std::string& out) {

@@ -35,22 +35,38 @@ inline bool is_fixed_hop_by_hop(std::string_view name) {
   return name.size() >= 6 && (name[0] | 0x20) == 'p' && starts_with_ci(name, "proxy-");
 }
 
+bool is_fixed_hop_by_hop(const http::Header& h) {
+  using K = http::KnownField;
+  switch (h.known) {
+    case K::connection:
+    case K::keep_alive:
+    case K::te:
+    case K::trailer:
+    case K::transfer_encoding:
+    case K::upgrade:
+    case K::proxy_any:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // Fields named in Connection are hop-by-hop too (RFC 9110 §7.6.1). The fixed ones go anyway,
 // so "Connection: keep-alive" names nothing more, and the usual head needs no list.
 class HopByHop {
  public:
   explicit HopByHop(const http::HeaderMap& headers) {
     for (const http::Header& h : headers) {
-      if (!http::iequals(h.name, "connection")) continue;  // (inline: the length decides first)
+      if (h.known != http::KnownField::connection) continue;
       http::for_each_token(h.value, [&](std::string_view t) {
         if (!is_fixed_hop_by_hop(t)) named_.emplace_back(t);
       });
     }
   }
-  bool operator()(std::string_view name) const {
-    if (is_fixed_hop_by_hop(name)) return true;
+  bool operator()(const http::Header& h) const {
+    if (is_fixed_hop_by_hop(h)) return true;
     for (const std::string& n : named_) {
-      if (http::iequals(name, n)) return true;
+      if (http::iequals(h.name, n)) return true;
     }
     return false;
   }
@@ -98,7 +114,7 @@ void gather(std::string& list, std::string_view value) {
 
 void remove_hop_by_hop(http::HeaderMap& headers) {
   HopByHop hop(headers);
-  headers.remove_if([&](const http::Header& h) { return hop(h.name); });
+  headers.remove_if([&](const http::Header& h) { return hop(h); });
 }
 
 // One pass over the fields: each is dropped, kept, or (Host, the first X-Forwarded-For) kept in
@@ -113,37 +129,30 @@ void to_origin_request(http::RequestHead& head, std::string_view origin_target,
   std::string xff;  // the client's X-Forwarded-For list, all its fields in one
   f.keep_if([&](size_t i) {
     const http::Header field = f[i];
-    std::string_view name = field.name;
-    bool keep = !hop(name);
+    bool keep = !hop(field);
     if (keep) {
-      switch (name.size()) {
-        case 3:  // earlier proxies' Via entries go first in ours
-          if (http::iequals(name, "via")) {
-            gather(earlier_via, field.value);
-            keep = false;
-          }
+      switch (field.known) {
+        case http::KnownField::via:  // earlier proxies' Via entries go first in ours
+          gather(earlier_via, field.value);
+          keep = false;
           break;
-        case 4:
-          if (http::iequals(name, "host")) {
-            if (host_at == none) host_at = kept;
-            else keep = false;
-          }
+        case http::KnownField::host:
+          if (host_at == none) host_at = kept;
+          else keep = false;
           break;
-        case 6:  // Stavka answers 100-continue itself
-          keep = !http::iequals(name, "expect");
+        case http::KnownField::expect:  // Stavka answers 100-continue itself
+          keep = false;
           break;
-        case 15:  // the client's list continues in the first one
-          if (http::iequals(name, "x-forwarded-for")) {
-            gather(xff, field.value);
-            if (xff_at == none) xff_at = kept;
-            else keep = false;
-          }
+        case http::KnownField::x_forwarded_for:  // the client's list continues in the first one
+          gather(xff, field.value);
+          if (xff_at == none) xff_at = kept;
+          else keep = false;
           break;
-        case 16:
-          keep = !http::iequals(name, "x-forwarded-host");
+        case http::KnownField::x_forwarded_host:
+        case http::KnownField::x_forwarded_proto:
+          keep = false;
           break;
-        case 17:
-          keep = !http::iequals(name, "x-forwarded-proto");
+        default:
           break;
       }
     }
@@ -174,13 +183,12 @@ void to_client_response(http::ResponseHead& head, std::string_view via_name) {
   const HopByHop hop(head.headers);
   std::string earlier_via;
   head.headers.remove_if([&](const http::Header& h) {
-    std::string_view name = h.name;
-    if (hop(name)) return true;
-    if (name.size() == 3 && http::iequals(name, "via")) {
+    if (hop(h)) return true;
+    if (h.known == http::KnownField::via) {
       gather(earlier_via, h.value);
       return true;
     }
-    return http::iequals(name, cache::own_cache_control);  // meant for this cache only
+    return http::iequals(h.name, cache::own_cache_control);  // meant for this cache only
   });
   append_via(head.headers, earlier_via, head.version_major, head.version_minor, via_name);
 }

@@ -134,6 +134,41 @@ TEST(HeaderMap, AssignCopiesFieldsAndTheirOrder) {
   EXPECT_EQ(to.count("c"), 1u);
 }
 
+TEST(KnownField, NamesAreRecognisedWhateverTheirCase) {
+  EXPECT_EQ(classify_field("TE"), KnownField::te);
+  EXPECT_EQ(classify_field("via"), KnownField::via);
+  EXPECT_EQ(classify_field("HOST"), KnownField::host);
+  EXPECT_EQ(classify_field("Expect"), KnownField::expect);
+  EXPECT_EQ(classify_field("Trailer"), KnownField::trailer);
+  EXPECT_EQ(classify_field("upgrade"), KnownField::upgrade);
+  EXPECT_EQ(classify_field("Connection"), KnownField::connection);
+  EXPECT_EQ(classify_field("Keep-Alive"), KnownField::keep_alive);
+  EXPECT_EQ(classify_field("content-LENGTH"), KnownField::content_length);
+  EXPECT_EQ(classify_field("X-Forwarded-For"), KnownField::x_forwarded_for);
+  EXPECT_EQ(classify_field("x-forwarded-host"), KnownField::x_forwarded_host);
+  EXPECT_EQ(classify_field("Transfer-Encoding"), KnownField::transfer_encoding);
+  EXPECT_EQ(classify_field("X-Forwarded-Proto"), KnownField::x_forwarded_proto);
+  EXPECT_EQ(classify_field("Proxy-Authorization"), KnownField::proxy_any);
+  EXPECT_EQ(classify_field("proxy-"), KnownField::proxy_any);
+  for (const char* other : {"", "Hosts", "Proxy", "Vias", "Content-Type", "X-Forwarded-Port"}) {
+    EXPECT_EQ(classify_field(other), KnownField::other) << other;
+  }
+}
+
+TEST(KnownField, EachFieldCarriesItsKindHoweverItCameIn) {
+  HeaderMap h;
+  h.add("Host", "a");
+  h.add("X-Other", "b");
+  h.insert(0, "Connection", "close");
+  h.replace(1, "Via", "1.1 x");
+  EXPECT_EQ(h[0].known, KnownField::connection);
+  EXPECT_EQ(h[1].known, KnownField::via);
+  EXPECT_EQ(h[2].known, KnownField::other);
+  HeaderMap copy;
+  copy.assign(h, 0, 0);
+  EXPECT_EQ(copy[1].known, KnownField::via);
+}
+
 TEST(HeaderMap, HasTokenAcrossFieldsAndLists) {
   HeaderMap h;
   h.add("Connection", "keep-alive, Upgrade");
