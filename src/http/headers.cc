@@ -205,9 +205,11 @@ bool HeaderMap::has_token(std::string_view name, std::string_view token) const {
   return found;
 }
 
-void HeaderMap::clear() {
+void HeaderMap::clear(size_t keep_at_most) {
+  if (bytes_.capacity() > keep_at_most) bytes_ = Bytes();
   bytes_.clear();
   fields_.clear();
+  if (fields_.capacity() * sizeof(Field) > keep_at_most) fields_ = {};
   unused_ = 0;
 }
 

@@ -122,8 +122,9 @@ class HeaderMap {
 
   size_t size() const { return fields_.size(); }
   bool empty() const { return fields_.empty(); }
-  // Forgets every field, keeping the memory for the next message.
-  void clear();
+  // Forgets every field, keeping the memory for the next message unless its buffer grew past
+  // keep_at_most bytes (one large head must not pin its memory in a recycled parser).
+  void clear(size_t keep_at_most = SIZE_MAX);
   void reserve(size_t fields, size_t bytes);
   // Makes this a copy of other, with room for more_fields fields of more_bytes bytes after it.
   void assign(const HeaderMap& other, size_t more_fields, size_t more_bytes);
@@ -132,6 +133,7 @@ class HeaderMap {
 
   // Bytes of the buffer in use, lines no field points to any more included.
   size_t buffer_size() const { return bytes_.size(); }
+  size_t buffer_capacity() const { return bytes_.capacity(); }
   // The wire line of field i: "Name: value\r\n", or as it was received.
   std::string_view line(size_t i) const {
     return {bytes_.data() + fields_[i].at, line_size(fields_[i])};
@@ -211,6 +213,7 @@ class HeaderMap {
 
     const char* data() const { return data_; }
     size_t size() const { return size_; }
+    size_t capacity() const { return capacity_; }
     char back() const { return data_[size_ - 1]; }
     // n more bytes at the end, to be written by the caller.
     char* extend(size_t n) {

@@ -39,6 +39,8 @@ constexpr const char* kBareCr = "bare CR in header section";
 // may move a head out, so the capacity cannot be relied on to survive between messages).
 constexpr size_t kTypicalFields = 16;
 constexpr size_t kTypicalFieldBytes = 512;
+// A recycled parser keeps at most this much of a head's memory for the next one.
+constexpr size_t kKeptFieldBytes = 16384;
 
 enum class Phase : uint8_t { head, body, trailers };
 
@@ -121,14 +123,14 @@ struct Http1Parser::Impl {
     in_message = true;
     line_at = 0;
     section_ended = false;
-    trailers.clear();
+    trailers.clear(kKeptFieldBytes);
     if (kind == Kind::request) {
       RequestHead& h = request;
       h.method.clear();
       h.target.clear();
       h.version_major = 1;
       h.version_minor = 1;
-      h.headers.clear();
+      h.headers.clear(kKeptFieldBytes);
       h.headers.reserve(kTypicalFields, kTypicalFieldBytes);
       h.framing = BodyFraming::none;
       h.content_length = 0;
@@ -140,7 +142,7 @@ struct Http1Parser::Impl {
       h.reason.clear();
       h.version_major = 1;
       h.version_minor = 1;
-      h.headers.clear();
+      h.headers.clear(kKeptFieldBytes);
       h.headers.reserve(kTypicalFields, kTypicalFieldBytes);
       h.framing = BodyFraming::none;
       h.content_length = 0;

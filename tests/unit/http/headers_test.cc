@@ -118,6 +118,21 @@ TEST(HeaderMap, CompactsWhatRemovedAndReplacedFieldsLeftBehind) {
   EXPECT_EQ(*h.find("keep"), "k");
 }
 
+TEST(HeaderMap, ClearKeepsTheBufferUnlessItGrewPastTheLimit) {
+  HeaderMap h;
+  h.add("A", std::string(100, 'a'));
+  h.clear(1000);
+  EXPECT_TRUE(h.empty());
+  EXPECT_GE(h.buffer_capacity(), 100u);  // kept for the next message
+  h.add("B", "b");
+  EXPECT_EQ(h.line(0), "B: b\r\n");
+  h.add("Big", std::string(5000, 'x'));
+  h.clear(1000);  // the 5 KB buffer goes
+  EXPECT_EQ(h.buffer_capacity(), 0u);
+  h.add("C", "c");
+  EXPECT_EQ(*h.find("c"), "c");
+}
+
 TEST(HeaderMap, AssignCopiesFieldsAndTheirOrder) {
   HeaderMap from;
   from.add("A", "1");
