@@ -2,8 +2,8 @@
 //
 // Stateless helpers plus the field list of one message; a HeaderMap is owned by one request on
 // one worker and is never shared. Invariants: fields_ keeps wire order and lookups never reorder
-// it; every entry points at a whole line in bytes_, CRLF-terminated; unused_ counts the bytes no
-// entry points at.
+// it; every entry points at a whole line in bytes_, CRLF-terminated; used_ is the sum of their
+// sizes.
 #include "http/headers.h"
 
 #include <algorithm>
@@ -135,16 +135,18 @@ HeaderMap::Field HeaderMap::append_line(std::string_view name, std::string_view 
 void HeaderMap::add(std::string_view name, std::string_view value) {
   Field f = append_line(name, value);
   fields_.push_back(f);
+  used_ += line_size(f);
 }
 
 void HeaderMap::insert(size_t i, std::string_view name, std::string_view value) {
   Field f = append_line(name, value);
   fields_.insert(fields_.begin() + static_cast<std::ptrdiff_t>(i), f);
+  used_ += line_size(f);
 }
 
 void HeaderMap::replace(size_t i, std::string_view name, std::string_view value) {
   Field f = append_line(name, value);
-  unused_ += line_size(fields_[i]);
+  used_ += line_size(f) - line_size(fields_[i]);
   fields_[i] = f;
   compact_if_sparse();
 }
@@ -210,7 +212,7 @@ void HeaderMap::clear(size_t keep_at_most) {
   bytes_.clear();
   fields_.clear();
   if (fields_.capacity() * sizeof(Field) > keep_at_most) fields_ = {};
-  unused_ = 0;
+  used_ = 0;
 }
 
 void HeaderMap::reserve(size_t fields, size_t bytes) {
@@ -226,26 +228,20 @@ void HeaderMap::assign(const HeaderMap& other, size_t more_fields, size_t more_b
   bytes_.clear();
   bytes_.reserve(other.bytes_.size() + more_bytes);
   bytes_.append(other.bytes_.data(), other.bytes_.size());
-  unused_ = other.unused_;
-}
-
-void HeaderMap::end_raw() {
-  size_t used = 0;
-  for (const Field& f : fields_) used += f.line_size;
-  unused_ = bytes_.size() - used;
+  used_ = other.used_;
 }
 
 void HeaderMap::compact_if_sparse() {
-  if (unused_ < 1024 || unused_ < bytes_.size() / 2) return;
+  const size_t unused = bytes_.size() - used_;
+  if (unused < 1024 || unused < used_) return;
   Bytes packed;
-  packed.reserve(bytes_.size() - unused_);
+  packed.reserve(used_);
   for (Field& f : fields_) {
     size_t at = packed.size();
     packed.append(bytes_.data() + f.at, line_size(f));
     f.at = static_cast<uint32_t>(at);
   }
   bytes_ = std::move(packed);
-  unused_ = 0;
 }
 
 }  // namespace stavka::http

@@ -108,7 +108,7 @@ class HeaderMap {
     size_t out = 0;
     for (size_t i = 0; i < fields_.size(); ++i) {
       if (keep(i)) fields_[out++] = fields_[i];
-      else unused_ += line_size(fields_[i]);
+      else used_ -= line_size(fields_[i]);
     }
     fields_.resize(out);
     compact_if_sparse();
@@ -137,12 +137,6 @@ class HeaderMap {
   // The wire line of field i: "Name: value\r\n", or as it was received.
   std::string_view line(size_t i) const {
     return {bytes_.data() + fields_[i].at, line_size(fields_[i])};
-  }
-  // True if field i's line directly follows field i - 1's in the buffer (i > 0), so both can be
-  // copied as one piece.
-  bool follows_previous(size_t i) const {
-    const Field& a = fields_[i - 1];
-    return a.at + line_size(a) == fields_[i].at;
   }
   // For serialisers: the size of the lines of the fields skip(Header) refuses, and a copy
   // of those lines to `to` (a run of lines next to each other in the buffer in one piece), which
@@ -175,9 +169,9 @@ class HeaderMap {
     return to + len;
   }
 
-  // For the HTTP/1 parser, which copies a head section's bytes as they arrive (append_raw) and,
-  // once the section is complete and checked, names the field lines in them (add_raw_line:
-  // offsets from the start of the buffer; the line ends with CRLF) and calls end_raw().
+  // For the HTTP/1 parser, which copies a head section's bytes as they arrive (append_raw) and
+  // names the field lines in them (add_raw_line: offsets from the start of the buffer; the line
+  // ends with CRLF). The bytes around them (the start line, the blank line) stay unused.
   void append_raw(const char* p, size_t n) { bytes_.append(p, n); }
   size_t raw_size() const { return bytes_.size(); }
   const char* raw_data() const { return bytes_.data(); }
@@ -187,9 +181,8 @@ class HeaderMap {
                        static_cast<uint32_t>(value_at - at), static_cast<uint32_t>(value_size),
                        static_cast<uint32_t>(line_size),
                        classify_field({bytes_.data() + at, name_size})});
+    used_ += line_size;
   }
-  // The bytes between and around the named lines (the start line, the blank line) are unused.
-  void end_raw();
 
  private:
   // A growable byte array: what std::string would be without the terminator, the aliasing
@@ -256,7 +249,7 @@ class HeaderMap {
 
   Bytes bytes_;
   std::vector<Field> fields_;
-  size_t unused_ = 0;  // bytes of lines no field points to any more
+  size_t used_ = 0;  // bytes of the lines fields point to (the rest of bytes_ is unused)
 };
 
 class HeaderMap::Iterator {

@@ -71,7 +71,7 @@ struct Http1Parser::Impl {
   size_t section_lines = 0;  // lines with content in the section so far (the start line too)
   size_t line_at = 0;        // where the section's current line starts in its HeaderMap
   bool section_ended = false;  // its blank line was seen: later bytes are not in it
-  bool check_te = false;     // the head just completed has a body: check Transfer-Encoding
+  bool check_te = false;     // the response head just completed has a body: check its TE
   bool in_message = false;
   bool head_response = false;  // the next final response answers HEAD
   bool closed = false;         // finish_eof() was called
@@ -267,7 +267,6 @@ struct Http1Parser::Impl {
       h.content_length = parser.content_length;
     }
     h.keep_alive = llhttp_should_keep_alive(&parser) != 0;
-    check_te = true;
     event = Event::head_done;
     return HPE_PAUSED;
   }
@@ -440,7 +439,6 @@ ParseResult Http1Parser::feed(std::string_view data) {
       llhttp_resume(&s.parser);
       switch (s.event) {
         case Event::head_done:
-          s.fields().end_raw();
           if (!s.check_fields()) break;
           s.end_section_state(Phase::body);
           r.state = ParseState::head_done;
@@ -451,7 +449,6 @@ ParseResult Http1Parser::feed(std::string_view data) {
           s.end_section_state(Phase::trailers);
           continue;
         case Event::message_done:
-          if (s.phase == Phase::trailers) s.trailers.end_raw();
           s.end_section_state(Phase::head);
           r.state = ParseState::message_done;
           r.consumed = off;

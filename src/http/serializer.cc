@@ -19,28 +19,18 @@ constexpr std::string_view kConnectionClose = "Connection: close\r\n";
 constexpr size_t kMaxDecimal = 20;  // digits of UINT64_MAX
 
 // Framing is always written from head.framing, never copied from the field list.
-inline bool is_framing_field(std::string_view name) {
-  switch (name.size()) {
-    case 14:
-      return iequals(name, "Content-Length");
-    case 17:
-      return iequals(name, "Transfer-Encoding");
-    default:
-      return false;
-  }
+bool is_framing(KnownField name) {
+  return name == KnownField::content_length || name == KnownField::transfer_encoding;
 }
+bool is_framing_field(const Header& h) { return is_framing(h.known); }
 
-bool is_framing(const Header& h) {
-  return h.known == KnownField::content_length || h.known == KnownField::transfer_encoding;
-}
-
-size_t fields_size(const HeaderMap& fields) { return fields.lines_size(is_framing); }
+size_t fields_size(const HeaderMap& fields) { return fields.lines_size(is_framing_field); }
 
 // Grows out once, then copies the fields' lines. size: fields_size(fields).
 void append_fields(const HeaderMap& fields, size_t size, std::string& out) {
   size_t at = out.size();
   out.resize(at + size);
-  fields.copy_lines(out.data() + at, is_framing);
+  fields.copy_lines(out.data() + at, is_framing_field);
 }
 
 void append_decimal(uint64_t value, std::string& out) {
@@ -136,7 +126,8 @@ void fields_of_written_head(std::string_view head, HeaderMap& out) {
     std::string_view name = line.substr(0, colon);
     std::string_view value = line.substr(colon + 1);
     if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-    if (is_framing_field(name) || (name.size() == 10 && iequals(name, "Connection"))) continue;
+    const KnownField known = classify_field(name);
+    if (is_framing(known) || known == KnownField::connection) continue;
     out.add(name, value);
   }
 }

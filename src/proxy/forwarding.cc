@@ -12,32 +12,10 @@ namespace stavka::proxy {
 
 namespace {
 
-bool starts_with_ci(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && http::iequals(s.substr(0, prefix.size()), prefix);
-}
-
-// Connection, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade and Proxy-*: by length first,
-// so most names are settled by one comparison or none.
-inline bool is_fixed_hop_by_hop(std::string_view name) {
-  switch (name.size()) {
-    case 2:
-      return http::iequals(name, "te");
-    case 7:
-      if (http::iequals(name, "trailer") || http::iequals(name, "upgrade")) return true;
-      break;
-    case 10:
-      if (http::iequals(name, "connection") || http::iequals(name, "keep-alive")) return true;
-      break;
-    case 17:
-      if (http::iequals(name, "transfer-encoding")) return true;
-      break;
-  }
-  return name.size() >= 6 && (name[0] | 0x20) == 'p' && starts_with_ci(name, "proxy-");
-}
-
-bool is_fixed_hop_by_hop(const http::Header& h) {
+// Connection, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade and Proxy-*.
+bool is_fixed_hop_by_hop(http::KnownField name) {
   using K = http::KnownField;
-  switch (h.known) {
+  switch (name) {
     case K::connection:
     case K::keep_alive:
     case K::te:
@@ -59,12 +37,12 @@ class HopByHop {
     for (const http::Header& h : headers) {
       if (h.known != http::KnownField::connection) continue;
       http::for_each_token(h.value, [&](std::string_view t) {
-        if (!is_fixed_hop_by_hop(t)) named_.emplace_back(t);
+        if (!is_fixed_hop_by_hop(http::classify_field(t))) named_.emplace_back(t);
       });
     }
   }
   bool operator()(const http::Header& h) const {
-    if (is_fixed_hop_by_hop(h)) return true;
+    if (is_fixed_hop_by_hop(h.known)) return true;
     for (const std::string& n : named_) {
       if (http::iequals(h.name, n)) return true;
     }
