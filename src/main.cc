@@ -170,6 +170,14 @@ int main(int argc, char** argv) {
   // the capture is wasted; RUST_LIB_BACKTRACE=0 turns it off for errors only (a panic's
   // backtrace still follows RUST_BACKTRACE). Set before any thread starts.
   setenv("RUST_LIB_BACKTRACE", "0", 1);
+#ifdef STAVKA_NEEDS_SSE42
+  // The HTTP parser (llhttp) is built for SSE4.2: see src/http/CMakeLists.txt.
+  if (!__builtin_cpu_supports("sse4.2")) {
+    std::fprintf(stderr, "stavka: this CPU lacks SSE4.2, which this build of Stavka needs "
+                         "(x86-64-v2)\n");
+    return 1;
+  }
+#endif
   std::vector<std::string_view> args(argv + 1, argv + argc);
   if (args.empty()) {
     usage(stderr);

@@ -219,9 +219,9 @@ struct Http1Parser::Impl {
     }
     const char* line = map.raw_data() + line_at;
     const size_t content = next - line_at - 2;
-    size_t name = 0;
-    while (name < content && line[name] != ':') ++name;
-    if (name == 0 || name == content) return reject("empty header field name");
+    const void* colon = std::memchr(line, ':', content);
+    const size_t name = colon ? static_cast<size_t>(static_cast<const char*>(colon) - line) : 0;
+    if (name == 0) return reject("empty header field name");
     size_t from = name + 1, to = content;
     while (from < to && (line[from] == ' ' || line[from] == '\t')) ++from;
     while (to > from && (line[to - 1] == ' ' || line[to - 1] == '\t')) --to;
