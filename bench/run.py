@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from harness import (BenchRun, CLK_TCK, PEERS_DIR, REPO, BenchError, add_machine_args,
+from harness import (BenchRun, CLK_TCK, PEERS_DIR, REPO, BenchError, add_machine_args, free_ports,
                      alive_check, check_cpus, cpu_ticks, run_peer, stavka_peer, NginxPeer, Peer,
                      final_status, finish_wrk, fmt, http_get, log, make_workdir, measure_quietly,
                      measure_wrk, memory, proc_tree, ratio, render_template, run_wrk, spawn,
@@ -314,20 +314,24 @@ def idle_test(args, peer: Peer, res: dict) -> dict:
 # Side by side
 
 
-def side_by_side(args, workdir: Path, origin_port: int, expect: bytes) -> dict:
+def side_by_side(args, workdir: Path, origin_port: int, expect: bytes,
+                 names: tuple[str, str] = ("stavka", "nginx")) -> dict:
     """Both proxies on the proxy CPU at the same time, each loaded by its own wrk with half the
     connections (both wrk on the client CPU): each proxy's CPU time per request, measured over
     the same seconds. Run after run the machine's speed drifts by tens of percent; here the
     drift weighs on both proxies alike and their ratio moves far less (an A/A run of one build
     against itself gives 1.00x +- 0.01). Both proxies are saturated here, so this compares
-    their work per request, not how they idle."""
-    res: dict = {"name": "side-by-side", "errors": [], "runs": []}
-    peers = [make_peer(args, n) for n in ("stavka", "nginx")]
-    d = workdir / "side-by-side"
+    their work per request, not how they idle. `names`: the pair, the ratio is first/second."""
+    a, b = names
+    res: dict = {"name": "side-by-side" if names == ("stavka", "nginx") else f"{a}-vs-{b}",
+                 "pair": list(names), "errors": [], "runs": []}
+    peers = [make_peer(args, n) for n in names]
+    d = workdir / res["name"]
     conns = max(1, args.connections // 2)
+    what = f"side by side ({a}, {b})"
     try:
         for peer in peers:
-            log(f"side by side: starting {peer.name} (pinned to CPU {args.proxy_cpu})")
+            log(f"{what}: starting {peer.name} (pinned to CPU {args.proxy_cpu})")
             peer.start(d, origin_port, args.proxy_cpu)
             wait_ready(peer.proc, peer.port, "/file", expect, peer.name, peer.log_path)
 
@@ -344,18 +348,18 @@ def side_by_side(args, workdir: Path, origin_port: int, expect: bytes) -> dict:
                 w = out[p.name]["wrk"]
                 reqs = w.get("requests")
                 out[p.name]["cpu_us_per_req"] = 1e6 * cpu_s / reqs if reqs else None
-                for problem in wrk_problems(f"side by side, {p.name}", w, args.size, True):
+                for problem in wrk_problems(f"{what}, {p.name}", w, args.size, True):
                     res["errors"].append(problem)
                     warn(problem)
             return out
 
-        log(f"side by side: warm-up {args.warmup:g}s")
+        log(f"{what}: warm-up {args.warmup:g}s")
         together(args.warmup, "warmup")
         for n in range(1, args.side_by_side_runs + 1):
-            log(f"side by side: run {n} of {args.side_by_side_runs}: wrk -c{conns} on each, "
+            log(f"{what}: run {n} of {args.side_by_side_runs}: wrk -c{conns} on each, "
                 f"{args.duration:g}s")
             r = together(args.duration, f"run{n}")
-            r["ratio"] = ratio(r["stavka"]["cpu_us_per_req"], r["nginx"]["cpu_us_per_req"])
+            r["ratio"] = ratio(r[a]["cpu_us_per_req"], r[b]["cpu_us_per_req"])
             res["runs"].append(r)
             for p in peers:
                 if not p.alive():
@@ -370,19 +374,36 @@ def side_by_side(args, workdir: Path, origin_port: int, expect: bytes) -> dict:
     return res
 
 
+NAMES = {"stavka": "Stavka", "nginx": "nginx", "relay": "floor relay"}
+
+
 def side_by_side_lines(sbs: dict) -> list[str]:
     runs = sbs.get("runs") or []
     if not runs:
         return []
-    lines = ["", "side by side (both proxies on the proxy CPU at once, half the connections "
-             "each):"]
+    a, b = sbs.get("pair", ["stavka", "nginx"])
+    lines = ["", f"side by side, {NAMES[a]} and {NAMES[b]} (both on the proxy CPU at once, half "
+             f"the connections each):"]
     for n, r in enumerate(runs, 1):
-        lines.append(f"  run {n}: CPU µs/req stavka {fmt(r['stavka']['cpu_us_per_req'], '.2f')}, "
-                     f"nginx {fmt(r['nginx']['cpu_us_per_req'], '.2f')}  ->  "
-                     f"{fmt(r['ratio'], '.3f')}x")
-    lines.append(f"Stavka/nginx CPU/req side by side, median of {len(runs)}: "
+        lines.append(f"  run {n}: CPU µs/req {a} {fmt(r[a]['cpu_us_per_req'], '.2f')}, "
+                     f"{b} {fmt(r[b]['cpu_us_per_req'], '.2f')}  ->  {fmt(r['ratio'], '.3f')}x")
+    lines.append(f"{NAMES[a]}/{NAMES[b]} CPU/req side by side, median of {len(runs)}: "
                  f"{fmt(median_of([r['ratio'] for r in runs]), '.3f')}x (lower is better)")
     return lines
+
+
+def floor_lines(results: list[dict]) -> list[str]:
+    """Where Stavka stands between the floor and nginx, from the two side-by-side medians."""
+    medians = {}
+    for r in results:
+        if r.get("pair") and r.get("runs"):
+            medians[tuple(r["pair"])] = median_of([x["ratio"] for x in r["runs"]])
+    stavka, relay = medians.get(("stavka", "nginx")), medians.get(("relay", "nginx"))
+    if not stavka or not relay:
+        return []
+    return [f"floor: a byte relay with no HTTP work costs {relay:.3f}x nginx per request; "
+            f"Stavka costs {stavka / relay:.3f}x the relay "
+            f"(Stavka/nginx {stavka:.3f}x = relay/nginx x Stavka/relay)"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -524,6 +545,9 @@ def parse_args(argv=None):
                     help="then run both proxies at the same time this many times, each with "
                          "half the connections, and compare their CPU per request; 0 skips "
                          "(3)")
+    ap.add_argument("--no-floor", dest="floor", action="store_false",
+                    help="skip the side-by-side runs of a byte relay (bench/floor_relay.c: no "
+                         "HTTP work, the kernel's share alone) against nginx")
     ap.add_argument("--only", default="stavka,nginx",
                     help="comma-separated proxies to run, in order (stavka,nginx)")
     ap.add_argument("--idle", type=int, default=10000,
@@ -555,9 +579,29 @@ def parse_args(argv=None):
     return args
 
 
+class RelayPeer(Peer):
+    """bench/floor_relay.c, compiled into the work dir on first use."""
+
+    def start(self, workdir: Path, origin_port: int, cpu: int) -> None:
+        self.dir = workdir / self.name
+        self.dir.mkdir(parents=True)
+        binary = self.dir / "floor_relay"
+        cc = subprocess.run(["cc", "-O2", "-o", str(binary), str(REPO / "bench" / "floor_relay.c"),
+                             "-luring"], capture_output=True, text=True)
+        if cc.returncode != 0:
+            raise BenchError(f"cannot build bench/floor_relay.c (scripts/setup.sh installs "
+                             f"liburing-dev): {cc.stderr.strip()}")
+        self.port = free_ports(1)[0]
+        self.log_path = self.dir / "relay.log"
+        self.proc = spawn(taskset(cpu, [str(binary), str(self.port), str(origin_port)]),
+                          self.log_path)
+
+
 def make_peer(args, name: str) -> Peer:
     if name == "stavka":
         return stavka_peer(args, "nginx")
+    if name == "relay":
+        return RelayPeer("relay")
     return NginxPeer("nginx", Path(args.nginx_conf), args.nginx_listener,
                      args.nginx_upstream_keepalive)
 
@@ -606,21 +650,22 @@ def main(argv=None) -> int:
                     raise BenchError(f"origin died ({exit_status_text(origin.returncode)}): "
                                      f"{tail(origin_dir / 'error.log')}")
         if args.side_by_side_runs > 0 and {"stavka", "nginx"} <= set(args.only):
-            sbs = side_by_side(args, workdir, origin_port, body)
-            results.append(sbs)
+            results.append(side_by_side(args, workdir, origin_port, body))
+            if args.floor:
+                results.append(side_by_side(args, workdir, origin_port, body,
+                                            ("relay", "nginx")))
         origin_log = tail(origin_dir / "error.log", 20)
         if "[alert]" in origin_log or "[crit]" in origin_log or "[emerg]" in origin_log:
             warn(f"origin error log has alerts:\n{origin_log}")
     rc = run.rc
 
     if results:
-        peers_only = [r for r in results if r["name"] != "side-by-side"]
+        peers_only = [r for r in results if "pair" not in r]
         table = print_report(args, peers_only)
-        for r in results:
-            if r["name"] == "side-by-side":
-                extra = side_by_side_lines(r)
-                print("\n".join(extra))
-                table += extra
+        extra = [line for r in results if "pair" in r for line in side_by_side_lines(r)]
+        extra += floor_lines(results)
+        print("\n".join(extra))
+        table += extra
         write_results(args, run.started, results, table, workdir)
     return final_status(rc)
 
