@@ -1060,7 +1060,11 @@ Task<Outcome> serve_with_cache(Worker& w, Exchange& ex) {
       caching ? cache::request_url("http", ex.authority, ex.origin_target) : std::nullopt;
   if (!url || !get_or_head || ex.request.has_body()) {
     w.counters().add(Metric::cache_bypass_total);
-    set_status(w, ex, forwarded(get_or_head || !caching ? cache::Fwd::bypass : cache::Fwd::method));
+    if (get_or_head || !caching) {
+      ex.cache_status = w.bypass_status();
+    } else {
+      set_status(w, ex, forwarded(cache::Fwd::method));
+    }
     // RFC 9111 §4.4: a non-error answer to an unsafe method invalidates the target URI and a
     // same-origin Location / Content-Location, before the client sees the answer.
     if (url && !http::is_safe_method(ex.request.method)) {

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "cache/cache_status.h"
+
 namespace stavka::proxy {
 
 std::string normalize_host(std::string_view host) {
@@ -36,6 +38,9 @@ std::string normalize_host(std::string_view host) {
 }
 
 SiteTable::SiteTable(std::shared_ptr<const config::Config> config) : config_(std::move(config)) {
+  cache::CacheStatus bypass;
+  bypass.fwd = cache::Fwd::bypass;
+  bypass_status_ = cache::format_cache_status(config_->via_name, bypass);
   for (const auto& sc : config_->sites) {
     auto site = std::make_unique<Site>(Site{&sc, OriginPool(sc)});
     for (const auto& h : sc.hosts) {

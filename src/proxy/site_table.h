@@ -38,6 +38,9 @@ class SiteTable {
   Site* upstream(std::string_view module, std::string_view name);
   const config::Config& config() const { return *config_; }
   std::shared_ptr<const config::Config> config_ptr() const { return config_; }
+  // The Cache-Status member of a response forwarded past the cache ("stavka; fwd=bypass"),
+  // formatted once per configuration (it names the cache by the config's via_name).
+  const std::string& bypass_status() const { return bypass_status_; }
 
  private:
   std::shared_ptr<const config::Config> config_;
@@ -48,6 +51,7 @@ class SiteTable {
   // Module upstreams: their site configs (owned here) and sites, by "module\0upstream".
   std::vector<std::unique_ptr<config::SiteConfig>> upstream_configs_;
   std::unordered_map<std::string, std::unique_ptr<Site>> upstreams_;
+  std::string bypass_status_;
 };
 
 // "Example.COM:8080" → "example.com"; "[::1]:80" → "[::1]". Empty if malformed.

@@ -45,6 +45,7 @@ class Worker {
   runtime::Reactor& reactor() { return reactor_; }
   std::shared_ptr<SiteTable> sites() const { return sites_; }
   const config::Config& config() const { return sites_->config(); }
+  const std::string& bypass_status() const { return sites_->bypass_status(); }
   UpstreamPool& upstreams() { return upstreams_; }
   AccessLog& access_log() { return access_log_; }
   Counters& counters() { return counters_; }

@@ -201,6 +201,22 @@ def test_cache_false_site_bypasses(stavka, origin):
     assert origin.request_count == 2
 
 
+def test_bypass_cache_status_names_the_configured_cache_after_a_reload(stavka, origin):
+    p = stavka(sites=[{"name": "s", "hosts": ["*"], "origins": [origin], "cache": False}],
+               config={"via_name": "edge-7"})
+    assert http_get(p.port, "/size/10").header("cache-status") == "edge-7; fwd=bypass"
+    text = p.config_path.read_text()
+    assert '"edge-7"' in text
+    p.reload(text.replace('"edge-7"', '"edge-8"'))
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        status = http_get(p.port, "/size/10").header("cache-status")
+        if status != "edge-7; fwd=bypass":
+            break
+        time.sleep(0.05)
+    assert status == "edge-8; fwd=bypass"
+
+
 def test_cache_key_can_ignore_the_query(stavka, origin):
     p = stavka(sites=[{"name": "s", "hosts": ["*"], "origins": [origin],
                        "cache_ignore_query": True}])
