@@ -4,7 +4,8 @@
 // ways untouched: no parsing, no header rewriting, no pools, no timers. Per proxied request it
 // makes the same kernel calls as the cheapest possible HTTP/1.1 proxy with keep-alive origin
 // connections (a receive and a send on each side), on the same ring set-up as Stavka's workers
-// (single issuer, deferred task work, multishot receives into a provided-buffer ring). What it
+// (single issuer, deferred task work, multishot receives into a provided-buffer ring, sockets
+// in the ring's registered-file table). What it
 // costs per request is what the kernel costs; whatever a proxy spends above it is its own work.
 //
 // Usage: floor_relay LISTEN_PORT ORIGIN_PORT (both on 127.0.0.1). Built by bench/run.py with
@@ -23,12 +24,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum { kBuffers = 4096, kBufferSize = 16384, kGroup = 1, kMaxFd = 1 << 20 };
+enum { kBuffers = 4096, kBufferSize = 16384, kGroup = 1 };
 enum { kAccept = 1, kRecv = 2, kSend = 3 };
 
 static struct io_uring ring;
 static struct io_uring_buf_ring* buffers;
 static char* memory;
+static int max_fd;            // descriptors (and file-table slots) below this are used
 static int* peer_of;          // fd -> the other side's fd
 static uint16_t length_of[kBuffers];  // bytes received into each buffer being sent
 
@@ -46,10 +48,15 @@ static struct io_uring_sqe* next_sqe(void) {
   return sqe;
 }
 
+// Sockets are named by their slot in the ring's file table, which is their descriptor.
+static void register_socket(int fd, int slot_value) {
+  io_uring_register_files_update(&ring, (unsigned)fd, &slot_value, 1);
+}
+
 static void arm_recv(int fd) {
   struct io_uring_sqe* sqe = next_sqe();
   io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
-  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->flags |= IOSQE_BUFFER_SELECT | IOSQE_FIXED_FILE;
   sqe->buf_group = kGroup;
   io_uring_sqe_set_data64(sqe, tag(kRecv, fd, 0, 0));
 }
@@ -64,6 +71,7 @@ static void send_from(int fd, int bid, int offset) {
   struct io_uring_sqe* sqe = next_sqe();
   io_uring_prep_send(sqe, fd, memory + (size_t)bid * kBufferSize + offset,
                      length_of[bid] - offset, MSG_NOSIGNAL);
+  sqe->flags |= IOSQE_FIXED_FILE;
   io_uring_sqe_set_data64(sqe, tag(kSend, fd, bid, offset));
 }
 
@@ -74,6 +82,7 @@ static void close_pair(int fd) {
     peer_of[other] = -1;
   }
   peer_of[fd] = -1;
+  register_socket(fd, -1);
   close(fd);
 }
 
@@ -93,12 +102,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   struct rlimit nofile;
-  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
-    nofile.rlim_cur = nofile.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &nofile);
-  }
-  peer_of = malloc(sizeof(int) * kMaxFd);
-  memset(peer_of, 0xff, sizeof(int) * kMaxFd);
+  getrlimit(RLIMIT_NOFILE, &nofile);
+  nofile.rlim_cur = nofile.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &nofile);
+  max_fd = nofile.rlim_cur < 65536 ? (int)nofile.rlim_cur : 65536;
+  peer_of = malloc(sizeof(int) * (size_t)max_fd);
+  memset(peer_of, 0xff, sizeof(int) * (size_t)max_fd);
 
   struct io_uring_params params;
   memset(&params, 0, sizeof params);
@@ -111,6 +120,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   io_uring_register_ring_fd(&ring);
+  if ((rc = io_uring_register_files_sparse(&ring, (unsigned)max_fd)) < 0) {
+    fprintf(stderr, "floor_relay: io_uring_register_files_sparse: %s\n", strerror(-rc));
+    return 1;
+  }
   buffers = mmap(NULL, kBuffers * sizeof(struct io_uring_buf), PROT_READ | PROT_WRITE,
                  MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   io_uring_buf_ring_init(buffers);
@@ -163,7 +176,7 @@ int main(int argc, char** argv) {
         }
         if (res < 0) continue;
         int o = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-        if (o < 0 || res >= kMaxFd || o >= kMaxFd ||
+        if (o < 0 || res >= max_fd || o >= max_fd ||
             connect(o, (const struct sockaddr*)&origin, sizeof origin) < 0) {
           close(res);
           if (o >= 0) close(o);
@@ -173,6 +186,8 @@ int main(int argc, char** argv) {
         setsockopt(o, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         peer_of[res] = o;
         peer_of[o] = res;
+        register_socket(res, res);
+        register_socket(o, o);
         arm_recv(res);
         arm_recv(o);
       } else if (op == kRecv) {
