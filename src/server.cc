@@ -140,14 +140,20 @@ runtime::Task<void> admin_loop(proxy::Worker& w, int admin_fd, const admin::Admi
   co_await admin::serve_admin(admin_fd, ctx);
 }
 
-// Waits for in-flight requests (the admin listener's too, on the worker that runs it) and then
-// this worker's fills to finish, then stops the reactor (deadline: shutdown_grace).
+// Waits for in-flight requests (the admin listener's and the prefetch jobs' too, on the worker
+// that runs them) and then this worker's fills to finish, then stops the reactor (deadline:
+// shutdown_grace).
 runtime::Task<void> drain(proxy::Worker& w, std::vector<int> listeners,
-                          admin::AdminConnections* admin, runtime::Clock::time_point deadline) {
+                          admin::AdminConnections* admin, admin::PrefetchJobs* prefetch,
+                          runtime::Clock::time_point deadline) {
   w.start_drain();
   for (int fd : listeners) ::shutdown(fd, SHUT_RDWR);  // pending accepts end with -EINVAL
   if (admin) admin->drain();
-  auto open = [&] { return w.open_connections() + (admin ? admin->open() : 0); };
+  if (prefetch) prefetch->stop();
+  auto open = [&] {
+    return w.open_connections() + (admin ? admin->open() : 0) +
+           (prefetch ? prefetch->running_lanes() : 0);
+  };
   while (open() > 0 && w.reactor().now() < deadline) {
     co_await runtime::sleep(std::chrono::milliseconds(20));
   }
@@ -449,12 +455,15 @@ int run_server(const RunOptions& options) {
     proxy::Worker* w = s.worker.load();
     std::vector<int> listeners = s.listeners;
     admin::AdminConnections* admin = nullptr;
+    admin::PrefetchJobs* jobs = nullptr;  // they run on the admin listener's worker
     if (&s == &slots[0] && admin_fd >= 0) {
       listeners.push_back(admin_fd);
       admin = &admin_connections;
+      jobs = admin_ctx.prefetch;
     }
-    s.reactor.load()->post(
-        [w, listeners, admin, deadline] { runtime::spawn(drain(*w, listeners, admin, deadline)); });
+    s.reactor.load()->post([w, listeners, admin, jobs, deadline] {
+      runtime::spawn(drain(*w, listeners, admin, jobs, deadline));
+    });
   }
   for (auto& s : slots) s.thread.join();
   log(LogLevel::info, "stopped");

@@ -13,6 +13,7 @@
 #include "http/parser.h"
 #include "net/address.h"
 #include "runtime/io.h"
+#include "runtime/log.h"
 #include "runtime/task.h"
 
 namespace stavka::admin {
@@ -114,7 +115,8 @@ Task<void> run_lane(std::shared_ptr<Job> job, net::SocketAddress proxy) {
   Lane lane;
   lane.job = job;
   lane.proxy = proxy;
-  while (job->next < job->urls.size()) {
+  ++job->all_lanes->running;
+  while (job->next < job->urls.size() && !job->all_lanes->stopping) {
     const std::string& url = job->urls[job->next++];
     std::string error;
     bool stale = false;
@@ -129,7 +131,14 @@ Task<void> run_lane(std::shared_ptr<Job> job, net::SocketAddress proxy) {
     }
   }
   lane.close();
-  if (--job->lanes == 0) job->finished = std::chrono::steady_clock::now();
+  --job->all_lanes->running;
+  if (--job->lanes > 0) co_return;
+  job->finished = std::chrono::steady_clock::now();
+  if (job->next < job->urls.size()) {
+    runtime::log(runtime::LogLevel::info,
+                 "prefetch job %llu stopped by the shutdown after %zu of %zu URLs",
+                 static_cast<unsigned long long>(job->id), job->done, job->urls.size());
+  }
 }
 
 void job_json(const Job& job, std::string& out) {
@@ -196,6 +205,7 @@ ApiResponse PrefetchJobs::handle_start(std::string_view method, std::string_view
     job->urls.push_back(std::move(url));
   }
   job->id = next_id_++;
+  job->all_lanes = lanes_;
   job->started = std::chrono::steady_clock::now();
   job->lanes = static_cast<unsigned>(std::min<size_t>(concurrency, job->urls.size()));
   jobs_.push_back(job);

@@ -260,6 +260,21 @@ def test_prefetch_fills_the_cache_once_per_url_and_reports_progress(stavka, orig
     assert len(every_entry(p, prefix=HOST + "/size/10")) == 20
 
 
+def test_shutdown_lets_prefetch_urls_in_flight_finish_and_takes_no_more(stavka, origin):
+    p = stavka(origins=[origin], admin=True, config={"timeouts": {"shutdown_grace": "10s"}})
+    urls = [f"{HOST}/size/{2000 + i}?{CC}&delay=400&n=sd{i}" for i in range(20)]
+    assert prefetch(p, {"urls": urls, "concurrency": 2}).status == 202
+    assert origin.wait_for_requests(2, 5)
+    p.signal(signal.SIGTERM)
+    assert p.wait_exit(10) == 0
+    stopped = p.wait_stderr(lambda l: "prefetch job 1 stopped by the shutdown after" in l, 1)
+    assert stopped, p.stderr_lines[-10:]
+    # The two URLs in flight were fetched to the end (stored: the log counts them done); the
+    # lanes took none of the other 18.
+    assert "after 2 of 20 URLs" in stopped[0] or "after 3 of 20 URLs" in stopped[0], stopped
+    assert origin.request_count <= 3
+
+
 def test_prefetch_counts_failures(stavka, origin):
     p = stavka(origins=[origin], admin=True)
     urls = [f"{HOST}/size/100?{CC}&n=ok", f"{HOST}/size/100?status=404"]
