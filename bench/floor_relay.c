@@ -15,6 +15,7 @@
 #include <liburing.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,19 +25,33 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum { kBuffers = 4096, kBufferSize = 16384, kGroup = 1 };
+enum { kBuffers = 4096, kBufferSize = 16384, kGroup = 1, kMaxPairs = 1 << 15 };  // pairs: half the descriptors
 enum { kAccept = 1, kRecv = 2, kSend = 3 };
+
+// A client connection and its origin connection: side 0 and side 1. Bytes received on one side
+// are sent on the other. When a side's stream ends (or fails), the other side's write half is
+// shut once everything received before the end has been sent; the pair is closed when both
+// streams have ended and nothing is being sent.
+struct Pair {
+  int fd[2];
+  int sending[2];      // sends in flight on each side
+  bool ended[2];       // the side's receive has ended
+  bool shut_after[2];  // shut the side's write half once its sends are done
+};
 
 static struct io_uring ring;
 static struct io_uring_buf_ring* buffers;
 static char* memory;
-static int max_fd;            // descriptors (and file-table slots) below this are used
-static int* peer_of;          // fd -> the other side's fd
+static int max_fd;  // descriptors (and file-table slots) below this are used
+static struct Pair* pairs;
+static uint32_t* free_pairs;
+static uint32_t free_count;
 static uint16_t length_of[kBuffers];  // bytes received into each buffer being sent
 
-// user_data: operation (8 bits), fd (20), buffer id (16), offset sent so far (16).
-static uint64_t tag(int op, int fd, int bid, int offset) {
-  return (uint64_t)op | ((uint64_t)fd << 8) | ((uint64_t)bid << 28) | ((uint64_t)offset << 44);
+// user_data: operation (4 bits), side (1), pair (24), buffer id (16), offset sent (16).
+static uint64_t tag(int op, uint32_t pair, int side, int bid, int offset) {
+  return (uint64_t)op | ((uint64_t)side << 4) | ((uint64_t)pair << 5) | ((uint64_t)bid << 29) |
+         ((uint64_t)offset << 45);
 }
 
 static struct io_uring_sqe* next_sqe(void) {
@@ -53,12 +68,12 @@ static void register_socket(int fd, int slot_value) {
   io_uring_register_files_update(&ring, (unsigned)fd, &slot_value, 1);
 }
 
-static void arm_recv(int fd) {
+static void arm_recv(uint32_t pair, int side) {
   struct io_uring_sqe* sqe = next_sqe();
-  io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
+  io_uring_prep_recv_multishot(sqe, pairs[pair].fd[side], NULL, 0, 0);
   sqe->flags |= IOSQE_BUFFER_SELECT | IOSQE_FIXED_FILE;
   sqe->buf_group = kGroup;
-  io_uring_sqe_set_data64(sqe, tag(kRecv, fd, 0, 0));
+  io_uring_sqe_set_data64(sqe, tag(kRecv, pair, side, 0, 0));
 }
 
 static void give_back(int bid) {
@@ -67,23 +82,31 @@ static void give_back(int bid) {
   io_uring_buf_ring_advance(buffers, 1);
 }
 
-static void send_from(int fd, int bid, int offset) {
+static void send_from(uint32_t pair, int side, int bid, int offset) {
   struct io_uring_sqe* sqe = next_sqe();
-  io_uring_prep_send(sqe, fd, memory + (size_t)bid * kBufferSize + offset,
+  io_uring_prep_send(sqe, pairs[pair].fd[side], memory + (size_t)bid * kBufferSize + offset,
                      length_of[bid] - offset, MSG_NOSIGNAL);
   sqe->flags |= IOSQE_FIXED_FILE;
-  io_uring_sqe_set_data64(sqe, tag(kSend, fd, bid, offset));
+  io_uring_sqe_set_data64(sqe, tag(kSend, pair, side, bid, offset));
 }
 
-static void close_pair(int fd) {
-  int other = peer_of[fd];
-  if (other >= 0) {
-    shutdown(other, SHUT_RDWR);  // its receive ends with 0, which closes it
-    peer_of[other] = -1;
+// Shuts the side's write half if its peer's stream has ended and everything is sent; closes the
+// pair once both streams have ended and nothing is in flight.
+static void settle(uint32_t pair) {
+  struct Pair* p = &pairs[pair];
+  for (int side = 0; side < 2; ++side) {
+    if (p->shut_after[side] && p->sending[side] == 0) {
+      p->shut_after[side] = false;
+      shutdown(p->fd[side], SHUT_WR);
+    }
   }
-  peer_of[fd] = -1;
-  register_socket(fd, -1);
-  close(fd);
+  if (p->ended[0] && p->ended[1] && p->sending[0] == 0 && p->sending[1] == 0) {
+    for (int side = 0; side < 2; ++side) {
+      register_socket(p->fd[side], -1);
+      close(p->fd[side]);
+    }
+    free_pairs[free_count++] = pair;
+  }
 }
 
 static int listen_on(const struct sockaddr_in* at) {
@@ -106,8 +129,9 @@ int main(int argc, char** argv) {
   nofile.rlim_cur = nofile.rlim_max;
   setrlimit(RLIMIT_NOFILE, &nofile);
   max_fd = nofile.rlim_cur < 65536 ? (int)nofile.rlim_cur : 65536;
-  peer_of = malloc(sizeof(int) * (size_t)max_fd);
-  memset(peer_of, 0xff, sizeof(int) * (size_t)max_fd);
+  pairs = calloc(kMaxPairs, sizeof *pairs);
+  free_pairs = malloc(sizeof *free_pairs * kMaxPairs);
+  for (uint32_t i = 0; i < kMaxPairs; ++i) free_pairs[free_count++] = kMaxPairs - 1 - i;
 
   struct io_uring_params params;
   memset(&params, 0, sizeof params);
@@ -153,7 +177,7 @@ int main(int argc, char** argv) {
   int listener = listen_on(&listen_at);
   struct io_uring_sqe* sqe = next_sqe();
   io_uring_prep_multishot_accept(sqe, listener, NULL, NULL, 0);
-  io_uring_sqe_set_data64(sqe, tag(kAccept, listener, 0, 0));
+  io_uring_sqe_set_data64(sqe, tag(kAccept, 0, 0, 0, 0));
 
   for (;;) {
     rc = io_uring_submit_and_wait(&ring, 1);
@@ -166,9 +190,11 @@ int main(int argc, char** argv) {
     io_uring_for_each_cqe(&ring, head, cqe) {
       ++seen;
       uint64_t t = cqe->user_data;
-      int op = (int)(t & 0xff), fd = (int)((t >> 8) & 0xfffff);
-      int bid = (int)((t >> 28) & 0xffff), offset = (int)(t >> 44);
-      int res = cqe->res;
+      const int op = (int)(t & 0xf), side = (int)((t >> 4) & 1);
+      const uint32_t pair = (uint32_t)((t >> 5) & 0xffffff);
+      int bid = (int)((t >> 29) & 0xffff);
+      const int offset = (int)(t >> 45);
+      const int res = cqe->res;
       if (op == kAccept) {
         if (!(cqe->flags & IORING_CQE_F_MORE)) {
           fprintf(stderr, "floor_relay: accepting stopped: %s\n", strerror(-res));
@@ -176,7 +202,7 @@ int main(int argc, char** argv) {
         }
         if (res < 0) continue;
         int o = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-        if (o < 0 || res >= max_fd || o >= max_fd ||
+        if (o < 0 || res >= max_fd || o >= max_fd || free_count == 0 ||
             connect(o, (const struct sockaddr*)&origin, sizeof origin) < 0) {
           close(res);
           if (o >= 0) close(o);
@@ -184,33 +210,39 @@ int main(int argc, char** argv) {
         }
         setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         setsockopt(o, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        peer_of[res] = o;
-        peer_of[o] = res;
         register_socket(res, res);
         register_socket(o, o);
-        arm_recv(res);
-        arm_recv(o);
+        const uint32_t n = free_pairs[--free_count];
+        pairs[n] = (struct Pair){.fd = {res, o}};
+        arm_recv(n, 0);
+        arm_recv(n, 1);
       } else if (op == kRecv) {
+        struct Pair* p = &pairs[pair];
+        const int other = 1 - side;
+        const bool more = (cqe->flags & IORING_CQE_F_MORE) != 0;
         if (res > 0) {
           bid = (int)(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
-          if (peer_of[fd] < 0) {
-            give_back(bid);
-          } else {
-            length_of[bid] = (uint16_t)res;
-            send_from(peer_of[fd], bid, 0);
-          }
-          if (!(cqe->flags & IORING_CQE_F_MORE)) arm_recv(fd);
+          length_of[bid] = (uint16_t)res;
+          ++p->sending[other];
+          send_from(pair, other, bid, 0);
+          if (!more) arm_recv(pair, side);  // the multishot stopped by itself
         } else if (res == -ENOBUFS) {
-          arm_recv(fd);  // every buffer is out being sent: try again
-        } else if (!(cqe->flags & IORING_CQE_F_MORE)) {
-          close_pair(fd);  // end of stream or an error
+          arm_recv(pair, side);  // every buffer is out being sent: try again
+        } else if (!more) {
+          p->ended[side] = true;  // end of stream, or an error
+          p->shut_after[other] = true;
+          settle(pair);
         }
       } else if (op == kSend) {
+        struct Pair* p = &pairs[pair];
         if (res > 0 && offset + res < length_of[bid]) {
-          send_from(fd, bid, offset + res);  // a short send: the rest of the same buffer
-        } else {
-          give_back(bid);
+          send_from(pair, side, bid, offset + res);  // a short send: the rest of the buffer
+          continue;
         }
+        give_back(bid);
+        --p->sending[side];
+        if (res < 0) shutdown(p->fd[side], SHUT_RDWR);  // the peer is gone: end both ways
+        settle(pair);
       }
     }
     io_uring_cq_advance(&ring, seen);

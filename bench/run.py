@@ -498,6 +498,10 @@ def print_report(args, results: list[dict]) -> list[str]:
                          + ratios(lambda n, k: median_of(of(n, k))))
         else:
             lines.append("Stavka/nginx:  " + ratios(lambda n, k: median_of(of(n, k))))
+    if {"relay", "nginx"} <= {r["name"] for r in results}:
+        floor = ratio(median_of(of("relay", "cpu_us")), median_of(of("nginx", "cpu_us")))
+        lines.append(f"floor relay/nginx, medians of {len(rounds)} rounds: CPU/req "
+                     f"{fmt(floor, '.2f')}x (the lowest Stavka/nginx can be; see step 8)")
     lines.append("")
     for r in results:
         if r.get("origin_connections_opened") is not None and (r.get("wrk") or {}).get("requests"):
@@ -549,7 +553,8 @@ def parse_args(argv=None):
                     help="skip the side-by-side runs of a byte relay (bench/floor_relay.c: no "
                          "HTTP work, the kernel's share alone) against nginx")
     ap.add_argument("--only", default="stavka,nginx",
-                    help="comma-separated proxies to run, in order (stavka,nginx)")
+                    help="comma-separated proxies to run, in order (stavka,nginx); add relay "
+                         "for the floor relay in the rounds too")
     ap.add_argument("--idle", type=int, default=10000,
                     help="idle keep-alive connections to open; 0 skips the test (10000)")
     ap.add_argument("--idle-concurrency", type=int, default=256,
@@ -574,8 +579,8 @@ def parse_args(argv=None):
     args = ap.parse_args(argv)
     args.only = [x.strip() for x in args.only.split(",") if x.strip()]
     for x in args.only:
-        if x not in ("stavka", "nginx"):
-            ap.error(f"--only: unknown proxy {x!r} (stavka, nginx)")
+        if x not in ("stavka", "nginx", "relay"):
+            ap.error(f"--only: unknown proxy {x!r} (stavka, nginx, relay)")
     return args
 
 
@@ -643,7 +648,9 @@ def main(argv=None) -> int:
                     peers.reverse()
             for peer in peers:
                 res = bench_peer(args, peer, workdir / f"round{round_no}", origin_port,
-                                 origin.pid, body, idle=round_no == rounds - 1)
+                                 origin.pid, body,
+                                 # the relay opens an origin connection per client connection
+                                 idle=round_no == rounds - 1 and peer.name != "relay")
                 res["round"], res["rounds"] = round_no + 1, rounds
                 results.append(res)
                 if origin.poll() is not None:
