@@ -158,8 +158,11 @@ runtime::Task<void> drain(proxy::Worker& w, std::vector<int> listeners,
     co_await runtime::sleep(std::chrono::milliseconds(20));
   }
   if (open() > 0) {
-    log(LogLevel::warn, "worker %u: %zu connections still open at the drain deadline; closing",
-        w.reactor().index(), open());
+    const size_t lanes = prefetch ? prefetch->running_lanes() : 0;
+    log(LogLevel::warn,
+        "worker %u: %zu connections%s still open at the drain deadline; closing",
+        w.reactor().index(), open() - lanes,
+        lanes ? (" and " + std::to_string(lanes) + " prefetch lanes").c_str() : "");
     w.abort_connections();
     if (admin) admin->abort();
     co_await runtime::sleep(std::chrono::milliseconds(50));

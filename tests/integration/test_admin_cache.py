@@ -275,6 +275,21 @@ def test_shutdown_lets_prefetch_urls_in_flight_finish_and_takes_no_more(stavka, 
     assert origin.request_count <= 3
 
 
+def test_shutdown_deadline_ends_a_prefetch_still_fetching(stavka, origin):
+    p = stavka(origins=[origin], admin=True, workers=1,
+               config={"timeouts": {"shutdown_grace": "1s"}})
+    urls = [f"{HOST}/size/3000?{CC}&delay=5000&n=dl", f"{HOST}/size/3001?{CC}&n=dl"]
+    assert prefetch(p, {"urls": urls, "concurrency": 1}).status == 202
+    assert origin.wait_for_requests(1, 5)
+    p.signal(signal.SIGTERM)
+    assert p.wait_exit(4) == 0
+    assert p.wait_stderr(lambda l: "1 connections and 1 prefetch lanes still open at the drain "
+                                   "deadline" in l, 1), p.stderr_lines[-10:]
+    assert p.wait_stderr(lambda l: "prefetch job 1 stopped by the shutdown after 1 of 2 URLs"
+                         in l, 1), p.stderr_lines[-10:]
+    assert origin.request_count == 1
+
+
 def test_prefetch_counts_failures(stavka, origin):
     p = stavka(origins=[origin], admin=True)
     urls = [f"{HOST}/size/100?{CC}&n=ok", f"{HOST}/size/100?status=404"]
