@@ -214,12 +214,10 @@ bool client_has_gone(const ClientConnection& c) {
 
 namespace {
 
-// Before a response's first byte: its time to first byte. Both ends are the reactor's clock,
-// read once per batch of completions (as ex.start was): a few µs at most off, no clock read per
-// response.
+// Before a response's first byte: its time to first byte.
 void note_first_byte(Worker& w, const Exchange& ex) {
   if (ex.bytes_sent != 0) return;
-  auto waited = w.reactor().now() - ex.start;
+  auto waited = runtime::Clock::now() - ex.start;
   w.counters().ttfb(ex.source).observe(static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(waited).count()));
 }
