@@ -165,18 +165,27 @@ runtime::Task<void> drain(proxy::Worker& w, std::vector<int> listeners,
         lanes ? (" and " + std::to_string(lanes) + " prefetch lanes").c_str() : "");
     w.abort_connections();
     if (admin) admin->abort();
-    co_await runtime::sleep(std::chrono::milliseconds(50));
   }
   // Fills still storing (a body whose clients are served, blocks or the publish in flight) end
   // here, so that what the clients got is also what the cache kept.
-  while (w.counters().get(proxy::Metric::cache_fills_in_progress) > 0 &&
-         w.reactor().now() < deadline) {
+  auto fills = [&] { return w.counters().get(proxy::Metric::cache_fills_in_progress); };
+  while (fills() > 0 && w.reactor().now() < deadline) {
     co_await runtime::sleep(std::chrono::milliseconds(10));
   }
   // The accept loops (their accepts ended by the shutdown) and housekeeping (its alarm rung)
   // end within an iteration or two; then no task of the worker's is left suspended.
   while (w.service_tasks() > 0 && w.reactor().now() < deadline) {
     co_await runtime::sleep(std::chrono::milliseconds(1));
+  }
+  // Past the deadline, what still waits on an origin (a request whose client is gone, a fill
+  // storing for no client) ends as if the origin had closed, and everything gets a moment to
+  // unwind, so that no task is left suspended when the reactor stops.
+  if (w.reactor().now() >= deadline) {
+    w.abort_origin_requests();
+    const auto unwind = w.reactor().now() + std::chrono::milliseconds(500);
+    while ((open() > 0 || fills() > 0 || w.service_tasks() > 0) && w.reactor().now() < unwind) {
+      co_await runtime::sleep(std::chrono::milliseconds(5));
+    }
   }
   for (int fd : listeners) ::close(fd);
   w.upstreams().close_all();

@@ -63,9 +63,12 @@ http::ResponseHead take_head(http::ResponseHead& origin) {
 }  // namespace
 
 OriginRequest::OriginRequest(Worker& w, OriginRequestSpec spec)
-    : w_(w), spec_(std::move(spec)) {}
+    : w_(w), spec_(std::move(spec)) {
+  w_.attach(this);
+}
 
 OriginRequest::~OriginRequest() {
+  w_.detach(this);
   close_connection();
   // A parser is recycled only after a clean, complete response: one that saw an error, an
   // early end or Connection: close keeps that state and is dropped.

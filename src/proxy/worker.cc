@@ -3,6 +3,7 @@
 
 #include <sys/socket.h>
 
+#include "proxy/origin_request.h"
 #include "runtime/io.h"
 
 namespace stavka::proxy {
@@ -82,6 +83,27 @@ void Worker::start_drain() {
 
 void Worker::abort_connections() {
   for (ClientConnection* c = head_; c; c = c->next) ::shutdown(c->fd, SHUT_RDWR);
+}
+
+void Worker::attach(OriginRequest* r) {
+  r->next_ = origin_requests_;
+  if (origin_requests_) origin_requests_->prev_ = r;
+  origin_requests_ = r;
+}
+
+void Worker::detach(OriginRequest* r) {
+  if (r->prev_) r->prev_->next_ = r->next_;
+  else origin_requests_ = r->next_;
+  if (r->next_) r->next_->prev_ = r->prev_;
+  r->prev_ = r->next_ = nullptr;
+}
+
+void Worker::abort_origin_requests() {
+  // shutdown() ends the pending receive (or connect) with end-of-stream; the socket itself is
+  // closed by its owner as it unwinds.
+  for (OriginRequest* r = origin_requests_; r; r = r->next_) {
+    if (r->conn_) ::shutdown(r->conn_.fd, SHUT_RDWR);
+  }
 }
 
 runtime::Task<void> housekeeping(Worker& w) {

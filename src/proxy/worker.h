@@ -27,6 +27,7 @@
 namespace stavka::proxy {
 
 struct CacheServices;  // cache_stage.h
+class OriginRequest;   // origin_request.h
 
 struct ClientConnection {
   int fd = -1;
@@ -87,6 +88,12 @@ class Worker {
   size_t open_connections() const { return open_; }
   // Closes every remaining client connection at once (drain deadline passed).
   void abort_connections();
+  // Ends every origin request still in flight as if its origin had closed the connection
+  // (drain deadline passed): what waits on one, a fill storing for no client included, unwinds.
+  void abort_origin_requests();
+  // Each OriginRequest is attached for its lifetime (for abort_origin_requests).
+  void attach(OriginRequest* r);
+  void detach(OriginRequest* r);
 
   void attach(ClientConnection* c);
   void detach(ClientConnection* c);
@@ -107,6 +114,7 @@ class Worker {
   std::vector<std::unique_ptr<http::Http1Parser>> spare_parsers_[2];  // by Kind
   ClientConnection* head_ = nullptr;
   size_t open_ = 0;
+  OriginRequest* origin_requests_ = nullptr;
 };
 
 // Periodic upkeep until the worker drains: closes origin connections idle past origin_idle.
