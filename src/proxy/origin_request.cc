@@ -64,11 +64,12 @@ http::ResponseHead take_head(http::ResponseHead& origin) {
 
 OriginRequest::OriginRequest(Worker& w, OriginRequestSpec spec)
     : w_(w), spec_(std::move(spec)) {
-  w_.attach(this);
+  in_flight_.conn = &conn_;
+  w_.attach(&in_flight_);
 }
 
 OriginRequest::~OriginRequest() {
-  w_.detach(this);
+  w_.detach(&in_flight_);
   close_connection();
   // A parser is recycled only after a clean, complete response: one that saw an error, an
   // early end or Connection: close keeps that state and is dropped.

@@ -90,7 +90,6 @@ class OriginRequest {
   void release();
 
  private:
-  friend class Worker;  // its list of requests in flight (Worker::abort_origin_requests)
   void close_connection();
 
   Worker& w_;
@@ -106,8 +105,7 @@ class OriginRequest {
   bool pooled_ = false;  // the connection went back to the pool after a clean response
   std::vector<std::string_view> pending_;  // body spans parsed together with the head
   runtime::Clock::time_point sent_at_;
-  OriginRequest* prev_ = nullptr;  // in the worker's list of requests in flight
-  OriginRequest* next_ = nullptr;
+  OriginInFlight in_flight_;  // in the worker's list (Worker::abort_origin_requests)
 };
 
 }  // namespace stavka::proxy

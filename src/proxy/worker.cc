@@ -3,7 +3,6 @@
 
 #include <sys/socket.h>
 
-#include "proxy/origin_request.h"
 #include "runtime/io.h"
 
 namespace stavka::proxy {
@@ -50,18 +49,13 @@ void Worker::give_back(std::unique_ptr<http::Http1Parser> parser) {
 }
 
 void Worker::attach(ClientConnection* c) {
-  c->next = head_;
-  if (head_) head_->prev = c;
-  head_ = c;
+  connections_.push_front(c);
   ++open_;
   counters_.add(Metric::client_connections_open);
 }
 
 void Worker::detach(ClientConnection* c) {
-  if (c->prev) c->prev->next = c->next;
-  else head_ = c->next;
-  if (c->next) c->next->prev = c->prev;
-  c->prev = c->next = nullptr;
+  connections_.erase(c);
   --open_;
   counters_.add(Metric::client_connections_open, -1);
 }
@@ -75,35 +69,26 @@ void Worker::set_idle(ClientConnection* c, bool idle) {
 void Worker::start_drain() {
   draining_ = true;
   modules_.stop();
-  for (ClientConnection* c = head_; c; c = c->next) {
+  connections_.for_each([](ClientConnection* c) {
     if (c->idle) ::shutdown(c->fd, SHUT_RDWR);
-  }
+  });
   upkeep_alarm_.ring();
 }
 
 void Worker::abort_connections() {
-  for (ClientConnection* c = head_; c; c = c->next) ::shutdown(c->fd, SHUT_RDWR);
+  connections_.for_each([](ClientConnection* c) { ::shutdown(c->fd, SHUT_RDWR); });
 }
 
-void Worker::attach(OriginRequest* r) {
-  r->next_ = origin_requests_;
-  if (origin_requests_) origin_requests_->prev_ = r;
-  origin_requests_ = r;
-}
+void Worker::attach(OriginInFlight* r) { origin_requests_.push_front(r); }
 
-void Worker::detach(OriginRequest* r) {
-  if (r->prev_) r->prev_->next_ = r->next_;
-  else origin_requests_ = r->next_;
-  if (r->next_) r->next_->prev_ = r->prev_;
-  r->prev_ = r->next_ = nullptr;
-}
+void Worker::detach(OriginInFlight* r) { origin_requests_.erase(r); }
 
 void Worker::abort_origin_requests() {
   // shutdown() ends the pending receive (or connect) with end-of-stream; the socket itself is
   // closed by its owner as it unwinds.
-  for (OriginRequest* r = origin_requests_; r; r = r->next_) {
-    if (r->conn_) ::shutdown(r->conn_.fd, SHUT_RDWR);
-  }
+  origin_requests_.for_each([](OriginInFlight* r) {
+    if (*r->conn) ::shutdown(r->conn->fd, SHUT_RDWR);
+  });
 }
 
 runtime::Task<void> housekeeping(Worker& w) {

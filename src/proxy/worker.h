@@ -17,6 +17,7 @@
 #include "proxy/metrics.h"
 #include "proxy/site_table.h"
 #include "proxy/upstream_pool.h"
+#include "runtime/intrusive_list.h"
 #include "runtime/io.h"
 #include "runtime/reactor.h"
 #include "runtime/recv_stream.h"
@@ -27,15 +28,19 @@
 namespace stavka::proxy {
 
 struct CacheServices;  // cache_stage.h
-class OriginRequest;   // origin_request.h
 
 struct ClientConnection {
   int fd = -1;
   runtime::RecvStream rx;  // every read from the client (reset before fd is closed)
   std::string peer_ip;
   bool idle = true;  // waiting for the first byte of a request
-  ClientConnection* prev = nullptr;
-  ClientConnection* next = nullptr;
+  runtime::ListLink<ClientConnection> link;  // in the worker's connections
+};
+
+// An origin request in flight, as its worker lists it (each OriginRequest has one).
+struct OriginInFlight {
+  const UpstreamConnection* conn = nullptr;
+  runtime::ListLink<OriginInFlight> link;
 };
 
 class Worker {
@@ -92,8 +97,8 @@ class Worker {
   // (drain deadline passed): what waits on one, a fill storing for no client included, unwinds.
   void abort_origin_requests();
   // Each OriginRequest is attached for its lifetime (for abort_origin_requests).
-  void attach(OriginRequest* r);
-  void detach(OriginRequest* r);
+  void attach(OriginInFlight* r);
+  void detach(OriginInFlight* r);
 
   void attach(ClientConnection* c);
   void detach(ClientConnection* c);
@@ -112,9 +117,9 @@ class Worker {
   size_t service_tasks_ = 0;
   runtime::Alarm upkeep_alarm_;
   std::vector<std::unique_ptr<http::Http1Parser>> spare_parsers_[2];  // by Kind
-  ClientConnection* head_ = nullptr;
+  runtime::IntrusiveList<ClientConnection, &ClientConnection::link> connections_;
   size_t open_ = 0;
-  OriginRequest* origin_requests_ = nullptr;
+  runtime::IntrusiveList<OriginInFlight, &OriginInFlight::link> origin_requests_;
 };
 
 // Periodic upkeep until the worker drains: closes origin connections idle past origin_idle.

@@ -51,8 +51,8 @@ Reactor::Reactor(unsigned index, const ReactorOptions& options) : index_(index) 
 Reactor::~Reactor() {
   buffers_.reset();
   io_uring_queue_exit(&ring_);
-  while (Orphan* o = orphans_) {
-    orphans_ = o->next;
+  while (Orphan* o = orphans_.front()) {
+    orphans_.erase(o);
     o->destroy(o);
   }
   if (current_ == this) current_ = nullptr;
@@ -67,23 +67,13 @@ io_uring_sqe* Reactor::get_sqe() {
   return sqe;
 }
 
-void Reactor::adopt(Orphan* o) {
-  o->prev = nullptr;
-  o->next = orphans_;
-  if (orphans_) orphans_->prev = o;
-  orphans_ = o;
-}
+void Reactor::adopt(Orphan* o) { orphans_.push_front(o); }
 
-void Reactor::forget(Orphan* o) {
-  if (o->prev) o->prev->next = o->next;
-  else orphans_ = o->next;
-  if (o->next) o->next->prev = o->prev;
-  o->prev = o->next = nullptr;
-}
+void Reactor::forget(Orphan* o) { orphans_.erase(o); }
 
 size_t Reactor::orphans() const {
   size_t n = 0;
-  for (const Orphan* o = orphans_; o; o = o->next) ++n;
+  orphans_.for_each([&](Orphan*) { ++n; });
   return n;
 }
 

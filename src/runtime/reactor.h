@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/intrusive_list.h"
 #include "runtime/buffer_pool.h"
 #include "runtime/mailbox.h"
 #include "runtime/pipe_pool.h"
@@ -35,8 +36,7 @@ struct Completion {
 // ends first (the ring is gone then, so nothing points to it any more).
 struct Orphan {
   void (*destroy)(Orphan* self) = nullptr;
-  Orphan* prev = nullptr;
-  Orphan* next = nullptr;
+  ListLink<Orphan> link;  // in the reactor's orphans
 };
 
 struct ReactorOptions {
@@ -117,7 +117,7 @@ class Reactor {
   Mailbox mailbox_;
   Completion mailbox_completion_{};
   uint64_t mailbox_value_ = 0;
-  Orphan* orphans_ = nullptr;
+  IntrusiveList<Orphan, &Orphan::link> orphans_;
   std::vector<int32_t> slot_of_fd_;  // by descriptor: its fixed-file slot, or -1
   std::vector<int32_t> free_slots_;  // empty when the kernel has no sparse table
   Clock::time_point now_;
